@@ -1,0 +1,199 @@
+//! The SMS API 2021-01-11: its action list, the response envelope and typed models.
+//!
+//! Every action is callable through the generic [`crate::Client::call`]; the typed
+//! models here cover ReportConversion. The list of actions is checked against
+//! `spec/actions.json` in the tests.
+
+use serde::{Deserialize, Serialize};
+
+/// `X-TC-Version` of every request.
+pub const API_VERSION: &str = "2021-01-11";
+
+/// Whether an action may safely be sent twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotency {
+    /// Reading or reporting: sending it again changes nothing the caller cares about.
+    Idempotent,
+    /// Sends a message or changes state: never resent once it may have reached the service.
+    NotIdempotent,
+}
+
+/// One action of the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Action {
+    pub name: &'static str,
+    pub idempotency: Idempotency,
+    /// The service's default limit for this action (requests per second).
+    pub rate_limit_per_second: u32,
+}
+
+const fn action(name: &'static str, idempotency: Idempotency, rate: u32) -> Action {
+    Action { name, idempotency, rate_limit_per_second: rate }
+}
+
+use Idempotency::{Idempotent as I, NotIdempotent as N};
+
+/// All 19 actions, sorted by name.
+pub const ACTIONS: [Action; 19] = [
+    action("AddSmsSign", N, 1),
+    action("AddSmsTemplate", N, 2),
+    action("CallbackStatusStatistics", I, 10),
+    action("DeleteSmsSign", N, 1),
+    action("DeleteSmsTemplate", N, 1),
+    action("DescribePhoneNumberInfo", I, 1000),
+    action("DescribeSmsSignList", I, 20),
+    action("DescribeSmsTemplateList", I, 20),
+    action("ModifySmsSign", N, 1),
+    action("ModifySmsTemplate", N, 20),
+    action("PullSmsReplyStatus", I, 100),
+    action("PullSmsReplyStatusByPhoneNumber", I, 20),
+    action("PullSmsSendStatus", I, 100),
+    action("PullSmsSendStatusByPhoneNumber", I, 20),
+    action("ReportConversion", I, 1000),
+    action("SendMultiGlobalSms", N, 10),
+    action("SendSms", N, 3000),
+    action("SendStatusStatistics", I, 10),
+    action("SmsPackagesStatistics", I, 10),
+];
+
+/// Looks an action up by its exact name.
+pub fn find_action(name: &str) -> Option<&'static Action> {
+    ACTIONS.binary_search_by(|a| a.name.cmp(name)).ok().map(|i| &ACTIONS[i])
+}
+
+/// `Response.Error` of an envelope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    #[serde(rename = "Code")]
+    pub code: String,
+    #[serde(rename = "Message", default)]
+    pub message: String,
+}
+
+/// The parts of `{"Response": {...}}` every answer has.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EnvelopeHead {
+    #[serde(rename = "Response")]
+    pub response: ResponseHead,
+}
+
+/// `Response` without the action's own fields.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ResponseHead {
+    #[serde(rename = "Error", default)]
+    pub error: Option<ApiError>,
+    #[serde(rename = "RequestId", default)]
+    pub request_id: Option<String>,
+}
+
+/// Parses the envelope head of a response body; `None` when the body is not an envelope.
+pub fn parse_envelope_head(body: &[u8]) -> Option<ResponseHead> {
+    serde_json::from_slice::<EnvelopeHead>(body).ok().map(|e| e.response)
+}
+
+/// ReportConversion request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportConversionRequest {
+    #[serde(rename = "SmsSdkAppId")]
+    pub sms_sdk_app_id: String,
+    #[serde(rename = "SerialNo")]
+    pub serial_no: String,
+    /// Unix seconds when the code was used; omitted when `None`.
+    #[serde(rename = "ConversionTime", skip_serializing_if = "Option::is_none")]
+    pub conversion_time: Option<u64>,
+}
+
+/// `ReportConversionStatus` of a ReportConversion answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportConversionStatus {
+    #[serde(rename = "Code")]
+    pub code: String,
+    #[serde(rename = "Message", default)]
+    pub message: String,
+}
+
+/// ReportConversion response (`Response` of the envelope).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportConversionResponse {
+    #[serde(rename = "ReportConversionStatus")]
+    pub report_conversion_status: ReportConversionStatus,
+    #[serde(rename = "RequestId")]
+    pub request_id: String,
+}
+
+/// A whole envelope around a typed response.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Envelope<T> {
+    #[serde(rename = "Response")]
+    pub response: T,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn spec() -> Value {
+        serde_json::from_str(include_str!("../spec/actions.json")).unwrap()
+    }
+
+    #[test]
+    fn action_list_matches_the_spec() {
+        let spec = spec();
+        let spec_actions = spec["actions"].as_array().unwrap();
+        assert_eq!(spec_actions.len(), ACTIONS.len());
+        for a in spec_actions {
+            let name = a["name"].as_str().unwrap();
+            let ours = find_action(name).unwrap_or_else(|| panic!("{name} missing"));
+            assert_eq!(
+                u64::from(ours.rate_limit_per_second),
+                a["default_rate_limit_per_second"].as_u64().unwrap(),
+                "{name}"
+            );
+        }
+        assert!(ACTIONS.windows(2).all(|w| w[0].name < w[1].name), "sorted for binary search");
+    }
+
+    #[test]
+    fn only_reads_and_reports_are_idempotent() {
+        for a in ACTIONS {
+            let reads = a.name.starts_with("Describe")
+                || a.name.starts_with("Pull")
+                || a.name.ends_with("Statistics")
+                || a.name == "ReportConversion";
+            assert_eq!(a.idempotency == Idempotency::Idempotent, reads, "{}", a.name);
+        }
+        assert!(find_action("sendsms").is_none(), "names are case-sensitive");
+        assert!(find_action("Nope").is_none());
+    }
+
+    #[test]
+    fn report_conversion_models_match_the_doc_example() {
+        let spec = spec();
+        let ex = spec["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == "ReportConversion")
+            .unwrap()["doc_examples"][0]
+            .clone();
+        let req: ReportConversionRequest = serde_json::from_value(ex["request_body"].clone()).unwrap();
+        assert_eq!(serde_json::to_value(&req).unwrap(), ex["request_body"]);
+        let resp: Envelope<ReportConversionResponse> = serde_json::from_value(ex["response"].clone()).unwrap();
+        assert_eq!(resp.response.report_conversion_status.code, "OK");
+        let no_time = ReportConversionRequest { conversion_time: None, ..req };
+        assert!(!serde_json::to_string(&no_time).unwrap().contains("ConversionTime"));
+    }
+
+    #[test]
+    fn envelope_head_reads_errors_and_request_ids() {
+        let err = br#"{"Response":{"Error":{"Code":"AuthFailure.SignatureFailure","Message":"bad"},"RequestId":"r-1"}}"#;
+        let head = parse_envelope_head(err).unwrap();
+        assert_eq!(head.error.unwrap().code, "AuthFailure.SignatureFailure");
+        assert_eq!(head.request_id.as_deref(), Some("r-1"));
+        let ok = br#"{"Response":{"SendStatusSet":[],"RequestId":"r-2"}}"#;
+        assert!(parse_envelope_head(ok).unwrap().error.is_none());
+        assert!(parse_envelope_head(b"<html>").is_none());
+        assert!(parse_envelope_head(br#"{"NotResponse":1}"#).is_none());
+    }
+}
