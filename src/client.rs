@@ -1,0 +1,534 @@
+//! The client: signs each call, sends it over a shared keep-alive pool, reads the
+//! envelope, and retries only when doing so can never duplicate a message.
+//!
+//! # Retries
+//!
+//! | what happened | idempotent actions (ReportConversion, Describe*, Pull*, *Statistics) | SendSms, SendMultiGlobalSms, Add*, Modify*, Delete* |
+//! |---|---|---|
+//! | connection could not be established (DNS, refused, connect timeout, TLS handshake, proxy) | retried | retried |
+//! | service answered `RequestLimitExceeded*` (it did not act) | retried | retried |
+//! | read timeout, connection reset after sending, HTTP 5xx, a 200 that is not the envelope | retried | **never** |
+//! | service answered `InternalError.SendAndRecvFail`, `InternalError.Timeout`, `InternalError`, `ServiceUnavailable` | retried | **never** |
+//! | any other API error, HTTP 4xx, invalid input | never | never |
+//!
+//! Retries use exponential backoff with full jitter (100 ms · 2ⁿ, at most 2 s) and all of
+//! them fit inside the call's overall `timeout_ms`; each attempt is signed afresh.
+
+use crate::api::{self, Action, Idempotency, ReportConversionRequest, ReportConversionResponse};
+use crate::config::Config;
+use crate::error::{codes, Error, ErrorKind};
+use crate::sign::{self, SigningKey};
+use std::cell::Cell;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// `X-TC-RequestClient` value.
+pub const REQUEST_CLIENT: &str = concat!("tcsms/", env!("CARGO_PKG_VERSION"));
+/// The largest response body read.
+pub const MAX_RESPONSE_BYTES: u64 = 16 << 20;
+const CONTENT_TYPE: &str = "application/json";
+const BACKOFF_BASE: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(2);
+
+/// A Tencent Cloud SMS client. Immutable after creation, `Send + Sync`: share one
+/// client between all threads; they share its connection pool.
+pub struct Client {
+    config: Config,
+    agent: ureq::Agent,
+    key_cache: Mutex<Option<CachedKey>>,
+}
+
+struct CachedKey {
+    day: i64,
+    date: Arc<str>,
+    key: Arc<SigningKey>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// How far a failed attempt got, which decides whether it may be retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// The request never left: always safe to retry.
+    NotSent,
+    /// The service answered that it did not act (rate limited): safe to retry.
+    NotActed,
+    /// The service may have acted: retry only idempotent actions.
+    MaybeActed,
+    /// Retrying cannot help.
+    Final,
+}
+
+struct Failure {
+    error: Error,
+    reach: Reach,
+}
+
+impl Failure {
+    fn new(reach: Reach, error: Error) -> Failure {
+        Failure { error, reach }
+    }
+
+    fn retryable(&self, idempotency: Idempotency) -> bool {
+        match self.reach {
+            Reach::NotSent | Reach::NotActed => true,
+            Reach::MaybeActed => idempotency == Idempotency::Idempotent,
+            Reach::Final => false,
+        }
+    }
+}
+
+impl Client {
+    /// Creates a client from a JSON configuration (see [`Config`]).
+    pub fn from_json(config_json: &str) -> Result<Client, Error> {
+        Client::new(Config::from_json(config_json)?)
+    }
+
+    /// Creates a client; builds the connection pool and TLS roots once.
+    pub fn new(config: Config) -> Result<Client, Error> {
+        let proxy = match &config.proxy {
+            Some(url) => Some(
+                ureq::Proxy::new(url)
+                    .map_err(|_| Error::invalid_config("proxy must be a URL like http://[user:password@]host:port"))?,
+            ),
+            None => ureq::Proxy::try_from_env(),
+        };
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(path) = &config.ca_file {
+            tls = tls.root_certs(load_roots(path)?);
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .proxy(proxy)
+            .tls_config(tls.build())
+            .no_delay(true)
+            .max_idle_connections(128)
+            .max_idle_connections_per_host(64)
+            .timeout_global(Some(config.timeout))
+            .timeout_connect(Some(config.connect_timeout))
+            .user_agent(REQUEST_CLIENT)
+            .build()
+            .into();
+        Ok(Client { config, agent, key_cache: Mutex::new(None) })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Calls any action with a JSON object of its parameters. Returns the service's body
+    /// as received (`{"Response":{...,"RequestId":...}}`).
+    pub fn call(&self, action: &str, request_json: &str) -> Result<String, Error> {
+        self.call_with_timeout(action, request_json, None)
+    }
+
+    /// As [`Client::call`]; `timeout`, when given, caps this call at
+    /// min(timeout, the client's `timeout_ms`).
+    pub fn call_with_timeout(
+        &self,
+        action: &str,
+        request_json: &str,
+        timeout: Option<Duration>,
+    ) -> Result<String, Error> {
+        let action = lookup_action(action)?;
+        let body = check_request_json(request_json)?;
+        self.execute(action, body.as_bytes(), timeout)
+    }
+
+    /// ReportConversion; returns the service's body as received.
+    pub fn report_conversion(&self, request: &ReportConversionRequest) -> Result<String, Error> {
+        let body = serde_json::to_vec(request)
+            .map_err(|e| Error::invalid_argument(format!("cannot encode the request: {e}")))?;
+        let action = lookup_action("ReportConversion")?;
+        self.execute(action, &body, None)
+    }
+
+    /// ReportConversion, decoded into the typed response.
+    pub fn report_conversion_typed(
+        &self,
+        request: &ReportConversionRequest,
+    ) -> Result<ReportConversionResponse, Error> {
+        let body = self.report_conversion(request)?;
+        serde_json::from_str::<api::Envelope<ReportConversionResponse>>(&body)
+            .map(|e| e.response)
+            .map_err(|e| decode_error(format!("ReportConversion answer has an unexpected shape: {e}"), body.as_bytes()))
+    }
+
+    fn execute(&self, action: &Action, body: &[u8], timeout: Option<Duration>) -> Result<String, Error> {
+        let limit = timeout.map_or(self.config.timeout, |t| t.min(self.config.timeout));
+        let deadline = Instant::now() + limit;
+        let mut attempt = 0u32;
+        loop {
+            let failure = match self.attempt(action, body, deadline) {
+                Ok(answer) => return Ok(answer),
+                Err(failure) => failure,
+            };
+            if attempt >= self.config.max_retries || !failure.retryable(action.idempotency) {
+                return Err(failure.error);
+            }
+            let pause = backoff(attempt);
+            if Instant::now() + pause >= deadline {
+                return Err(failure.error);
+            }
+            std::thread::sleep(pause);
+            attempt += 1;
+        }
+    }
+
+    fn attempt(&self, action: &Action, body: &[u8], deadline: Instant) -> Result<String, Failure> {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(Failure::new(Reach::Final, timeout_error(&self.config)));
+        }
+        let timestamp = unix_now();
+        let (date, key) = self.signing_key(timestamp);
+        let endpoint = &self.config.endpoint;
+        let credentials = &self.config.credentials;
+        let authorization =
+            sign::sign_post(credentials.secret_id(), &key, &date, timestamp, CONTENT_TYPE, &endpoint.authority, body);
+        let mut request = self
+            .agent
+            .post(&endpoint.url)
+            .header("Host", &endpoint.authority)
+            .header("Content-Type", CONTENT_TYPE)
+            .header("Authorization", &authorization)
+            .header("X-TC-Action", action.name)
+            .header("X-TC-Version", api::API_VERSION)
+            .header("X-TC-Timestamp", timestamp.to_string())
+            .header("X-TC-Region", &self.config.region)
+            .header("X-TC-RequestClient", REQUEST_CLIENT);
+        if let Some(token) = credentials.token() {
+            request = request.header("X-TC-Token", token.expose());
+        }
+        if let Some(language) = self.config.language {
+            request = request.header("X-TC-Language", language.as_str());
+        }
+        let request = request
+            .config()
+            .timeout_global(Some(remaining))
+            .timeout_connect(Some(self.config.connect_timeout.min(remaining)))
+            .build();
+        let response = request.send(body).map_err(|e| self.transport_failure(e))?;
+        let status = response.status().as_u16();
+        let answer = response
+            .into_body()
+            .with_config()
+            .limit(MAX_RESPONSE_BYTES)
+            .read_to_vec()
+            .map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(_) => Failure::new(
+                    Reach::Final,
+                    Error::local(ErrorKind::Decode, codes::DECODE, format!("response is larger than {MAX_RESPONSE_BYTES} bytes")),
+                ),
+                other => self.transport_failure(other),
+            })?;
+        if status != 200 {
+            let reach = if status >= 500 { Reach::MaybeActed } else { Reach::Final };
+            return Err(Failure::new(
+                reach,
+                Error::local(
+                    ErrorKind::HttpStatus,
+                    codes::HTTP_STATUS,
+                    format!("HTTP status {status} from {}: {}", endpoint.url, excerpt(&answer)),
+                ),
+            ));
+        }
+        interpret_answer(answer)
+    }
+
+    /// The signing key and date for `timestamp`'s UTC day, derived once per day.
+    fn signing_key(&self, timestamp: i64) -> (Arc<str>, Arc<SigningKey>) {
+        let day = timestamp.div_euclid(86_400);
+        let mut cache = self.key_cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(cached) = cache.as_ref().filter(|c| c.day == day) {
+            return (cached.date.clone(), cached.key.clone());
+        }
+        let date: Arc<str> = sign::utc_date(timestamp).into();
+        let key = Arc::new(SigningKey::derive(
+            self.config.credentials.secret_key().expose().as_bytes(),
+            &date,
+            sign::SERVICE,
+        ));
+        *cache = Some(CachedKey { day, date: date.clone(), key: key.clone() });
+        (date, key)
+    }
+
+    fn transport_failure(&self, error: ureq::Error) -> Failure {
+        use ureq::Error as E;
+        use ureq::Timeout as T;
+        let url = &self.config.endpoint.url;
+        let (reach, kind, code, message) = match &error {
+            E::Timeout(T::Resolve | T::Connect) => {
+                (Reach::NotSent, ErrorKind::Timeout, codes::TIMEOUT, format!("could not connect to {url} in time ({error})"))
+            }
+            E::Timeout(_) => (
+                Reach::MaybeActed,
+                ErrorKind::Timeout,
+                codes::TIMEOUT,
+                format!("no answer from {url} within the time limit ({error})"),
+            ),
+            E::HostNotFound | E::ConnectionFailed | E::ConnectProxyFailed(_) | E::Tls(_) | E::Rustls(_) | E::Pem(_) | E::TlsRequired => {
+                (Reach::NotSent, ErrorKind::Network, codes::NETWORK, format!("could not connect to {url}: {error}"))
+            }
+            E::Io(io) if is_connect_error(io.kind()) => {
+                (Reach::NotSent, ErrorKind::Network, codes::NETWORK, format!("could not connect to {url}: {io}"))
+            }
+            E::Io(io) => (
+                Reach::MaybeActed,
+                ErrorKind::Network,
+                codes::NETWORK,
+                format!("connection to {url} failed after the request was sent: {io}"),
+            ),
+            _ => (Reach::MaybeActed, ErrorKind::Network, codes::NETWORK, format!("exchange with {url} failed: {error}")),
+        };
+        Failure::new(reach, Error::local(kind, code, self.redact(message)))
+    }
+
+    /// Removes anything secret that a lower layer may have put into a message.
+    fn redact(&self, mut message: String) -> String {
+        let credentials = &self.config.credentials;
+        let mut secrets = vec![credentials.secret_key().expose()];
+        secrets.extend(credentials.token().map(|t| t.expose()));
+        let password = self.config.proxy.as_deref().and_then(proxy_password);
+        secrets.extend(password);
+        for secret in secrets.into_iter().filter(|s| s.len() >= 4) {
+            if message.contains(secret) {
+                message = message.replace(secret, "<redacted>");
+            }
+        }
+        message
+    }
+}
+
+/// System CA bundles that `ca_file` roots are added to.
+const SYSTEM_CA_BUNDLES: [&str; 3] =
+    ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"];
+
+/// The PEM roots of `ca_file` plus those of the system bundle (when there is one).
+fn load_roots(path: &std::path::Path) -> Result<ureq::tls::RootCerts, Error> {
+    let pem = std::fs::read(path)
+        .map_err(|e| Error::invalid_config(format!("ca_file {} cannot be read: {e}", path.display())))?;
+    let mut certs = pem_certificates(&pem)
+        .map_err(|e| Error::invalid_config(format!("ca_file {} is not valid PEM: {e}", path.display())))?;
+    if certs.is_empty() {
+        return Err(Error::invalid_config(format!("ca_file {} holds no certificate", path.display())));
+    }
+    if let Some(bundle) = SYSTEM_CA_BUNDLES.iter().find_map(|p| std::fs::read(p).ok()) {
+        certs.extend(pem_certificates(&bundle).unwrap_or_default());
+    }
+    Ok(ureq::tls::RootCerts::new_with_certs(&certs))
+}
+
+fn pem_certificates(pem: &[u8]) -> Result<Vec<ureq::tls::Certificate<'static>>, ureq::Error> {
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(pem) {
+        if let ureq::tls::PemItem::Certificate(cert) = item? {
+            certs.push(cert);
+        }
+    }
+    Ok(certs)
+}
+
+fn proxy_password(url: &str) -> Option<&str> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let userinfo = rest.split_once('@')?.0;
+    userinfo.split_once(':').map(|(_, password)| password)
+}
+
+fn is_connect_error(kind: std::io::ErrorKind) -> bool {
+    use std::io::ErrorKind as K;
+    matches!(kind, K::ConnectionRefused | K::HostUnreachable | K::NetworkUnreachable | K::NetworkDown | K::AddrNotAvailable)
+}
+
+fn lookup_action(name: &str) -> Result<&'static Action, Error> {
+    api::find_action(name).ok_or_else(|| {
+        Error::local(
+            ErrorKind::InvalidArgument,
+            codes::UNKNOWN_ACTION,
+            format!(
+                "unknown action `{name}`; the SMS API 2021-01-11 has: {}",
+                api::ACTIONS.iter().map(|a| a.name).collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })
+}
+
+/// Checks that the request is one JSON object, without re-encoding it: the exact bytes
+/// given are signed and sent.
+fn check_request_json(json: &str) -> Result<&str, Error> {
+    let trimmed = json.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
+    let invalid = |why: String| Error::local(ErrorKind::InvalidJson, codes::INVALID_JSON, why);
+    if !trimmed.starts_with('{') {
+        return Err(invalid("request must be a JSON object, like {\"SmsSdkAppId\":\"1400000001\"}".into()));
+    }
+    serde_json::from_str::<serde::de::IgnoredAny>(trimmed)
+        .map_err(|e| invalid(format!("request is not valid JSON: {e}")))?;
+    Ok(trimmed)
+}
+
+/// Turns a 200 answer into the body (success) or the service's error.
+fn interpret_answer(answer: Vec<u8>) -> Result<String, Failure> {
+    let Some(head) = api::parse_envelope_head(&answer) else {
+        return Err(Failure::new(
+            Reach::MaybeActed,
+            decode_error("answer is not the service's JSON envelope {\"Response\":{...}}".into(), &answer),
+        ));
+    };
+    let body = String::from_utf8(answer)
+        .map_err(|e| Failure::new(Reach::MaybeActed, decode_error("answer is not UTF-8".into(), e.as_bytes())))?;
+    match head.error {
+        None => Ok(body),
+        Some(error) => {
+            let reach = classify_api_error(&error.code);
+            Err(Failure::new(reach, Error::api(error.code, error.message, head.request_id.unwrap_or_default(), body)))
+        }
+    }
+}
+
+/// How an API error code bears on retrying; see the table in the module docs.
+fn classify_api_error(code: &str) -> Reach {
+    if code == "RequestLimitExceeded" || code.starts_with("RequestLimitExceeded.") {
+        Reach::NotActed
+    } else if matches!(code, "InternalError.SendAndRecvFail" | "InternalError.Timeout" | "InternalError" | "ServiceUnavailable") {
+        Reach::MaybeActed
+    } else {
+        Reach::Final
+    }
+}
+
+fn decode_error(why: String, answer: &[u8]) -> Error {
+    Error::local(ErrorKind::Decode, codes::DECODE, format!("{why}; it starts with: {}", excerpt(answer)))
+}
+
+fn timeout_error(config: &Config) -> Error {
+    Error::local(ErrorKind::Timeout, codes::TIMEOUT, format!("no answer from {} within the time limit", config.endpoint.url))
+}
+
+/// The first 200 characters of a body, printable.
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(800)]);
+    let mut out: String = text.chars().take(200).map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if text.chars().count() > 200 || body.len() > 800 {
+        out.push('…');
+    }
+    if out.trim().is_empty() {
+        "(empty body)".to_owned()
+    } else {
+        out
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Full-jitter exponential backoff for retry number `attempt` (0-based).
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = BACKOFF_BASE.saturating_mul(1 << attempt.min(16)).min(BACKOFF_MAX);
+    let fraction = (next_random() % 1000) as u32;
+    // Between half and all of the ceiling, so retries never hammer the service.
+    ceiling / 2 + ceiling * fraction / 2000
+}
+
+fn next_random() -> u64 {
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new({
+            let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+            let here = &nanos as *const u64 as u64;
+            (nanos ^ here.rotate_left(32)) | 1
+        });
+    }
+    STATE.with(|s| {
+        let mut x = s.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s.set(x);
+        x
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_classification_never_resends_messages() {
+        use Idempotency::*;
+        let cases = [
+            (Reach::NotSent, true, true),
+            (Reach::NotActed, true, true),
+            (Reach::MaybeActed, true, false),
+            (Reach::Final, false, false),
+        ];
+        for (reach, idempotent, not_idempotent) in cases {
+            let f = Failure::new(reach, Error::invalid_argument("x"));
+            assert_eq!(f.retryable(Idempotent), idempotent, "{reach:?}");
+            assert_eq!(f.retryable(NotIdempotent), not_idempotent, "{reach:?}");
+        }
+        assert_eq!(classify_api_error("RequestLimitExceeded"), Reach::NotActed);
+        assert_eq!(classify_api_error("RequestLimitExceeded.UinLimitExceeded"), Reach::NotActed);
+        assert_eq!(classify_api_error("RequestLimitExceededX"), Reach::Final);
+        assert_eq!(classify_api_error("InternalError.SendAndRecvFail"), Reach::MaybeActed);
+        assert_eq!(classify_api_error("AuthFailure.SignatureFailure"), Reach::Final);
+        assert_eq!(classify_api_error("LimitExceeded.PhoneNumberDailyLimit"), Reach::Final);
+    }
+
+    #[test]
+    fn answers_are_interpreted() {
+        let ok = br#"{"Response":{"RequestId":"r"}}"#.to_vec();
+        assert_eq!(interpret_answer(ok.clone()).ok().unwrap().as_bytes(), &ok[..]);
+        let err = br#"{"Response":{"Error":{"Code":"RequestLimitExceeded","Message":"slow down"},"RequestId":"r9"}}"#;
+        let f = interpret_answer(err.to_vec()).err().unwrap();
+        assert_eq!((f.reach, f.error.code(), f.error.request_id()), (Reach::NotActed, "RequestLimitExceeded", "r9"));
+        assert_eq!(f.error.to_envelope_json().as_bytes(), &err[..]);
+        let f = interpret_answer(b"<html>oops</html>".to_vec()).err().unwrap();
+        assert_eq!(f.error.kind(), ErrorKind::Decode);
+        assert!(f.error.message().contains("<html>oops"));
+    }
+
+    #[test]
+    fn request_json_is_checked_not_rewritten() {
+        assert_eq!(check_request_json(" {\"A\": 1}\n").unwrap(), "{\"A\": 1}");
+        for bad in ["", "[]", "1", "{", "{\"A\":}", "{} {}"] {
+            assert_eq!(check_request_json(bad).unwrap_err().kind(), ErrorKind::InvalidJson, "{bad}");
+        }
+    }
+
+    #[test]
+    fn unknown_actions_are_local_errors() {
+        let e = lookup_action("SendSMS").unwrap_err();
+        assert_eq!((e.kind(), e.code()), (ErrorKind::InvalidArgument, codes::UNKNOWN_ACTION));
+        assert!(e.message().contains("SendSms"));
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_and_is_capped() {
+        for attempt in 0..20 {
+            let b = backoff(attempt);
+            let ceiling = BACKOFF_BASE.saturating_mul(1 << attempt.min(16)).min(BACKOFF_MAX);
+            assert!(b >= ceiling / 2 && b <= ceiling, "{attempt}: {b:?}");
+        }
+    }
+
+    #[test]
+    fn excerpts_are_short_and_printable() {
+        let long = "x\n".repeat(1000);
+        let e = excerpt(long.as_bytes());
+        assert!(e.chars().count() <= 201 && !e.contains('\n'));
+        assert_eq!(excerpt(b""), "(empty body)");
+        assert_eq!(proxy_password("http://user:pw@host:1"), Some("pw"));
+        assert_eq!(proxy_password("http://host:1"), None);
+    }
+
+    #[test]
+    fn client_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Client>();
+    }
+}

@@ -1,0 +1,307 @@
+//! Client configuration: one JSON object, unknown keys refused with the key named.
+
+use crate::credentials::{self, Credentials, EnvLookup};
+use crate::error::{codes, Error, ErrorKind};
+use serde_json::{Map, Value};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const DEFAULT_REGION: &str = "ap-guangzhou";
+pub const DEFAULT_ENDPOINT: &str = "sms.intl.tencentcloudapi.com";
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(15_000);
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(5_000);
+pub const DEFAULT_MAX_RETRIES: u32 = 2;
+/// The largest `max_retries` accepted.
+pub const MAX_RETRIES_LIMIT: u32 = 10;
+
+/// The keys a configuration object may have.
+pub const KEYS: [&str; 11] = [
+    "secret_id",
+    "secret_key",
+    "token",
+    "region",
+    "endpoint",
+    "language",
+    "timeout_ms",
+    "connect_timeout_ms",
+    "max_retries",
+    "proxy",
+    "ca_file",
+];
+
+/// `X-TC-Language` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    EnUs,
+    ZhCn,
+}
+
+impl Language {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::EnUs => "en-US",
+            Language::ZhCn => "zh-CN",
+        }
+    }
+}
+
+/// Where requests go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub https: bool,
+    /// `host` or `host:port`, exactly as sent (and signed) in the `Host` header.
+    pub authority: String,
+    /// `https://authority/` or `http://authority/`.
+    pub url: String,
+}
+
+impl Endpoint {
+    /// Accepts `host`, `host:port`, `https://host[:port]` and `http://host:port`.
+    pub fn parse(text: &str) -> Result<Endpoint, Error> {
+        let bad = |why: &str| Error::invalid_config(format!("endpoint `{text}` {why}"));
+        let (https, rest) = if let Some(rest) = text.strip_prefix("https://") {
+            (true, rest)
+        } else if let Some(rest) = text.strip_prefix("http://") {
+            (false, rest)
+        } else if text.contains("://") {
+            return Err(bad("must use https:// or http://"));
+        } else {
+            (true, text)
+        };
+        let authority = rest.strip_suffix('/').unwrap_or(rest);
+        if authority.is_empty() {
+            return Err(bad("has no host"));
+        }
+        if authority.contains(['/', '?', '#', '@']) || authority.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
+            return Err(bad("must be a host with an optional port, without a path"));
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, _)) if !h.ends_with(']') && h.contains(':') => (authority, None), // bare IPv6
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        };
+        if host.is_empty() {
+            return Err(bad("has no host"));
+        }
+        if let Some(p) = port {
+            match p.parse::<u16>() {
+                Ok(n) if n > 0 => {}
+                _ => return Err(bad("has an invalid port")),
+            }
+        }
+        if !https && port.is_none() {
+            return Err(bad("uses http:// and must give a port (plain http is for local testing)"));
+        }
+        let authority = authority.to_ascii_lowercase();
+        let url = format!("{}://{authority}/", if https { "https" } else { "http" });
+        Ok(Endpoint { https, authority, url })
+    }
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub credentials: Credentials,
+    pub region: String,
+    pub endpoint: Endpoint,
+    pub language: Option<Language>,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub max_retries: u32,
+    /// An explicit proxy URL; `None` means `HTTPS_PROXY`/`NO_PROXY` from the environment.
+    pub proxy: Option<String>,
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Config {
+    /// Parses a configuration object, reading missing credentials from the process
+    /// environment and the profile file.
+    pub fn from_json(json: &str) -> Result<Config, Error> {
+        Config::from_json_with_env(json, &credentials::process_env)
+    }
+
+    /// As [`Config::from_json`], with an injectable environment.
+    pub fn from_json_with_env(json: &str, env: EnvLookup<'_>) -> Result<Config, Error> {
+        let value: Value = serde_json::from_str(json).map_err(|e| {
+            Error::local(ErrorKind::InvalidJson, codes::INVALID_JSON, format!("configuration is not valid JSON: {e}"))
+        })?;
+        let Value::Object(map) = value else {
+            return Err(Error::local(ErrorKind::InvalidJson, codes::INVALID_JSON, "configuration must be a JSON object"));
+        };
+        Config::from_map(&map, env)
+    }
+
+    fn from_map(map: &Map<String, Value>, env: EnvLookup<'_>) -> Result<Config, Error> {
+        if let Some(unknown) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(Error::invalid_config(format!(
+                "unknown configuration key `{unknown}` (known keys: {})",
+                KEYS.join(", ")
+            )));
+        }
+        let string = |key: &str| -> Result<Option<&str>, Error> {
+            match map.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.as_str())),
+                Some(_) => Err(Error::invalid_config(format!("configuration key `{key}` must be a string"))),
+            }
+        };
+        let integer = |key: &str, max: u64| -> Result<Option<u64>, Error> {
+            match map.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => match v.as_u64() {
+                    Some(n) if n <= max => Ok(Some(n)),
+                    _ => Err(Error::invalid_config(format!(
+                        "configuration key `{key}` must be an integer from 0 to {max}"
+                    ))),
+                },
+            }
+        };
+        let credentials = credentials::resolve(string("secret_id")?, string("secret_key")?, string("token")?, env)?;
+        let region = match string("region")? {
+            None => DEFAULT_REGION.to_owned(),
+            Some(r) if !r.is_empty() && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => r.to_owned(),
+            Some(r) => return Err(Error::invalid_config(format!("region `{r}` is not a region name like ap-guangzhou"))),
+        };
+        let endpoint = Endpoint::parse(string("endpoint")?.unwrap_or(DEFAULT_ENDPOINT))?;
+        let language = match string("language")? {
+            None => None,
+            Some("en-US") => Some(Language::EnUs),
+            Some("zh-CN") => Some(Language::ZhCn),
+            Some(other) => return Err(Error::invalid_config(format!("language `{other}` must be en-US or zh-CN"))),
+        };
+        const DAY_MS: u64 = 86_400_000;
+        let timeout = match integer("timeout_ms", DAY_MS)? {
+            Some(0) => return Err(Error::invalid_config("configuration key `timeout_ms` must be greater than 0")),
+            Some(ms) => Duration::from_millis(ms),
+            None => DEFAULT_TIMEOUT,
+        };
+        let connect_timeout = match integer("connect_timeout_ms", DAY_MS)? {
+            Some(0) => return Err(Error::invalid_config("configuration key `connect_timeout_ms` must be greater than 0")),
+            Some(ms) => Duration::from_millis(ms),
+            None => DEFAULT_CONNECT_TIMEOUT,
+        };
+        let max_retries = integer("max_retries", u64::from(MAX_RETRIES_LIMIT))?.map_or(DEFAULT_MAX_RETRIES, |n| n as u32);
+        let proxy = match string("proxy")? {
+            None | Some("") => None,
+            Some(p) => {
+                ureq::Proxy::new(p).map_err(|_| {
+                    Error::invalid_config("proxy must be a URL like http://[user:password@]host:port")
+                })?;
+                Some(p.to_owned())
+            }
+        };
+        let ca_file = string("ca_file")?.filter(|s| !s.is_empty()).map(PathBuf::from);
+        Ok(Config { credentials, region, endpoint, language, timeout, connect_timeout, max_retries, proxy, ca_file })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn parse(json: &str) -> Result<Config, Error> {
+        Config::from_json_with_env(json, &no_env)
+    }
+
+    const CREDS: &str = r#""secret_id":"AKID1","secret_key":"key1""#;
+
+    #[test]
+    fn defaults() {
+        let c = parse(&format!("{{{CREDS}}}")).unwrap();
+        assert_eq!(c.region, "ap-guangzhou");
+        assert_eq!(c.endpoint.url, "https://sms.intl.tencentcloudapi.com/");
+        assert_eq!(c.endpoint.authority, "sms.intl.tencentcloudapi.com");
+        assert_eq!(c.timeout, Duration::from_secs(15));
+        assert_eq!(c.connect_timeout, Duration::from_secs(5));
+        assert_eq!(c.max_retries, 2);
+        assert_eq!(c.language, None);
+        assert!(c.proxy.is_none() && c.ca_file.is_none());
+    }
+
+    #[test]
+    fn every_key_is_read() {
+        let c = parse(&format!(
+            r#"{{{CREDS},"token":"t","region":"ap-singapore","endpoint":"http://127.0.0.1:8080","language":"en-US",
+                "timeout_ms":2500,"connect_timeout_ms":700,"max_retries":0,"proxy":"http://u:p@proxy:3128","ca_file":"/tmp/ca.pem"}}"#
+        ))
+        .unwrap();
+        assert_eq!(c.credentials.token().unwrap().expose(), "t");
+        assert_eq!(c.region, "ap-singapore");
+        assert_eq!(c.endpoint, Endpoint { https: false, authority: "127.0.0.1:8080".into(), url: "http://127.0.0.1:8080/".into() });
+        assert_eq!(c.language, Some(Language::EnUs));
+        assert_eq!((c.timeout, c.connect_timeout, c.max_retries), (Duration::from_millis(2500), Duration::from_millis(700), 0));
+        assert_eq!(c.proxy.as_deref(), Some("http://u:p@proxy:3128"));
+        assert_eq!(c.ca_file, Some(PathBuf::from("/tmp/ca.pem")));
+    }
+
+    #[test]
+    fn nulls_are_absent() {
+        let c = parse(&format!(r#"{{{CREDS},"token":null,"region":null,"timeout_ms":null}}"#)).unwrap();
+        assert!(c.credentials.token().is_none());
+        assert_eq!(c.region, DEFAULT_REGION);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = parse(&format!(r#"{{{CREDS},"timeout":5}}"#)).unwrap_err();
+        assert_eq!(e.code(), codes::INVALID_CONFIG);
+        assert!(e.message().contains("`timeout`"), "{}", e.message());
+    }
+
+    #[test]
+    fn wrong_types_and_values_are_named() {
+        for (extra, needle) in [
+            (r#""timeout_ms":"5""#, "timeout_ms"),
+            (r#""timeout_ms":-1"#, "timeout_ms"),
+            (r#""timeout_ms":0"#, "timeout_ms"),
+            (r#""max_retries":11"#, "max_retries"),
+            (r#""region":5"#, "region"),
+            (r#""region":"ap guangzhou""#, "region"),
+            (r#""language":"fr-FR""#, "language"),
+            (r#""endpoint":"ftp://x""#, "endpoint"),
+            (r#""endpoint":"http://localhost""#, "port"),
+            (r#""endpoint":"host:99999""#, "port"),
+            (r#""endpoint":"host/path""#, "path"),
+            (r#""proxy":"::not a url::""#, "proxy"),
+        ] {
+            let e = parse(&format!("{{{CREDS},{extra}}}")).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{extra}");
+            assert!(e.message().contains(needle), "{extra}: {}", e.message());
+        }
+    }
+
+    #[test]
+    fn malformed_json_is_invalid_json() {
+        for bad in ["", "{", "[]", "\"x\"", "{\"secret_id\":}"] {
+            assert_eq!(parse(bad).unwrap_err().kind(), ErrorKind::InvalidJson, "{bad}");
+        }
+    }
+
+    #[test]
+    fn endpoint_forms() {
+        for (text, https, authority) in [
+            ("sms.tencentcloudapi.com", true, "sms.tencentcloudapi.com"),
+            ("sms.tencentcloudapi.com:8443", true, "sms.tencentcloudapi.com:8443"),
+            ("https://sms.ap-singapore.tencentcloudapi.com", true, "sms.ap-singapore.tencentcloudapi.com"),
+            ("https://Example.com:444/", true, "example.com:444"),
+            ("http://127.0.0.1:9000", false, "127.0.0.1:9000"),
+            ("http://[::1]:9000", false, "[::1]:9000"),
+        ] {
+            let e = Endpoint::parse(text).unwrap();
+            assert_eq!((e.https, e.authority.as_str()), (https, authority), "{text}");
+        }
+    }
+
+    #[test]
+    fn secrets_stay_out_of_errors_and_debug() {
+        let c = parse(r#"{"secret_id":"AKIDsecretid","secret_key":"verysecretkey","token":"sessiontok"}"#).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("verysecretkey") && !shown.contains("sessiontok"));
+        let e = parse(r#"{"secret_id":"AKIDsecretid","secret_key":"verysecretkey","bogus":1}"#).unwrap_err();
+        assert!(!e.to_envelope_json().contains("verysecretkey"));
+    }
+}

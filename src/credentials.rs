@@ -1,0 +1,278 @@
+//! Credentials and where they come from: the configuration, the environment, or the
+//! profile file `~/.tencentcloud/credentials`.
+
+use crate::error::{codes, Error, ErrorKind};
+use std::fmt;
+use zeroize::Zeroize;
+
+/// A secret string: redacted in `Debug` and `Display`, zeroed on drop.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The secret itself; use only to sign or to send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Where credentials were found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialSource {
+    Config,
+    Environment,
+    ProfileFile,
+}
+
+/// A SecretId, a SecretKey and an optional STS session token.
+#[derive(Clone)]
+pub struct Credentials {
+    secret_id: String,
+    secret_key: Secret,
+    token: Option<Secret>,
+    source: CredentialSource,
+}
+
+impl Credentials {
+    /// Checks the values as the official SDKs do: non-empty, no surrounding whitespace.
+    pub fn new(
+        secret_id: &str,
+        secret_key: &str,
+        token: Option<&str>,
+        source: CredentialSource,
+    ) -> Result<Credentials, Error> {
+        for (name, value) in [("secret_id", secret_id), ("secret_key", secret_key)] {
+            if value.is_empty() {
+                return Err(Error::invalid_config(format!("{name} is empty")));
+            }
+            if value.trim() != value {
+                return Err(Error::invalid_config(format!("{name} has surrounding whitespace")));
+            }
+            if value.bytes().any(|b| b.is_ascii_control()) {
+                return Err(Error::invalid_config(format!("{name} contains a control character")));
+            }
+        }
+        let token = match token {
+            Some(t) if t.bytes().any(|b| b.is_ascii_control()) => {
+                return Err(Error::invalid_config("token contains a control character"))
+            }
+            Some("") | None => None,
+            Some(t) => Some(Secret::new(t)),
+        };
+        Ok(Credentials { secret_id: secret_id.to_owned(), secret_key: Secret::new(secret_key), token, source })
+    }
+
+    pub fn secret_id(&self) -> &str {
+        &self.secret_id
+    }
+
+    pub fn secret_key(&self) -> &Secret {
+        &self.secret_key
+    }
+
+    pub fn token(&self) -> Option<&Secret> {
+        self.token.as_ref()
+    }
+
+    pub fn source(&self) -> CredentialSource {
+        self.source
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("secret_id", &mask(&self.secret_id))
+            .field("secret_key", &self.secret_key)
+            .field("token", &self.token)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+/// Shows the first four characters of an identifier, enough to tell keys apart.
+fn mask(id: &str) -> String {
+    let prefix: String = id.chars().take(4).collect();
+    format!("{prefix}****")
+}
+
+/// Looks up an environment variable; injectable for tests.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process environment, with empty values treated as unset.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+pub const ENV_SECRET_ID: &str = "TENCENTCLOUD_SECRET_ID";
+pub const ENV_SECRET_KEY: &str = "TENCENTCLOUD_SECRET_KEY";
+pub const ENV_SESSION_TOKEN: &str = "TENCENTCLOUD_SESSION_TOKEN";
+pub const ENV_TOKEN: &str = "TENCENTCLOUD_TOKEN";
+pub const ENV_CREDENTIALS_FILE: &str = "TENCENTCLOUD_CREDENTIALS_FILE";
+
+/// Resolves credentials: the configuration's `secret_id`/`secret_key` (with `token`), else
+/// the environment, else the profile file. `None` everywhere is an error naming all three.
+pub fn resolve(
+    secret_id: Option<&str>,
+    secret_key: Option<&str>,
+    token: Option<&str>,
+    env: EnvLookup<'_>,
+) -> Result<Credentials, Error> {
+    match (secret_id, secret_key) {
+        (Some(id), Some(key)) => return Credentials::new(id, key, token, CredentialSource::Config),
+        (Some(_), None) => return Err(Error::invalid_config("secret_id is set but secret_key is not")),
+        (None, Some(_)) => return Err(Error::invalid_config("secret_key is set but secret_id is not")),
+        (None, None) => {}
+    }
+    if let (Some(id), Some(key)) = (env(ENV_SECRET_ID), env(ENV_SECRET_KEY)) {
+        let env_token = env(ENV_SESSION_TOKEN).or_else(|| env(ENV_TOKEN));
+        let token = token.map(str::to_owned).or(env_token);
+        return Credentials::new(&id, &key, token.as_deref(), CredentialSource::Environment);
+    }
+    let path = env(ENV_CREDENTIALS_FILE).or_else(|| env("HOME").map(|h| format!("{h}/.tencentcloud/credentials")));
+    if let Some(path) = &path {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            let profile = parse_profile(&text, "default");
+            let get = |k: &str| profile.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+            match (get("secret_id"), get("secret_key")) {
+                (Some(id), Some(key)) => {
+                    let file_token = get("token").map(str::to_owned);
+                    let token = token.map(str::to_owned).or(file_token);
+                    return Credentials::new(id, key, token.as_deref(), CredentialSource::ProfileFile);
+                }
+                _ => {
+                    return Err(Error::local(
+                        ErrorKind::InvalidConfig,
+                        codes::MISSING_CREDENTIALS,
+                        format!("the profile file {path} has no [default] section with secret_id and secret_key"),
+                    ))
+                }
+            }
+        }
+    }
+    Err(Error::local(
+        ErrorKind::InvalidConfig,
+        codes::MISSING_CREDENTIALS,
+        format!(
+            "no credentials: set secret_id and secret_key in the configuration, or the environment \
+             variables {ENV_SECRET_ID} and {ENV_SECRET_KEY}, or write them to the profile file {} \
+             ([default] secret_id = ..., secret_key = ...)",
+            path.as_deref().unwrap_or("~/.tencentcloud/credentials")
+        ),
+    ))
+}
+
+/// Reads `key = value` lines of one `[section]` of an INI file.
+fn parse_profile(text: &str, section: &str) -> Vec<(String, String)> {
+    let mut current = String::new();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            current = name.trim().to_owned();
+        } else if current == section {
+            if let Some((k, v)) = line.split_once('=') {
+                out.push((k.trim().to_owned(), v.trim().to_owned()));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn config_values_win() {
+        let env = env_of(&[(ENV_SECRET_ID, "envid"), (ENV_SECRET_KEY, "envkey")]);
+        let c = resolve(Some("id"), Some("key"), Some("tok"), &env).unwrap();
+        assert_eq!(c.secret_id(), "id");
+        assert_eq!(c.secret_key().expose(), "key");
+        assert_eq!(c.token().unwrap().expose(), "tok");
+        assert_eq!(c.source(), CredentialSource::Config);
+    }
+
+    #[test]
+    fn environment_is_next_and_both_token_names_work() {
+        let env = env_of(&[(ENV_SECRET_ID, "envid"), (ENV_SECRET_KEY, "envkey"), (ENV_TOKEN, "t1")]);
+        let c = resolve(None, None, None, &env).unwrap();
+        assert_eq!((c.secret_id(), c.token().unwrap().expose()), ("envid", "t1"));
+        let env = env_of(&[
+            (ENV_SECRET_ID, "envid"),
+            (ENV_SECRET_KEY, "envkey"),
+            (ENV_TOKEN, "t1"),
+            (ENV_SESSION_TOKEN, "t2"),
+        ]);
+        assert_eq!(resolve(None, None, None, &env).unwrap().token().unwrap().expose(), "t2");
+    }
+
+    #[test]
+    fn profile_file_is_last() {
+        let dir = std::env::temp_dir().join(format!("tcsms-cred-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("credentials");
+        std::fs::write(&file, "[other]\nsecret_id = no\n[default]\n secret_id = fileid \nsecret_key=filekey\n").unwrap();
+        let env = env_of(&[(ENV_CREDENTIALS_FILE, file.to_str().unwrap())]);
+        let c = resolve(None, None, None, &env).unwrap();
+        assert_eq!((c.secret_id(), c.secret_key().expose()), ("fileid", "filekey"));
+        assert_eq!(c.source(), CredentialSource::ProfileFile);
+        std::fs::write(&file, "[other]\nsecret_id = no\n").unwrap();
+        let e = resolve(None, None, None, &env).unwrap_err();
+        assert_eq!(e.code(), codes::MISSING_CREDENTIALS);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn nothing_anywhere_names_all_three_sources() {
+        let env = env_of(&[(ENV_CREDENTIALS_FILE, "/nonexistent/tcsms/credentials")]);
+        let e = resolve(None, None, None, &env).unwrap_err();
+        assert_eq!(e.code(), codes::MISSING_CREDENTIALS);
+        assert_eq!(e.kind(), ErrorKind::InvalidConfig);
+        for needle in ["secret_id", ENV_SECRET_ID, ENV_SECRET_KEY, "/nonexistent/tcsms/credentials"] {
+            assert!(e.message().contains(needle), "{needle} in {}", e.message());
+        }
+    }
+
+    #[test]
+    fn half_given_and_malformed_values_are_refused() {
+        let env = env_of(&[]);
+        assert!(resolve(Some("id"), None, None, &env).unwrap_err().message().contains("secret_key"));
+        assert!(resolve(None, Some("k"), None, &env).unwrap_err().message().contains("secret_id"));
+        assert!(resolve(Some(" id"), Some("k"), None, &env).unwrap_err().message().contains("whitespace"));
+        assert!(resolve(Some("id"), Some(""), None, &env).unwrap_err().message().contains("empty"));
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let c = Credentials::new("AKIDexample", "supersecretkey", Some("sessiontoken"), CredentialSource::Config).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("supersecretkey") && !shown.contains("sessiontoken") && !shown.contains("AKIDexample"));
+        assert!(shown.contains("AKID****"));
+    }
+}

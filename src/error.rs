@@ -1,0 +1,176 @@
+//! The one error type of the core.
+//!
+//! Every failure is either the service's own error (code, message and RequestId from
+//! `Response.Error`) or a local one with a documented `ClientError.*` code. Either can be
+//! turned into the service's envelope shape, so every caller has one parse path.
+
+use std::fmt;
+
+/// What went wrong, coarsely; the C ABI maps each kind to one status value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// A required argument was missing (a NULL pointer at the C boundary).
+    NullArgument,
+    /// A string argument was not valid UTF-8.
+    InvalidUtf8,
+    /// A JSON argument was malformed or not an object.
+    InvalidJson,
+    /// An argument had a wrong value (an unknown action, a wrong-typed field, ...).
+    InvalidArgument,
+    /// The client configuration was refused (unknown key, bad value, no credentials).
+    InvalidConfig,
+    /// The service could not be reached, or the connection broke.
+    Network,
+    /// The call did not finish within its time limit.
+    Timeout,
+    /// The service answered with an HTTP status other than 200.
+    HttpStatus,
+    /// The answer was not the service's JSON envelope.
+    Decode,
+    /// The service answered with `Response.Error`.
+    Api,
+    /// A bug in tcsms: a panic was caught at the C boundary.
+    Panic,
+}
+
+/// An error from tcsms or from the service.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    code: String,
+    message: String,
+    request_id: String,
+    /// The service's body as received, kept for API errors.
+    body: Option<String>,
+}
+
+impl Error {
+    /// A local failure; `code` is a `ClientError.*` code.
+    pub fn local(kind: ErrorKind, code: &str, message: impl Into<String>) -> Error {
+        Error { kind, code: code.to_owned(), message: message.into(), request_id: String::new(), body: None }
+    }
+
+    /// The service's own error, with the body as received.
+    pub fn api(code: String, message: String, request_id: String, body: String) -> Error {
+        Error { kind: ErrorKind::Api, code, message, request_id, body: Some(body) }
+    }
+
+    pub fn null_argument(name: &str) -> Error {
+        Error::local(ErrorKind::NullArgument, codes::NULL_ARGUMENT, format!("argument `{name}` is NULL"))
+    }
+
+    pub fn invalid_utf8(name: &str) -> Error {
+        Error::local(ErrorKind::InvalidUtf8, codes::INVALID_UTF8, format!("argument `{name}` is not valid UTF-8"))
+    }
+
+    pub fn invalid_argument(message: impl Into<String>) -> Error {
+        Error::local(ErrorKind::InvalidArgument, codes::INVALID_ARGUMENT, message)
+    }
+
+    pub fn invalid_config(message: impl Into<String>) -> Error {
+        Error::local(ErrorKind::InvalidConfig, codes::INVALID_CONFIG, message)
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The service's `Error.Code`, or a `ClientError.*` code for local failures.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The service's RequestId; empty for local failures.
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    /// The envelope `{"Response":{"Error":{"Code","Message"},"RequestId"}}`: the service's
+    /// body as received for API errors, a synthesized one otherwise.
+    pub fn to_envelope_json(&self) -> String {
+        if let Some(body) = &self.body {
+            return body.clone();
+        }
+        serde_json::json!({
+            "Response": {
+                "Error": { "Code": self.code, "Message": self.message },
+                "RequestId": self.request_id,
+            }
+        })
+        .to_string()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)?;
+        if !self.request_id.is_empty() {
+            write!(f, " (RequestId: {})", self.request_id)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("code", &self.code)
+            .field("message", &self.message)
+            .field("request_id", &self.request_id)
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The documented `ClientError.*` codes of local failures.
+pub mod codes {
+    pub const NULL_ARGUMENT: &str = "ClientError.NullArgument";
+    pub const INVALID_UTF8: &str = "ClientError.InvalidUtf8";
+    pub const INVALID_JSON: &str = "ClientError.InvalidJson";
+    pub const INVALID_ARGUMENT: &str = "ClientError.InvalidArgument";
+    pub const UNKNOWN_ACTION: &str = "ClientError.UnknownAction";
+    pub const INVALID_CONFIG: &str = "ClientError.InvalidConfig";
+    pub const MISSING_CREDENTIALS: &str = "ClientError.MissingCredentials";
+    pub const NETWORK: &str = "ClientError.Network";
+    pub const TIMEOUT: &str = "ClientError.Timeout";
+    pub const HTTP_STATUS: &str = "ClientError.HttpStatus";
+    pub const DECODE: &str = "ClientError.Decode";
+    pub const PANIC: &str = "ClientError.Panic";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_errors_become_envelopes() {
+        let e = Error::null_argument("action");
+        let v: serde_json::Value = serde_json::from_str(&e.to_envelope_json()).unwrap();
+        assert_eq!(v["Response"]["Error"]["Code"], "ClientError.NullArgument");
+        assert_eq!(v["Response"]["Error"]["Message"], "argument `action` is NULL");
+        assert_eq!(v["Response"]["RequestId"], "");
+        assert_eq!(e.to_string(), "ClientError.NullArgument: argument `action` is NULL");
+    }
+
+    #[test]
+    fn api_errors_keep_the_body_as_received() {
+        let body = r#"{"Response": {"Error": {"Code": "X", "Message": "m"}, "RequestId": "r"}}"#;
+        let e = Error::api("X".into(), "m".into(), "r".into(), body.into());
+        assert_eq!(e.to_envelope_json(), body);
+        assert_eq!(e.kind(), ErrorKind::Api);
+        assert_eq!(e.to_string(), "X: m (RequestId: r)");
+    }
+
+    #[test]
+    fn messages_with_quotes_stay_valid_json() {
+        let e = Error::invalid_argument("bad \"quote\" and \\ and \n newline");
+        let v: serde_json::Value = serde_json::from_str(&e.to_envelope_json()).unwrap();
+        assert_eq!(v["Response"]["Error"]["Message"], "bad \"quote\" and \\ and \n newline");
+    }
+}
