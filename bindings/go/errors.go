@@ -1,0 +1,188 @@
+package tcsms
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
+// Status is the outcome class of a call, the tcsms_status value of the C ABI
+// (ABI version 1; the list is append-only).
+type Status int32
+
+// Status values, equal to TCSMS_STATUS_* in include/tcsms.h.
+const (
+	StatusOK              Status = 0  // success
+	StatusNullArgument    Status = 1  // ClientError.NullArgument
+	StatusInvalidUTF8     Status = 2  // ClientError.InvalidUtf8
+	StatusInvalidJSON     Status = 3  // ClientError.InvalidJson: malformed request JSON, or not an object
+	StatusInvalidArgument Status = 4  // ClientError.InvalidArgument, ClientError.UnknownAction, ClientError.Closed
+	StatusInvalidConfig   Status = 5  // ClientError.InvalidConfig, ClientError.MissingCredentials
+	StatusNetwork         Status = 6  // ClientError.Network: connect, reset, TLS, proxy
+	StatusTimeout         Status = 7  // ClientError.Timeout
+	StatusHTTPStatus      Status = 8  // ClientError.HttpStatus: HTTP status other than 200
+	StatusDecode          Status = 9  // ClientError.Decode: body is not the envelope, or too large
+	StatusAPIError        Status = 10 // the service answered with Response.Error
+	StatusPanic           Status = 11 // ClientError.Panic: a bug in the library
+)
+
+var statusNames = [...]string{
+	StatusOK:              "OK",
+	StatusNullArgument:    "NULL_ARGUMENT",
+	StatusInvalidUTF8:     "INVALID_UTF8",
+	StatusInvalidJSON:     "INVALID_JSON",
+	StatusInvalidArgument: "INVALID_ARGUMENT",
+	StatusInvalidConfig:   "INVALID_CONFIG",
+	StatusNetwork:         "NETWORK",
+	StatusTimeout:         "TIMEOUT",
+	StatusHTTPStatus:      "HTTP_STATUS",
+	StatusDecode:          "DECODE",
+	StatusAPIError:        "API_ERROR",
+	StatusPanic:           "PANIC",
+}
+
+// String returns the status name without the TCSMS_STATUS_ prefix, e.g.
+// "TIMEOUT"; unknown values (from a newer library) print as "STATUS(n)".
+func (s Status) String() string {
+	if s >= 0 && int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return "STATUS(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Error makes a Status usable as an errors.Is target:
+// errors.Is(err, tcsms.StatusTimeout) is the same as errors.Is(err, tcsms.ErrTimeout).
+func (s Status) Error() string { return "tcsms: status " + s.String() }
+
+// Sentinel errors for errors.Is; an *Error matches the sentinel of its Status.
+var (
+	ErrNullArgument    error = StatusNullArgument
+	ErrInvalidUTF8     error = StatusInvalidUTF8
+	ErrInvalidJSON     error = StatusInvalidJSON
+	ErrInvalidArgument error = StatusInvalidArgument
+	ErrInvalidConfig   error = StatusInvalidConfig
+	ErrNetwork         error = StatusNetwork
+	ErrTimeout         error = StatusTimeout
+	ErrHTTPStatus      error = StatusHTTPStatus
+	ErrDecode          error = StatusDecode
+	ErrAPI             error = StatusAPIError
+	ErrPanic           error = StatusPanic
+)
+
+// CodeClosed is the Error.Code of calls made on a closed Client.
+const CodeClosed = "ClientError.Closed"
+
+// ErrClosed matches (errors.Is) the error returned by calls on a closed Client.
+var ErrClosed error = &Error{Status: StatusInvalidArgument, Code: CodeClosed, Message: "client is closed"}
+
+// Error is the error type of every failed call. Code, Message and RequestID
+// are the service's own for API errors (Status == StatusAPIError); local
+// failures carry a "ClientError.*" code and an empty RequestID.
+//
+//	var e *tcsms.Error
+//	if errors.As(err, &e) { log.Println(e.Code, e.RequestID) }
+//	if errors.Is(err, tcsms.ErrTimeout) { ... }
+type Error struct {
+	Status    Status
+	Code      string
+	Message   string
+	RequestID string
+
+	cause error // e.g. context.DeadlineExceeded when a ctx deadline caused a timeout
+}
+
+func (e *Error) Error() string {
+	s := "tcsms: " + e.Code
+	if e.Code == "" {
+		s = "tcsms: " + e.Status.String()
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	if e.RequestID != "" {
+		s += " (RequestId " + e.RequestID + ")"
+	}
+	return s
+}
+
+// Is reports whether target is this error's Status (or its Err* sentinel),
+// or an *Error with the same Status and Code (such as ErrClosed).
+func (e *Error) Is(target error) bool {
+	switch t := target.(type) {
+	case Status:
+		return e.Status == t
+	case *Error:
+		return t != nil && e.Status == t.Status && e.Code == t.Code
+	}
+	return false
+}
+
+// Unwrap returns the context error when the call timed out because of the
+// context's deadline, so errors.Is(err, context.DeadlineExceeded) also holds.
+func (e *Error) Unwrap() error { return e.cause }
+
+// envelope is {"Response": {...}}.
+type envelope struct {
+	Response json.RawMessage `json:"Response"`
+}
+
+type errorBody struct {
+	Error *struct {
+		Code    string `json:"Code"`
+		Message string `json:"Message"`
+	} `json:"Error"`
+	RequestID string `json:"RequestId"`
+}
+
+// parseError builds an *Error from a status and the library's error
+// envelope. It never fails: an unparsable body becomes the Message.
+func parseError(st Status, body string) *Error {
+	e := &Error{Status: st}
+	var env envelope
+	var eb errorBody
+	if err := json.Unmarshal([]byte(body), &env); err == nil && len(env.Response) > 0 &&
+		json.Unmarshal(env.Response, &eb) == nil {
+		e.RequestID = eb.RequestID
+		if eb.Error != nil {
+			e.Code = eb.Error.Code
+			e.Message = eb.Error.Message
+		}
+	} else if body != "" {
+		e.Message = body
+	}
+	if e.Code == "" {
+		e.Code = defaultCode(st)
+	}
+	return e
+}
+
+func defaultCode(st Status) string {
+	switch st {
+	case StatusNullArgument:
+		return "ClientError.NullArgument"
+	case StatusInvalidUTF8:
+		return "ClientError.InvalidUtf8"
+	case StatusInvalidJSON:
+		return "ClientError.InvalidJson"
+	case StatusInvalidArgument:
+		return "ClientError.InvalidArgument"
+	case StatusInvalidConfig:
+		return "ClientError.InvalidConfig"
+	case StatusNetwork:
+		return "ClientError.Network"
+	case StatusTimeout:
+		return "ClientError.Timeout"
+	case StatusHTTPStatus:
+		return "ClientError.HttpStatus"
+	case StatusDecode:
+		return "ClientError.Decode"
+	case StatusPanic:
+		return "ClientError.Panic"
+	}
+	return fmt.Sprintf("ClientError.Status%d", int32(st))
+}
+
+// localError is an error detected by the Go binding itself.
+func localError(st Status, code, msg string) *Error {
+	return &Error{Status: st, Code: code, Message: msg}
+}

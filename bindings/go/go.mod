@@ -1,0 +1,3 @@
+module github.com/tcsms/tcsms/bindings/go
+
+go 1.24

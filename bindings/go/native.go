@@ -1,0 +1,118 @@
+package tcsms
+
+// All cgo calls of the package live in this file. The small C wrappers below
+// keep every out-parameter in C memory (the result struct is returned by
+// value), so no Go pointer is ever passed to C: inputs are C.CString copies
+// released with C.free, outputs are read with C.GoString and released with
+// tcsms_free.
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../../include
+#include <stdint.h>
+#include <stdlib.h>
+#include "tcsms.h"
+
+typedef struct {
+	int32_t status;
+	char *json;
+} tcsmsgo_result;
+
+typedef struct {
+	int32_t status;
+	tcsms_client *client;
+	char *json;
+} tcsmsgo_new_result;
+
+static tcsmsgo_new_result tcsmsgo_client_new(const char *config_json) {
+	tcsmsgo_new_result r;
+	r.client = NULL;
+	r.json = NULL;
+	r.status = (int32_t)tcsms_client_new(config_json, &r.client, &r.json);
+	return r;
+}
+
+static tcsmsgo_result tcsmsgo_call(const tcsms_client *client, const char *action,
+                                   const char *request_json, uint64_t timeout_ms) {
+	tcsmsgo_result r;
+	r.json = NULL;
+	r.status = (int32_t)tcsms_call_with_timeout(client, action, request_json, timeout_ms, &r.json);
+	return r;
+}
+
+static tcsmsgo_result tcsmsgo_report_conversion(const tcsms_client *client, const char *app_id,
+                                                const char *serial_no, int64_t conversion_time) {
+	tcsmsgo_result r;
+	r.json = NULL;
+	r.status = (int32_t)tcsms_report_conversion(client, app_id, serial_no, conversion_time, &r.json);
+	return r;
+}
+
+static uint32_t tcsmsgo_header_abi_version(void) { return (uint32_t)TCSMS_ABI_VERSION; }
+*/
+import "C"
+
+import "unsafe"
+
+// nativeClient is the C handle; it lives in C memory.
+type nativeClient = *C.tcsms_client
+
+// takeString copies a library-owned string and frees it with tcsms_free.
+func takeString(s *C.char) string {
+	if s == nil {
+		return ""
+	}
+	out := C.GoString(s)
+	C.tcsms_free(s)
+	return out
+}
+
+func nativeClientNew(configJSON string) (nativeClient, Status, string) {
+	cfg := C.CString(configJSON)
+	defer C.free(unsafe.Pointer(cfg))
+	r := C.tcsmsgo_client_new(cfg)
+	return r.client, Status(r.status), takeString(r.json)
+}
+
+func nativeClientFree(h nativeClient) {
+	C.tcsms_client_free(h)
+}
+
+func nativeCall(h nativeClient, action, requestJSON string, timeoutMS uint64) (Status, string) {
+	ca := C.CString(action)
+	defer C.free(unsafe.Pointer(ca))
+	cr := C.CString(requestJSON)
+	defer C.free(unsafe.Pointer(cr))
+	r := C.tcsmsgo_call(h, ca, cr, C.uint64_t(timeoutMS))
+	return Status(r.status), takeString(r.json)
+}
+
+func nativeReportConversion(h nativeClient, appID, serialNo string, conversionTime int64) (Status, string) {
+	ca := C.CString(appID)
+	defer C.free(unsafe.Pointer(ca))
+	cs := C.CString(serialNo)
+	defer C.free(unsafe.Pointer(cs))
+	r := C.tcsmsgo_report_conversion(h, ca, cs, C.int64_t(conversionTime))
+	return Status(r.status), takeString(r.json)
+}
+
+func nativeStatusStr(s Status) string {
+	p := C.tcsms_status_str(C.tcsms_status(s))
+	if p == nil {
+		return ""
+	}
+	return C.GoString(p) // static string, never freed
+}
+
+func nativeVersion() string {
+	p := C.tcsms_version()
+	if p == nil {
+		return ""
+	}
+	return C.GoString(p) // static string, never freed
+}
+
+// nativeABIVersion returns the ABI version of the loaded library and the one
+// of the header this package was compiled against.
+func nativeABIVersion() (library, header uint32) {
+	return uint32(C.tcsms_abi_version()), uint32(C.tcsmsgo_header_abi_version())
+}
