@@ -8,6 +8,7 @@ pub mod client;
 pub mod config;
 pub mod credentials;
 pub mod error;
+pub mod ffi;
 pub mod sign;
 
 pub use client::Client;

@@ -1,0 +1,415 @@
+//! The C ABI: a thin, boring layer over the core.
+//!
+//! Every exported function has the same skeleton: set the out-pointers to NULL, check
+//! the arguments (NULL, UTF-8), call the core inside a panic boundary, write `*out_json`,
+//! return a status. This is the only module with `unsafe`.
+//!
+//! The header `include/tcsms.h` is generated from this file by cbindgen (see build.rs);
+//! the doc comments here become the header's documentation.
+
+#![allow(non_camel_case_types)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+use crate::api::ReportConversionRequest;
+use crate::client::Client;
+use crate::error::{codes, Error, ErrorKind};
+use std::ffi::{c_char, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::time::Duration;
+
+/// The ABI version of this header. `tcsms_abi_version()` returns the version of the
+/// library actually loaded; bindings compare the two at load time. It changes only
+/// when a function's signature or meaning changes incompatibly.
+pub const TCSMS_ABI_VERSION: u32 = 1;
+
+/// The outcome of a call: 0 (`TCSMS_STATUS_OK`) or one of the `TCSMS_STATUS_*` values.
+/// Values are append-only and never reused. On any status other than OK, `*out_json`
+/// holds `{"Response":{"Error":{"Code":...,"Message":...},"RequestId":...}}`.
+pub type tcsms_status = i32;
+
+/// Success.
+pub const TCSMS_STATUS_OK: tcsms_status = 0;
+/// A required pointer argument was NULL. Code `ClientError.NullArgument`.
+pub const TCSMS_STATUS_NULL_ARGUMENT: tcsms_status = 1;
+/// A string argument was not valid UTF-8. Code `ClientError.InvalidUtf8`.
+pub const TCSMS_STATUS_INVALID_UTF8: tcsms_status = 2;
+/// A JSON argument was malformed or not an object. Code `ClientError.InvalidJson`.
+pub const TCSMS_STATUS_INVALID_JSON: tcsms_status = 3;
+/// An argument had a wrong value. Codes `ClientError.InvalidArgument`, `ClientError.UnknownAction`.
+pub const TCSMS_STATUS_INVALID_ARGUMENT: tcsms_status = 4;
+/// The configuration was refused. Codes `ClientError.InvalidConfig`, `ClientError.MissingCredentials`.
+pub const TCSMS_STATUS_INVALID_CONFIG: tcsms_status = 5;
+/// The service could not be reached or the connection broke. Code `ClientError.Network`.
+pub const TCSMS_STATUS_NETWORK: tcsms_status = 6;
+/// The call did not finish in time. Code `ClientError.Timeout`.
+pub const TCSMS_STATUS_TIMEOUT: tcsms_status = 7;
+/// The service answered with an HTTP status other than 200. Code `ClientError.HttpStatus`.
+pub const TCSMS_STATUS_HTTP_STATUS: tcsms_status = 8;
+/// The answer was not the service's JSON envelope (or was too large). Code `ClientError.Decode`.
+pub const TCSMS_STATUS_DECODE: tcsms_status = 9;
+/// The service answered with an error: `*out_json` is its body as received, with its
+/// own `Error.Code`, `Error.Message` and `RequestId`.
+pub const TCSMS_STATUS_API_ERROR: tcsms_status = 10;
+/// A bug in tcsms was caught before it could cross into the caller. Code
+/// `ClientError.Panic`. Free the client involved and report the bug.
+pub const TCSMS_STATUS_PANIC: tcsms_status = 11;
+
+/// A client. Opaque: create with `tcsms_client_new`, destroy with `tcsms_client_free`.
+pub struct tcsms_client {
+    inner: Client,
+}
+
+fn status_of(kind: ErrorKind) -> tcsms_status {
+    match kind {
+        ErrorKind::NullArgument => TCSMS_STATUS_NULL_ARGUMENT,
+        ErrorKind::InvalidUtf8 => TCSMS_STATUS_INVALID_UTF8,
+        ErrorKind::InvalidJson => TCSMS_STATUS_INVALID_JSON,
+        ErrorKind::InvalidArgument => TCSMS_STATUS_INVALID_ARGUMENT,
+        ErrorKind::InvalidConfig => TCSMS_STATUS_INVALID_CONFIG,
+        ErrorKind::Network => TCSMS_STATUS_NETWORK,
+        ErrorKind::Timeout => TCSMS_STATUS_TIMEOUT,
+        ErrorKind::HttpStatus => TCSMS_STATUS_HTTP_STATUS,
+        ErrorKind::Decode => TCSMS_STATUS_DECODE,
+        ErrorKind::Api => TCSMS_STATUS_API_ERROR,
+        ErrorKind::Panic => TCSMS_STATUS_PANIC,
+    }
+}
+
+/// Runs `body` inside the panic boundary and writes its result to `*out_json`.
+///
+/// # Safety
+/// `out_json` is NULL or valid for one write.
+unsafe fn boundary(out_json: *mut *mut c_char, body: impl FnOnce() -> Result<Option<String>, Error>) -> tcsms_status {
+    if out_json.is_null() {
+        return TCSMS_STATUS_NULL_ARGUMENT;
+    }
+    // SAFETY: checked non-NULL; the caller guarantees it is writable.
+    unsafe { *out_json = ptr::null_mut() };
+    let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        Err(Error::local(ErrorKind::Panic, codes::PANIC, format!("internal error in tcsms (please report it): {what}")))
+    });
+    let (status, json) = match outcome {
+        Ok(None) => return TCSMS_STATUS_OK,
+        Ok(Some(json)) => (TCSMS_STATUS_OK, json),
+        Err(error) => (status_of(error.kind()), error.to_envelope_json()),
+    };
+    let (status, text) = match CString::new(json) {
+        Ok(text) => (status, text),
+        Err(_) => {
+            let error = Error::local(ErrorKind::Decode, codes::DECODE, "answer contains a NUL byte");
+            (TCSMS_STATUS_DECODE, CString::new(error.to_envelope_json()).unwrap_or_default())
+        }
+    };
+    // SAFETY: as above.
+    unsafe { *out_json = text.into_raw() };
+    status
+}
+
+/// Borrows a NUL-terminated UTF-8 argument.
+///
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string valid for the duration of the call.
+unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, Error> {
+    if ptr.is_null() {
+        return Err(Error::null_argument(name));
+    }
+    // SAFETY: non-NULL and NUL-terminated per the caller's contract.
+    unsafe { CStr::from_ptr(ptr) }.to_str().map_err(|_| Error::invalid_utf8(name))
+}
+
+/// Borrows the client behind a handle.
+///
+/// # Safety
+/// `client` is NULL or a live handle from `tcsms_client_new`.
+unsafe fn client_arg<'a>(client: *const tcsms_client) -> Result<&'a Client, Error> {
+    // SAFETY: NULL or live per the caller's contract.
+    unsafe { client.as_ref() }.map(|c| &c.inner).ok_or_else(|| Error::null_argument("client"))
+}
+
+/// Creates a client from a JSON configuration object.
+///
+/// Keys (all optional; unknown keys are refused with the key named): `secret_id`,
+/// `secret_key`, `token`, `region` (default "ap-guangzhou"), `endpoint` (default
+/// "sms.intl.tencentcloudapi.com"; "host", "host:port", "https://host[:port]" or
+/// "http://host:port"), `language` ("en-US" or "zh-CN"), `timeout_ms` (whole call,
+/// default 15000), `connect_timeout_ms` (default 5000), `max_retries` (default 2),
+/// `proxy` (default: HTTPS_PROXY/NO_PROXY), `ca_file` (extra PEM roots). Without
+/// `secret_id`/`secret_key`, TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY are read,
+/// then ~/.tencentcloud/credentials.
+///
+/// Ownership: `config_json` is borrowed for the call only. On success `*out_client` is a
+/// new client owned by the caller (free it with `tcsms_client_free`) and `*out_json` is
+/// NULL. On failure `*out_client` is NULL and `*out_json`, if not NULL, is an error
+/// envelope owned by the caller (free it with `tcsms_free`).
+///
+/// Thread safety: may be called from any thread.
+///
+/// Errors: TCSMS_STATUS_NULL_ARGUMENT, TCSMS_STATUS_INVALID_UTF8,
+/// TCSMS_STATUS_INVALID_JSON, TCSMS_STATUS_INVALID_CONFIG. Secrets never appear in
+/// error messages.
+///
+/// # Safety
+/// Pointers are NULL or valid as described.
+#[no_mangle]
+pub unsafe extern "C" fn tcsms_client_new(
+    config_json: *const c_char,
+    out_client: *mut *mut tcsms_client,
+    out_json: *mut *mut c_char,
+) -> tcsms_status {
+    if !out_client.is_null() {
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { *out_client = ptr::null_mut() };
+    }
+    // SAFETY: `out_json` per the contract; the closure only touches checked pointers.
+    unsafe {
+        boundary(out_json, || {
+            if out_client.is_null() {
+                return Err(Error::null_argument("out_client"));
+            }
+            let config = str_arg(config_json, "config_json")?;
+            let client = Box::new(tcsms_client { inner: Client::from_json(config)? });
+            *out_client = Box::into_raw(client);
+            Ok(None)
+        })
+    }
+}
+
+/// Destroys a client and closes its connections. NULL is a no-op.
+///
+/// Ownership: takes back the client from `tcsms_client_new`; the handle must not be
+/// used afterwards, and must be freed only once.
+///
+/// Thread safety: must not race with other calls on the same client; wait for them
+/// to return first.
+///
+/// # Safety
+/// `client` is NULL or a live handle from `tcsms_client_new`.
+#[no_mangle]
+pub unsafe extern "C" fn tcsms_client_free(client: *mut tcsms_client) {
+    if client.is_null() {
+        return;
+    }
+    // SAFETY: a live handle from Box::into_raw, freed once per the contract.
+    let client = unsafe { Box::from_raw(client) };
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(client)));
+}
+
+/// Reports that a verification-code SMS was converted (action ReportConversion).
+///
+/// `sms_sdk_app_id` is the SmsSdkAppId, `serial_no` the SerialNo that SendSms returned
+/// for the message, `conversion_time` the Unix time in seconds when the code was used
+/// (a negative value omits it).
+///
+/// Ownership: string arguments are borrowed for the call only. `*out_json` is set to
+/// NULL on entry; afterwards any non-NULL value is owned by the caller (free it with
+/// `tcsms_free`). On success it is the service's answer as received,
+/// `{"Response":{"ReportConversionStatus":{...},"RequestId":"..."}}`; on failure an
+/// error envelope (see `tcsms_status`).
+///
+/// Thread safety: any number of threads may call this on the same client at once.
+/// Blocks until the answer arrives or the client's `timeout_ms` passes; idempotent, so
+/// failed attempts may be retried (see README, "Retries").
+///
+/// Errors: every `TCSMS_STATUS_*` value except TCSMS_STATUS_INVALID_CONFIG.
+///
+/// # Safety
+/// Pointers are NULL or valid as described.
+#[no_mangle]
+pub unsafe extern "C" fn tcsms_report_conversion(
+    client: *const tcsms_client,
+    sms_sdk_app_id: *const c_char,
+    serial_no: *const c_char,
+    conversion_time: i64,
+    out_json: *mut *mut c_char,
+) -> tcsms_status {
+    // SAFETY: pointers per the contract.
+    unsafe {
+        boundary(out_json, || {
+            let client = client_arg(client)?;
+            let request = ReportConversionRequest {
+                sms_sdk_app_id: str_arg(sms_sdk_app_id, "sms_sdk_app_id")?.to_owned(),
+                serial_no: str_arg(serial_no, "serial_no")?.to_owned(),
+                conversion_time: u64::try_from(conversion_time).ok(),
+            };
+            client.report_conversion(&request).map(Some)
+        })
+    }
+}
+
+/// Calls any action of the SMS API 2021-01-11 by name (for example "SendSms",
+/// "PullSmsSendStatus", "DescribeSmsTemplateList") with its parameters as a JSON object
+/// (for example `{"SmsSdkAppId":"1400000001","Limit":10}`). The JSON is sent exactly
+/// as given. An action not in the API is refused locally (ClientError.UnknownAction).
+///
+/// Ownership, errors and `*out_json` as for `tcsms_report_conversion`.
+///
+/// Thread safety: any number of threads may call this on the same client at once.
+/// Blocks until the answer arrives or the client's `timeout_ms` passes. SendSms,
+/// SendMultiGlobalSms, Add*, Modify* and Delete* are never resent once they may have
+/// reached the service.
+///
+/// # Safety
+/// Pointers are NULL or valid as described.
+#[no_mangle]
+pub unsafe extern "C" fn tcsms_call(
+    client: *const tcsms_client,
+    action: *const c_char,
+    request_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> tcsms_status {
+    // SAFETY: pointers per the contract.
+    unsafe { tcsms_call_with_timeout(client, action, request_json, 0, out_json) }
+}
+
+/// As `tcsms_call`, with a time limit for this call: when `timeout_ms` is greater than
+/// 0 the whole call, retries included, ends after min(`timeout_ms`, the client's
+/// `timeout_ms`) milliseconds; 0 means the client's `timeout_ms`. Bindings use it to
+/// honour a caller's deadline (a Go context, a Python timeout).
+///
+/// # Safety
+/// Pointers are NULL or valid as described for `tcsms_call`.
+#[no_mangle]
+pub unsafe extern "C" fn tcsms_call_with_timeout(
+    client: *const tcsms_client,
+    action: *const c_char,
+    request_json: *const c_char,
+    timeout_ms: u64,
+    out_json: *mut *mut c_char,
+) -> tcsms_status {
+    // SAFETY: pointers per the contract.
+    unsafe {
+        boundary(out_json, || {
+            let client = client_arg(client)?;
+            let action = str_arg(action, "action")?;
+            let request = str_arg(request_json, "request_json")?;
+            let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
+            client.call_with_timeout(action, request, timeout).map(Some)
+        })
+    }
+}
+
+/// Frees a string returned by tcsms (any `*out_json`). NULL is a no-op.
+///
+/// Ownership: takes the string back; use it only once per string, and never on
+/// strings from elsewhere or on the static strings of `tcsms_status_str` and
+/// `tcsms_version`. Never free tcsms strings with libc `free`.
+///
+/// Thread safety: may be called from any thread.
+///
+/// # Safety
+/// `s` is NULL or a string returned by tcsms and not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn tcsms_free(s: *mut c_char) {
+    if !s.is_null() {
+        // SAFETY: produced by CString::into_raw in `boundary`, freed once per the contract.
+        drop(unsafe { CString::from_raw(s) });
+    }
+}
+
+/// A short static description of a status, such as "network error". Unknown values
+/// give "unknown status".
+///
+/// Ownership: static; never free it. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn tcsms_status_str(status: tcsms_status) -> *const c_char {
+    let text: &'static CStr = match status {
+        TCSMS_STATUS_OK => c"ok",
+        TCSMS_STATUS_NULL_ARGUMENT => c"a required argument is NULL",
+        TCSMS_STATUS_INVALID_UTF8 => c"a string argument is not valid UTF-8",
+        TCSMS_STATUS_INVALID_JSON => c"a JSON argument is malformed or not an object",
+        TCSMS_STATUS_INVALID_ARGUMENT => c"invalid argument",
+        TCSMS_STATUS_INVALID_CONFIG => c"invalid configuration",
+        TCSMS_STATUS_NETWORK => c"network error",
+        TCSMS_STATUS_TIMEOUT => c"timed out",
+        TCSMS_STATUS_HTTP_STATUS => c"unexpected HTTP status",
+        TCSMS_STATUS_DECODE => c"the answer is not the service's JSON envelope",
+        TCSMS_STATUS_API_ERROR => c"the service returned an error",
+        TCSMS_STATUS_PANIC => c"internal error in tcsms",
+        _ => c"unknown status",
+    };
+    text.as_ptr()
+}
+
+/// The library version, such as "tcsms 0.1.0 (SMS API 2021-01-11)".
+///
+/// Ownership: static; never free it. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn tcsms_version() -> *const c_char {
+    const VERSION: &str = concat!("tcsms ", env!("CARGO_PKG_VERSION"), " (SMS API 2021-01-11)\0");
+    VERSION.as_ptr().cast()
+}
+
+/// The ABI version of the loaded library; compare it with `TCSMS_ABI_VERSION`.
+///
+/// Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn tcsms_abi_version() -> u32 {
+    TCSMS_ABI_VERSION
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn take(out: *mut c_char) -> String {
+        assert!(!out.is_null());
+        let s = unsafe { CStr::from_ptr(out) }.to_str().unwrap().to_owned();
+        unsafe { tcsms_free(out) };
+        s
+    }
+
+    #[test]
+    fn null_arguments_are_refused_without_crashing() {
+        let mut out = ptr::null_mut();
+        let mut client = ptr::null_mut();
+        assert_eq!(unsafe { tcsms_client_new(ptr::null(), &mut client, &mut out) }, TCSMS_STATUS_NULL_ARGUMENT);
+        assert!(client.is_null());
+        assert!(take(out).contains("ClientError.NullArgument"));
+        assert_eq!(unsafe { tcsms_client_new(c"{}".as_ptr(), ptr::null_mut(), &mut out) }, TCSMS_STATUS_NULL_ARGUMENT);
+        assert!(take(out).contains("out_client"));
+        assert_eq!(unsafe { tcsms_call(ptr::null(), c"SendSms".as_ptr(), c"{}".as_ptr(), &mut out) }, TCSMS_STATUS_NULL_ARGUMENT);
+        assert!(take(out).contains("`client`"));
+        assert_eq!(unsafe { tcsms_call(ptr::null(), ptr::null(), ptr::null(), ptr::null_mut()) }, TCSMS_STATUS_NULL_ARGUMENT);
+        unsafe { tcsms_client_free(ptr::null_mut()) };
+        unsafe { tcsms_free(ptr::null_mut()) };
+    }
+
+    #[test]
+    fn bad_config_is_reported_in_the_envelope() {
+        let mut out = ptr::null_mut();
+        let mut client = ptr::null_mut();
+        let config = cr#"{"secret_id":"a","secret_key":"b","tiemout_ms":1}"#;
+        assert_eq!(unsafe { tcsms_client_new(config.as_ptr(), &mut client, &mut out) }, TCSMS_STATUS_INVALID_CONFIG);
+        let json = take(out);
+        assert!(json.contains("tiemout_ms") && json.contains("ClientError.InvalidConfig"), "{json}");
+        let bytes = [b'{', 0xff, b'}', 0];
+        assert_eq!(unsafe { tcsms_client_new(bytes.as_ptr().cast(), &mut client, &mut out) }, TCSMS_STATUS_INVALID_UTF8);
+        assert!(take(out).contains("ClientError.InvalidUtf8"));
+    }
+
+    #[test]
+    fn panics_become_statuses() {
+        let mut out = ptr::null_mut();
+        let status = unsafe { boundary(&mut out, || panic!("boom")) };
+        assert_eq!(status, TCSMS_STATUS_PANIC);
+        let json = take(out);
+        assert!(json.contains("ClientError.Panic") && json.contains("boom"), "{json}");
+    }
+
+    #[test]
+    fn every_status_has_a_text() {
+        for status in 0..=11 {
+            let text = unsafe { CStr::from_ptr(tcsms_status_str(status)) }.to_str().unwrap();
+            assert_ne!(text, "unknown status", "{status}");
+        }
+        assert_eq!(unsafe { CStr::from_ptr(tcsms_status_str(99)) }.to_str().unwrap(), "unknown status");
+        assert!(unsafe { CStr::from_ptr(tcsms_version()) }.to_str().unwrap().starts_with("tcsms "));
+        assert_eq!(tcsms_abi_version(), TCSMS_ABI_VERSION);
+    }
+}
