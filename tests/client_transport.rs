@@ -1,0 +1,284 @@
+//! The client against small scripted loopback servers: what it sends, how it reads
+//! answers, and which failures it retries.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tcsms::{Client, ErrorKind};
+
+const SECRET_ID: &str = "AKIDtransporttest";
+const SECRET_KEY: &str = "transport-secret-key-0000";
+
+/// One received request.
+#[derive(Debug, Clone)]
+struct Seen {
+    headers: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+/// What the server answers: (HTTP status, body, delay before answering).
+type Script = dyn Fn(usize, &Seen) -> (u16, String, Duration) + Send + Sync;
+
+struct Server {
+    url: String,
+    hits: Arc<AtomicUsize>,
+    /// The most requests the server was handling at one moment.
+    max_in_flight: Arc<AtomicUsize>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+/// A thread-per-connection HTTP/1.1 server with keep-alive, just enough for these tests.
+fn serve(script: impl Fn(usize, &Seen) -> (u16, String, Duration) + Send + Sync + 'static) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let max_in_flight = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let script: Arc<Script> = Arc::new(script);
+    let (h, f, m, s) = (hits.clone(), in_flight.clone(), max_in_flight.clone(), seen.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let (hits, in_flight, max_in_flight, seen, script) = (h.clone(), f.clone(), m.clone(), s.clone(), script.clone());
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut writer = stream;
+                while let Some(request) = read_request(&mut reader) {
+                    let n = hits.fetch_add(1, Ordering::SeqCst);
+                    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                    max_in_flight.fetch_max(now, Ordering::SeqCst);
+                    seen.lock().unwrap().push(request.clone());
+                    let (status, answer, delay) = script(n, &request);
+                    std::thread::sleep(delay);
+                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                    let head = format!(
+                        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                        answer.len()
+                    );
+                    if writer.write_all(head.as_bytes()).and_then(|_| writer.write_all(answer.as_bytes())).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Server { url, hits, max_in_flight, seen }
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Seen> {
+    let mut line = String::new();
+    reader.read_line(&mut line).ok().filter(|n| *n > 0)?;
+    let mut headers = HashMap::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).ok().filter(|n| *n > 0)?;
+        let trimmed = line.trim_end();
+        if trimmed.is_empty() {
+            break;
+        }
+        let (name, value) = trimmed.split_once(':')?;
+        headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
+    }
+    let length: usize = headers.get("content-length").map_or(0, |v| v.parse().unwrap());
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(Seen { headers, body })
+}
+
+fn client(url: &str, extra: &str) -> Client {
+    Client::from_json(&format!(
+        r#"{{"secret_id":"{SECRET_ID}","secret_key":"{SECRET_KEY}","endpoint":"{url}","timeout_ms":5000{extra}}}"#
+    ))
+    .unwrap()
+}
+
+fn ok_body() -> String {
+    r#"{"Response":{"ReportConversionStatus":{"Code":"OK","Message":"ok"},"RequestId":"req-ok"}}"#.to_owned()
+}
+
+fn api_error(code: &str) -> String {
+    format!(r#"{{"Response":{{"Error":{{"Code":"{code}","Message":"scripted"}},"RequestId":"req-err"}}}}"#)
+}
+
+const SEND: &str = r#"{"PhoneNumberSet":["+8613800000000"],"SmsSdkAppId":"1400000001","TemplateId":"2001"}"#;
+
+#[test]
+fn sends_the_documented_headers_and_a_valid_signature() {
+    let server = serve(|_, _| (200, ok_body(), Duration::ZERO));
+    let c = client(&server.url, r#","token":"sts-token","language":"en-US","region":"ap-singapore""#);
+    let body = r#"{"SmsSdkAppId":"1400000001","SerialNo":"2433:1","ConversionTime":1700000000}"#;
+    let answer = c.call("ReportConversion", body).unwrap();
+    assert_eq!(answer, ok_body(), "the body is returned as received");
+    let seen = server.seen.lock().unwrap()[0].clone();
+    let h = &seen.headers;
+    assert_eq!(seen.body, body.as_bytes(), "the exact bytes given are sent");
+    assert_eq!(h["content-type"], "application/json");
+    assert_eq!(h["host"], server.url.trim_start_matches("http://"));
+    assert_eq!(h["x-tc-action"], "ReportConversion");
+    assert_eq!(h["x-tc-version"], "2021-01-11");
+    assert_eq!(h["x-tc-region"], "ap-singapore");
+    assert_eq!(h["x-tc-token"], "sts-token");
+    assert_eq!(h["x-tc-language"], "en-US");
+    assert_eq!(h["x-tc-requestclient"], format!("tcsms/{}", env!("CARGO_PKG_VERSION")));
+    let timestamp: i64 = h["x-tc-timestamp"].parse().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    assert!((now - timestamp).abs() <= 5);
+
+    // Verify the signature independently from the received bytes.
+    let auth = tcsms::sign::parse_authorization(&h["authorization"]).unwrap();
+    assert_eq!(auth.secret_id, SECRET_ID);
+    assert_eq!(auth.service, "sms");
+    assert_eq!(auth.date, tcsms::sign::utc_date(timestamp));
+    let canonical = tcsms::sign::canonical_request(
+        "POST",
+        "/",
+        "",
+        &[("content-type", &h["content-type"]), ("host", &h["host"])],
+        &tcsms::sign::sha256_hex(&seen.body),
+    );
+    let scope = tcsms::sign::credential_scope(&auth.date, "sms");
+    let key = tcsms::sign::SigningKey::derive(SECRET_KEY.as_bytes(), &auth.date, "sms");
+    assert_eq!(key.sign(&tcsms::sign::string_to_sign(timestamp, &scope, &canonical)), auth.signature);
+}
+
+#[test]
+fn typed_report_conversion_omits_a_missing_time() {
+    let server = serve(|_, _| (200, ok_body(), Duration::ZERO));
+    let c = client(&server.url, "");
+    let request = tcsms::api::ReportConversionRequest {
+        sms_sdk_app_id: "1400000001".into(),
+        serial_no: "2433:5".into(),
+        conversion_time: None,
+    };
+    let answer = c.report_conversion_typed(&request).unwrap();
+    assert_eq!(answer.report_conversion_status.code, "OK");
+    assert_eq!(answer.request_id, "req-ok");
+    let seen = server.seen.lock().unwrap()[0].body.clone();
+    assert_eq!(seen, br#"{"SmsSdkAppId":"1400000001","SerialNo":"2433:5"}"#);
+}
+
+#[test]
+fn api_errors_carry_code_message_and_request_id() {
+    let server = serve(|_, _| (200, api_error("AuthFailure.SignatureFailure"), Duration::ZERO));
+    let e = client(&server.url, "").call("SendSms", SEND).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Api);
+    assert_eq!((e.code(), e.message(), e.request_id()), ("AuthFailure.SignatureFailure", "scripted", "req-err"));
+    assert_eq!(e.to_envelope_json(), api_error("AuthFailure.SignatureFailure"));
+    assert_eq!(server.hits.load(Ordering::SeqCst), 1, "not retried");
+}
+
+#[test]
+fn a_5xx_is_retried_only_for_idempotent_actions() {
+    let server = serve(|_, _| (500, "<html>oops</html>".into(), Duration::ZERO));
+    let c = client(&server.url, "");
+    let e = c.call("SendSms", SEND).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::HttpStatus);
+    assert!(e.message().contains("500") && e.message().contains("oops"), "{}", e.message());
+    assert_eq!(server.hits.load(Ordering::SeqCst), 1, "SendSms is never resent after a 5xx");
+
+    let e = c.call("PullSmsSendStatus", r#"{"Limit":10,"SmsSdkAppId":"1400000001"}"#).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::HttpStatus);
+    assert_eq!(server.hits.load(Ordering::SeqCst), 1 + 3, "idempotent: first try + max_retries");
+}
+
+#[test]
+fn rate_limits_are_retried_for_every_action_and_can_succeed() {
+    let server = serve(|n, _| {
+        if n < 2 {
+            (200, api_error("RequestLimitExceeded"), Duration::ZERO)
+        } else {
+            (200, ok_body(), Duration::ZERO)
+        }
+    });
+    let answer = client(&server.url, "").call("SendSms", SEND).unwrap();
+    assert_eq!(answer, ok_body());
+    assert_eq!(server.hits.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn transient_internal_errors_never_resend_a_message() {
+    let server = serve(|_, _| (200, api_error("InternalError.SendAndRecvFail"), Duration::ZERO));
+    let c = client(&server.url, "");
+    assert_eq!(c.call("SendSms", SEND).unwrap_err().code(), "InternalError.SendAndRecvFail");
+    assert_eq!(server.hits.load(Ordering::SeqCst), 1);
+    c.call("DescribeSmsTemplateList", r#"{"International":0}"#).unwrap_err();
+    assert_eq!(server.hits.load(Ordering::SeqCst), 4);
+}
+
+#[test]
+fn max_retries_zero_disables_retries() {
+    let server = serve(|_, _| (200, api_error("RequestLimitExceeded"), Duration::ZERO));
+    client(&server.url, r#","max_retries":0"#).call("SendSms", SEND).unwrap_err();
+    assert_eq!(server.hits.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_body_that_is_not_the_envelope_is_a_decode_error() {
+    let server = serve(|_, _| (200, "not json at all".into(), Duration::ZERO));
+    let e = client(&server.url, r#","max_retries":0"#).call("SendSms", SEND).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Decode);
+    assert!(e.message().contains("not json at all"));
+}
+
+#[test]
+fn a_slow_server_times_out_within_the_limit_and_sendsms_is_not_resent() {
+    let server = serve(|_, _| (200, ok_body(), Duration::from_secs(3)));
+    let c = client(&server.url, r#","timeout_ms":400"#);
+    let started = Instant::now();
+    let e = c.call("SendSms", SEND).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout);
+    assert!(started.elapsed() < Duration::from_millis(1500), "{:?}", started.elapsed());
+    assert_eq!(server.hits.load(Ordering::SeqCst), 1);
+
+    // A per-call limit below the client's.
+    let c = client(&server.url, r#","timeout_ms":10000"#);
+    let started = Instant::now();
+    let e = c.call_with_timeout("SendSms", SEND, Some(Duration::from_millis(300))).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout);
+    assert!(started.elapsed() < Duration::from_millis(1500), "{:?}", started.elapsed());
+}
+
+#[test]
+fn an_unreachable_host_is_a_network_error_without_secrets() {
+    // Bind then drop a listener: nothing listens on that port afterwards.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let c = client(&format!("http://127.0.0.1:{port}"), r#","max_retries":1"#);
+    let started = Instant::now();
+    let e = c.call("SendSms", SEND).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Network, "{e}");
+    assert!(e.message().contains(&port.to_string()), "{}", e.message());
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(!e.to_envelope_json().contains(SECRET_KEY));
+    assert!(!format!("{e:?}").contains(SECRET_KEY));
+}
+
+#[test]
+fn local_input_errors_never_reach_the_network() {
+    let server = serve(|_, _| (200, ok_body(), Duration::ZERO));
+    let c = client(&server.url, "");
+    assert_eq!(c.call("NoSuchAction", "{}").unwrap_err().code(), "ClientError.UnknownAction");
+    assert_eq!(c.call("SendSms", "{not json").unwrap_err().kind(), ErrorKind::InvalidJson);
+    assert_eq!(c.call("SendSms", "[1,2]").unwrap_err().kind(), ErrorKind::InvalidJson);
+    assert_eq!(server.hits.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn one_client_serves_many_threads_at_once() {
+    let server = serve(|_, _| (200, ok_body(), Duration::from_millis(200)));
+    let c = Arc::new(client(&server.url, ""));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let c = c.clone();
+            std::thread::spawn(move || c.call("ReportConversion", r#"{"SmsSdkAppId":"1","SerialNo":"2"}"#).unwrap())
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), ok_body());
+    }
+    assert_eq!(server.hits.load(Ordering::SeqCst), 8);
+    // The calls overlapped: one client does not serialise its callers.
+    assert!(server.max_in_flight.load(Ordering::SeqCst) >= 4, "{}", server.max_in_flight.load(Ordering::SeqCst));
+}
