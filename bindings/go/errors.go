@@ -50,23 +50,24 @@ func (s Status) String() string {
 	return "STATUS(" + strconv.Itoa(int(s)) + ")"
 }
 
-// Error makes a Status usable as an errors.Is target:
-// errors.Is(err, tcsms.StatusTimeout) is the same as errors.Is(err, tcsms.ErrTimeout).
-func (s Status) Error() string { return "tcsms: status " + s.String() }
+// Description is the library's short description of the status
+// (tcsms_status_str), e.g. "network error".
+func (s Status) Description() string { return nativeStatusStr(s) }
 
-// Sentinel errors for errors.Is; an *Error matches the sentinel of its Status.
+// Sentinel errors for errors.Is: an *Error matches the sentinel of its
+// Status, e.g. errors.Is(err, tcsms.ErrTimeout).
 var (
-	ErrNullArgument    error = StatusNullArgument
-	ErrInvalidUTF8     error = StatusInvalidUTF8
-	ErrInvalidJSON     error = StatusInvalidJSON
-	ErrInvalidArgument error = StatusInvalidArgument
-	ErrInvalidConfig   error = StatusInvalidConfig
-	ErrNetwork         error = StatusNetwork
-	ErrTimeout         error = StatusTimeout
-	ErrHTTPStatus      error = StatusHTTPStatus
-	ErrDecode          error = StatusDecode
-	ErrAPI             error = StatusAPIError
-	ErrPanic           error = StatusPanic
+	ErrNullArgument    error = &Error{Status: StatusNullArgument}
+	ErrInvalidUTF8     error = &Error{Status: StatusInvalidUTF8}
+	ErrInvalidJSON     error = &Error{Status: StatusInvalidJSON}
+	ErrInvalidArgument error = &Error{Status: StatusInvalidArgument}
+	ErrInvalidConfig   error = &Error{Status: StatusInvalidConfig}
+	ErrNetwork         error = &Error{Status: StatusNetwork}
+	ErrTimeout         error = &Error{Status: StatusTimeout}
+	ErrHTTPStatus      error = &Error{Status: StatusHTTPStatus}
+	ErrDecode          error = &Error{Status: StatusDecode}
+	ErrAPI             error = &Error{Status: StatusAPIError}
+	ErrPanic           error = &Error{Status: StatusPanic}
 )
 
 // CodeClosed is the Error.Code of calls made on a closed Client.
@@ -94,7 +95,7 @@ type Error struct {
 func (e *Error) Error() string {
 	s := "tcsms: " + e.Code
 	if e.Code == "" {
-		s = "tcsms: " + e.Status.String()
+		s = "tcsms: status " + e.Status.String()
 	}
 	if e.Message != "" {
 		s += ": " + e.Message
@@ -105,16 +106,15 @@ func (e *Error) Error() string {
 	return s
 }
 
-// Is reports whether target is this error's Status (or its Err* sentinel),
-// or an *Error with the same Status and Code (such as ErrClosed).
+// Is makes errors.Is match the sentinels: target is an *Error with the
+// same Status and either no Code (ErrTimeout, ErrAPI, ...) or the same Code
+// (ErrClosed).
 func (e *Error) Is(target error) bool {
-	switch t := target.(type) {
-	case Status:
-		return e.Status == t
-	case *Error:
-		return t != nil && e.Status == t.Status && e.Code == t.Code
+	t, ok := target.(*Error)
+	if !ok || t == nil {
+		return false
 	}
-	return false
+	return e.Status == t.Status && (t.Code == "" || t.Code == e.Code)
 }
 
 // Unwrap returns the context error when the call timed out because of the

@@ -48,6 +48,18 @@ static tcsmsgo_result tcsmsgo_report_conversion(const tcsms_client *client, cons
 }
 
 static uint32_t tcsmsgo_header_abi_version(void) { return (uint32_t)TCSMS_ABI_VERSION; }
+
+static const int32_t tcsmsgo_header_statuses[] = {
+	TCSMS_STATUS_OK, TCSMS_STATUS_NULL_ARGUMENT, TCSMS_STATUS_INVALID_UTF8,
+	TCSMS_STATUS_INVALID_JSON, TCSMS_STATUS_INVALID_ARGUMENT, TCSMS_STATUS_INVALID_CONFIG,
+	TCSMS_STATUS_NETWORK, TCSMS_STATUS_TIMEOUT, TCSMS_STATUS_HTTP_STATUS,
+	TCSMS_STATUS_DECODE, TCSMS_STATUS_API_ERROR, TCSMS_STATUS_PANIC,
+};
+
+static int32_t tcsmsgo_header_status(int i) { return tcsmsgo_header_statuses[i]; }
+static int tcsmsgo_header_status_count(void) {
+	return (int)(sizeof(tcsmsgo_header_statuses) / sizeof(tcsmsgo_header_statuses[0]));
+}
 */
 import "C"
 
@@ -115,4 +127,16 @@ func nativeVersion() string {
 // of the header this package was compiled against.
 func nativeABIVersion() (library, header uint32) {
 	return uint32(C.tcsms_abi_version()), uint32(C.tcsmsgo_header_abi_version())
+}
+
+// headerStatuses returns the TCSMS_STATUS_* values of include/tcsms.h in
+// the order OK, NULL_ARGUMENT, ..., PANIC (checked against the Go constants
+// by a test).
+func headerStatuses() []Status {
+	n := int(C.tcsmsgo_header_status_count())
+	out := make([]Status, n)
+	for i := range out {
+		out[i] = Status(C.tcsmsgo_header_status(C.int(i)))
+	}
+	return out
 }
