@@ -1,0 +1,213 @@
+"""ctypes declarations for libtcsms (C ABI version 1).
+
+Rules followed here (see docs/contracts.md):
+
+* every exported function gets ``argtypes`` and ``restype`` (no silent ``int``
+  return type that would truncate 64-bit pointers);
+* strings the library allocates come back through ``char **`` out-parameters declared
+  as ``POINTER(c_void_p)``; they are copied with :func:`ctypes.string_at` and always
+  released with ``tcsms_free`` in a ``finally`` block.  ``c_char_p`` is used only for
+  inputs and for the static strings of ``tcsms_status_str`` and ``tcsms_version``;
+* the library is loaded with :class:`ctypes.CDLL`, which releases the GIL for the
+  duration of each call, so Python threads sharing a client run calls in parallel.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+from ctypes import POINTER, byref, c_char_p, c_int32, c_int64, c_uint32, c_uint64, c_void_p
+from pathlib import Path
+from typing import Callable, Optional, Tuple
+
+__all__ = [
+    "EXPECTED_ABI_VERSION",
+    "AbiMismatchError",
+    "LibraryNotFoundError",
+    "lib",
+    "library_path",
+    "load_library",
+    "take_string",
+]
+
+#: The C ABI version this package was written against (``TCSMS_ABI_VERSION``).
+EXPECTED_ABI_VERSION = 1
+
+#: Environment variable naming a libtcsms shared library to load instead of the bundled one.
+LIBRARY_ENV = "TCSMS_LIBRARY"
+
+if sys.platform == "darwin":
+    _LIB_NAMES = ("libtcsms.dylib",)
+elif sys.platform == "win32":
+    _LIB_NAMES = ("tcsms.dll",)
+else:
+    _LIB_NAMES = ("libtcsms.so",)
+
+
+class LibraryNotFoundError(ImportError):
+    """The native library could not be found or loaded."""
+
+
+class AbiMismatchError(ImportError):
+    """The native library speaks another C ABI version than this package expects."""
+
+    def __init__(self, found: int, expected: int, path: str) -> None:
+        super().__init__(
+            f"libtcsms at {path} has C ABI version {found}, but this tcsms Python package "
+            f"expects ABI version {expected}; install a matching package or point "
+            f"{LIBRARY_ENV} at a matching library",
+            path=path,
+        )
+        self.found = found
+        self.expected = expected
+
+
+def _candidates() -> Tuple[list, bool]:
+    """Paths to try, and whether they came from the environment override."""
+    override = os.environ.get(LIBRARY_ENV)
+    if override:
+        return [Path(override)], True
+    here = Path(__file__).resolve().parent
+    paths = [here / name for name in _LIB_NAMES]
+    # Running from a source checkout (bindings/python/src/tcsms): fall back to the
+    # repository's cargo build output when nothing is bundled.
+    repo = here.parents[3] if len(here.parents) > 3 else None
+    if repo is not None and (repo / "Cargo.toml").is_file():
+        for profile in ("release", "debug"):
+            paths += [repo / "target" / profile / name for name in _LIB_NAMES]
+    return paths, False
+
+
+def _declare(cdll: ctypes.CDLL) -> None:
+    """Set argtypes/restype for every function of the C ABI."""
+    out_str = POINTER(c_void_p)  # char ** (owned, freed with tcsms_free)
+
+    cdll.tcsms_abi_version.argtypes = []
+    cdll.tcsms_abi_version.restype = c_uint32
+
+    cdll.tcsms_version.argtypes = []
+    cdll.tcsms_version.restype = c_char_p  # static, never freed
+
+    cdll.tcsms_status_str.argtypes = [c_int32]
+    cdll.tcsms_status_str.restype = c_char_p  # static, never freed
+
+    cdll.tcsms_free.argtypes = [c_void_p]
+    cdll.tcsms_free.restype = None
+
+    cdll.tcsms_client_new.argtypes = [c_char_p, POINTER(c_void_p), out_str]
+    cdll.tcsms_client_new.restype = c_int32
+
+    cdll.tcsms_client_free.argtypes = [c_void_p]
+    cdll.tcsms_client_free.restype = None
+
+    cdll.tcsms_report_conversion.argtypes = [c_void_p, c_char_p, c_char_p, c_int64, out_str]
+    cdll.tcsms_report_conversion.restype = c_int32
+
+    cdll.tcsms_call.argtypes = [c_void_p, c_char_p, c_char_p, out_str]
+    cdll.tcsms_call.restype = c_int32
+
+    cdll.tcsms_call_with_timeout.argtypes = [c_void_p, c_char_p, c_char_p, c_uint64, out_str]
+    cdll.tcsms_call_with_timeout.restype = c_int32
+
+
+#: Names of every function declared by :func:`_declare` (checked against the header in tests).
+DECLARED_FUNCTIONS = (
+    "tcsms_abi_version",
+    "tcsms_version",
+    "tcsms_status_str",
+    "tcsms_free",
+    "tcsms_client_new",
+    "tcsms_client_free",
+    "tcsms_report_conversion",
+    "tcsms_call",
+    "tcsms_call_with_timeout",
+)
+
+
+def check_abi(cdll: ctypes.CDLL, path: str, expected: Optional[int] = None) -> int:
+    """Return the library's ABI version, raising :class:`AbiMismatchError` on a mismatch."""
+    if expected is None:
+        expected = EXPECTED_ABI_VERSION
+    found = int(cdll.tcsms_abi_version())
+    if found != expected:
+        raise AbiMismatchError(found, expected, path)
+    return found
+
+
+def load_library(path: Optional[str] = None) -> Tuple[ctypes.CDLL, str]:
+    """Load libtcsms, declare its functions and check its ABI version.
+
+    Without ``path``: ``$TCSMS_LIBRARY`` if set, else the library bundled in the package
+    (else, in a source checkout, the repository's ``target/release`` build).
+    """
+    if path is not None:
+        paths, from_env = [Path(path)], True
+    else:
+        paths, from_env = _candidates()
+    errors = []
+    for candidate in paths:
+        if not from_env and not candidate.is_file():
+            continue
+        try:
+            cdll = ctypes.CDLL(str(candidate))
+        except OSError as exc:
+            errors.append(f"{candidate}: {exc}")
+            continue
+        try:
+            _declare(cdll)
+        except AttributeError as exc:
+            raise LibraryNotFoundError(
+                f"{candidate} is not a usable libtcsms (missing symbol: {exc})",
+                path=str(candidate),
+            ) from None
+        check_abi(cdll, str(candidate))
+        return cdll, str(candidate)
+    where = ", ".join(str(p) for p in paths) or "(nowhere)"
+    detail = ("; " + "; ".join(errors)) if errors else ""
+    hint = (
+        f"set {LIBRARY_ENV} to a valid libtcsms" if from_env
+        else f"reinstall the package (pip install ./bindings/python) or set {LIBRARY_ENV}"
+    )
+    raise LibraryNotFoundError(f"cannot load libtcsms (looked at {where}){detail}; {hint}")
+
+
+lib, library_path = load_library()
+
+
+def take_string(call: Callable[[ctypes.c_void_p], int]) -> Tuple[int, Optional[bytes]]:
+    """Run ``call(out)`` with a fresh ``char *`` out-parameter.
+
+    Returns ``(status, bytes or None)``.  Any string the library left in ``out`` is
+    copied and then released with ``tcsms_free``, whatever happens.
+    """
+    out = c_void_p()
+    try:
+        status = call(out)
+        data = ctypes.string_at(out.value) if out.value else None
+    finally:
+        if out.value:
+            lib.tcsms_free(out)
+            out.value = None
+    return int(status), data
+
+
+def status_str(status: int) -> str:
+    """The library's static description of a status value."""
+    raw = lib.tcsms_status_str(int(status))
+    return raw.decode("utf-8", "replace") if raw else f"status {status}"
+
+
+def version() -> str:
+    """The library's version string (``tcsms_version()``)."""
+    raw = lib.tcsms_version()
+    return raw.decode("utf-8", "replace") if raw else ""
+
+
+def abi_version() -> int:
+    """The library's C ABI version (``tcsms_abi_version()``)."""
+    return int(lib.tcsms_abi_version())
+
+
+# Re-exported for _client.py
+byref = byref

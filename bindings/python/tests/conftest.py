@@ -1,0 +1,170 @@
+"""Shared fixtures: a tcsms-emulator subprocess and clients pointed at it.
+
+The emulator binary comes from $TCSMS_EMULATOR, else <repo>/target/release/tcsms-emulator.
+The library is whatever ``import tcsms`` loads: $TCSMS_LIBRARY, else the installed package.
+Nothing here skips: a missing emulator or library is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Iterator, List, Optional
+
+import pytest
+
+import tcsms
+
+REPO = Path(__file__).resolve().parents[3]
+EMULATOR = Path(os.environ.get("TCSMS_EMULATOR", REPO / "target" / "release" / "tcsms-emulator"))
+
+DEMO_SECRET_ID = "AKIDtcsmsdemo00000000000000000000000"
+DEMO_SECRET_KEY = "tcsmsdemosecretkey00000000000000"
+APP_ID = "1400000001"
+SIGN_MAINLAND = "tcsms"  # signature 1001, International 0
+SIGN_INTL = "tcsms intl"  # signature 1002, International 1
+TEMPLATE_VERIFY = "2001"  # mainland, 2 params
+TEMPLATE_NOTIFY = "2002"  # mainland, 1 param
+TEMPLATE_INTL_VERIFY = "2003"  # international, 2 params
+TEMPLATE_INTL_WELCOME = "2004"  # international, no params
+MAINLAND_PHONE = "+8613800000000"
+INTL_PHONE = "+6591234567"
+
+
+class Emulator:
+    """A running tcsms-emulator process."""
+
+    def __init__(self, *args: str) -> None:
+        if not EMULATOR.is_file():
+            raise FileNotFoundError(
+                f"tcsms-emulator not found at {EMULATOR}; build it with "
+                "`cargo build --release` or set TCSMS_EMULATOR"
+            )
+        self.args = [str(EMULATOR), "--listen", "127.0.0.1:0", *args]
+        self._stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            self.args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+        )
+        lines: "queue.Queue[Optional[bytes]]" = queue.Queue()
+
+        def pump() -> None:
+            assert self.proc.stdout is not None
+            for line in self.proc.stdout:  # keep draining so the pipe never fills
+                lines.put(line)
+            lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+        try:
+            first = lines.get(timeout=30)
+        except queue.Empty:
+            self.stop()
+            raise RuntimeError(f"{self.args}: no 'listening on' line within 30 s")
+        text = (first or b"").decode("utf-8", "replace").strip()
+        prefix = "listening on "
+        if not text.startswith(prefix):
+            self.stop()
+            raise RuntimeError(
+                f"{self.args}: unexpected first line {text!r}; stderr: {self.stderr()}"
+            )
+        self.url = text[len(prefix):].strip()
+
+    def stderr(self) -> str:
+        self._stderr.seek(0)
+        return self._stderr.read().decode("utf-8", "replace")
+
+    def client(self, **kwargs: object) -> tcsms.Client:
+        options = dict(
+            secret_id=DEMO_SECRET_ID,
+            secret_key=DEMO_SECRET_KEY,
+            endpoint=self.url,
+            timeout=20.0,
+        )
+        options.update(kwargs)
+        return tcsms.Client(**options)  # type: ignore[arg-type]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self._stderr.close()
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    """One emulator with the default app and demo credentials for the whole session."""
+    emu = Emulator()
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+@pytest.fixture
+def start_emulator() -> Iterator:
+    """Factory: start_emulator('--fault', 'slow') -> Emulator, stopped at teardown."""
+    started: List[Emulator] = []
+
+    def start(*args: str) -> Emulator:
+        emu = Emulator(*args)
+        started.append(emu)
+        return emu
+
+    try:
+        yield start
+    finally:
+        for emu in started:
+            emu.stop()
+
+
+@pytest.fixture
+def client(emulator: Emulator) -> Iterator[tcsms.Client]:
+    c = emulator.client()
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+@pytest.fixture
+def serial_no(client: tcsms.Client) -> str:
+    """The SerialNo of a freshly sent mainland SMS."""
+    resp = client.send_sms(
+        phone_number_set=[MAINLAND_PHONE],
+        sms_sdk_app_id=APP_ID,
+        template_id=TEMPLATE_VERIFY,
+        sign_name=SIGN_MAINLAND,
+        template_param_set=["1234", "5"],
+    )
+    status = resp["SendStatusSet"][0]
+    assert status["Code"] == "Ok", status
+    return status["SerialNo"]
+
+
+def closed_port() -> int:
+    """A loopback port with nothing listening on it."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
