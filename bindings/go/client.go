@@ -17,6 +17,7 @@
 package tcsms
 
 //go:generate go run ./internal/gen/cmd/tcsms-gen -spec ../../spec/actions.json -out models_gen.go
+//go:generate cp ../../include/tcsms.h include/tcsms.h
 
 import (
 	"context"

@@ -5,9 +5,13 @@ package tcsms
 // value), so no Go pointer is ever passed to C: inputs are C.CString copies
 // released with C.free, outputs are read with C.GoString and released with
 // tcsms_free.
+//
+// The header is the repository's include/tcsms.h; include/tcsms.h in this
+// directory is a copy (refreshed by `go generate`, checked by
+// TestHeaderCopyInSync) used when the module is built outside the repository.
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include
+#cgo CFLAGS: -I${SRCDIR}/../../include -I${SRCDIR}/include
 #include <stdint.h>
 #include <stdlib.h>
 #include "tcsms.h"
