@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Builds and tests the C side of tcsms:
+#   - cargo build --release (library + emulator), unless TCSMS_NO_BUILD=1
+#   - compiles the example and the tests as C11 and as C++17 (-Wall -Wextra -Werror),
+#     dynamically (through the generated pkg-config file) and once statically
+#   - runs the C and C++ tests under valgrind (leaks: definite/indirect/possible fail),
+#     the static test without valgrind, the example against the emulator, and the
+#     exports check
+# Prints a summary; exits non-zero if anything failed.
+#
+# Environment: TCSMS_NO_BUILD=1 (skip cargo), TCSMS_TEST_OFFLINE=1 (skip the emulator
+# cases), TCSMS_EMULATOR (emulator binary), NO_VALGRIND=1 (run without valgrind).
+set -uo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+build="$here/build"
+export TCSMS_ROOT="$root"
+emulator="${TCSMS_EMULATOR:-$root/target/release/tcsms-emulator}"
+export TCSMS_EMULATOR="$emulator"
+libdir="$root/target/release"
+native_static_libs="-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc"
+version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)"
+
+CC="${CC:-gcc}"
+CXX="${CXX:-g++}"
+CWARN="-std=c11 -Wall -Wextra -Werror -pedantic -g"
+CXXWARN="-x c++ -std=c++17 -Wall -Wextra -Werror -g"
+VALGRIND=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible
+          --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1
+          --suppressions="$here/tests/valgrind.supp" --num-callers=40)
+
+mkdir -p "$build"
+results=()
+failures=0
+start_all=$(date +%s)
+
+# step NAME COMMAND...: runs a step, logs to build/NAME.log, records ok/FAIL.
+step() {
+    local name="$1"; shift
+    local log="$build/$name.log"
+    local t0=$(date +%s)
+    echo "=== $name: $*"
+    if "$@" > "$log" 2>&1; then
+        results+=("ok    $name ($(( $(date +%s) - t0 )) s)")
+    else
+        results+=("FAIL  $name ($(( $(date +%s) - t0 )) s, see ${log#$root/})")
+        failures=$((failures + 1))
+        tail -n 30 "$log" | sed 's/^/    /'
+    fi
+}
+
+# 1. The library (and the emulator, which is a binary of the same crate).
+if [ "${TCSMS_NO_BUILD:-0}" != 1 ]; then
+    step cargo-build bash -c "cd '$root' && cargo build --release"
+    if [ ! -f "$libdir/libtcsms.so" ] || [ ! -f "$libdir/libtcsms.a" ]; then
+        step cargo-build-lib bash -c "cd '$root' && cargo build --release --lib"
+    fi
+fi
+if [ ! -f "$libdir/libtcsms.so" ]; then
+    echo "libtcsms.so not found in $libdir"; exit 1
+fi
+
+# 2. pkg-config file for the build tree.
+sed -e "s|@PREFIX@|$root|" -e "s|@LIBDIR@|$libdir|" -e "s|@INCLUDEDIR@|$root/include|" \
+    -e "s|@VERSION@|$version|" -e "s|@NATIVE_STATIC_LIBS@|$native_static_libs|" \
+    "$here/tcsms.pc.in" > "$build/tcsms.pc"
+export PKG_CONFIG_PATH="$build${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+pc_cflags="$(pkg-config --cflags tcsms)"
+pc_libs="$(pkg-config --libs tcsms)"
+rpath="-Wl,-rpath,$libdir"
+
+# 3. Compile.
+step compile-example-c   $CC  $CWARN   $pc_cflags "$here/examples/report_conversion.c" -o "$build/report_conversion" $pc_libs $rpath
+step compile-example-cxx $CXX $CXXWARN $pc_cflags "$here/examples/report_conversion.c" -o "$build/report_conversion_cpp" $pc_libs $rpath
+step compile-test-c      $CC  $CWARN   $pc_cflags "$here/tests/test_tcsms.c" -o "$build/test_tcsms" $pc_libs $rpath -lpthread
+step compile-test-cxx    $CXX $CXXWARN $pc_cflags "$here/tests/test_tcsms.c" -o "$build/test_tcsms_cpp" $pc_libs $rpath -lpthread
+step compile-test-static $CC  $CWARN   $pc_cflags "$here/tests/test_tcsms.c" -o "$build/test_tcsms_static" "$libdir/libtcsms.a" $native_static_libs
+step static-has-no-libtcsms-so bash -c "! ldd '$build/test_tcsms_static' | grep -q libtcsms"
+
+# 4. Run the tests.
+run_test() { # run_test BINARY [valgrind]
+    local bin="$1"
+    if [ "${2:-}" = valgrind ] && [ "${NO_VALGRIND:-0}" != 1 ]; then
+        TCSMS_TEST_SLACK_MS="${TCSMS_TEST_SLACK_MS:-500}" "${VALGRIND[@]}" "$bin"
+    else
+        "$bin"
+    fi
+}
+[ -x "$build/test_tcsms" ] && step test-c-valgrind run_test "$build/test_tcsms" valgrind
+[ -x "$build/test_tcsms_cpp" ] && step test-cxx-valgrind run_test "$build/test_tcsms_cpp" valgrind
+[ -x "$build/test_tcsms_static" ] && step test-c-static run_test "$build/test_tcsms_static"
+
+# 5. The example, against a fresh emulator (under valgrind too).
+run_example() { # run_example BINARY
+    local out="$build/emulator-example.out" pid endpoint="" i
+    "$emulator" --listen 127.0.0.1:0 > "$out" 2>/dev/null &
+    pid=$!
+    for i in $(seq 100); do
+        endpoint="$(sed -n '1s/^listening on //p' "$out")"
+        [ -n "$endpoint" ] && break
+        sleep 0.1
+    done
+    if [ -z "$endpoint" ]; then
+        echo "emulator did not start"; kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; return 1
+    fi
+    local rc=0
+    if [ "${NO_VALGRIND:-0}" != 1 ]; then
+        "${VALGRIND[@]}" "$1" "$endpoint" AKIDtcsmsdemo00000000000000000000000 tcsmsdemosecretkey00000000000000 || rc=$?
+    else
+        "$1" "$endpoint" AKIDtcsmsdemo00000000000000000000000 tcsmsdemosecretkey00000000000000 || rc=$?
+    fi
+    # The same through the environment, as the demo runs it.
+    TCSMS_ENDPOINT="$endpoint" TENCENTCLOUD_SECRET_ID=AKIDtcsmsdemo00000000000000000000000 \
+        TENCENTCLOUD_SECRET_KEY=tcsmsdemosecretkey00000000000000 "$1" || rc=$?
+    kill "$pid"; wait "$pid" 2>/dev/null
+    return "$rc"
+}
+if [ "${TCSMS_TEST_OFFLINE:-0}" = 1 ]; then
+    results+=("skip  example (TCSMS_TEST_OFFLINE=1)")
+elif [ ! -x "$emulator" ]; then
+    results+=("FAIL  example (no emulator at $emulator)"); failures=$((failures + 1))
+else
+    [ -x "$build/report_conversion" ] && step example-c run_example "$build/report_conversion"
+    [ -x "$build/report_conversion_cpp" ] && step example-cxx run_example "$build/report_conversion_cpp"
+fi
+
+# 6. Exported symbols.
+step exports "$here/tests/check_exports.sh" "$libdir/libtcsms.so" "$root/include/tcsms.h"
+
+echo
+echo "=== summary (${SECONDS} s; logs in ${build#$root/}/)"
+for r in "${results[@]}"; do
+    echo "  $r"
+    case "$r" in ok*test-*|FAIL*test-*)
+        name="$(echo "$r" | awk '{print $2}')"
+        tail_line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$build/$name.log" | tail -1)"
+        [ -n "$tail_line" ] && echo "        $tail_line"
+        ;;
+    esac
+done
+if [ "$failures" -ne 0 ]; then
+    echo "C tests: $failures step(s) FAILED"
+    exit 1
+fi
+echo "C tests: all steps passed"

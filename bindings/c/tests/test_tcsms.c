@@ -1,0 +1,1092 @@
+/*
+ * Tests of the tcsms C ABI (include/tcsms.h), in plain C11 that is also valid C++17.
+ *
+ * No framework: every check prints one line ("ok   ..." or "FAIL ..."), and the last
+ * line is "N passed, M failed". The exit status is 0 only when nothing failed.
+ *
+ * The program starts the emulator itself: the binary named by TCSMS_EMULATOR, else
+ * $TCSMS_ROOT/target/release/tcsms-emulator (TCSMS_ROOT defaults to "../.."), once
+ * normally and once per fault it needs (--fault slow|garbage|http500). Each instance
+ * listens on 127.0.0.1:0 and announces its port as its first stdout line.
+ *
+ * Environment: TCSMS_ROOT, TCSMS_EMULATOR, TCSMS_TEST_SLACK_MS (extra time allowed in
+ * the timing checks, e.g. under valgrind; default 0), TCSMS_TEST_OFFLINE=1 (run only the
+ * cases that need no emulator).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "tcsms.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* ------------------------------------------------------------------------------------ */
+/* Constants shared with the emulator (docs/contracts.md).                              */
+
+#define DEMO_SECRET_ID "AKIDtcsmsdemo00000000000000000000000"
+#define DEMO_SECRET_KEY "tcsmsdemosecretkey00000000000000"
+#define WRONG_SECRET_KEY "tcsmswrongsecretkey0000000000000"
+#define APP_ID "1400000001"
+#define UNKNOWN_APP_ID "1400999999"
+
+/* ------------------------------------------------------------------------------------ */
+/* Checks and bookkeeping.                                                              */
+
+static int g_passed;
+static int g_failed;
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static long g_strings_seen;   /* strings returned by tcsms and scanned for secrets */
+static long g_secret_leaks;   /* ... of which contained a secret key */
+static long g_slack_ms;
+
+static int check(int ok, const char *fmt, ...)
+{
+    va_list ap;
+    pthread_mutex_lock(&g_lock);
+    printf("%s ", ok ? "ok  " : "FAIL");
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    fflush(stdout);
+    if (ok)
+        g_passed++;
+    else
+        g_failed++;
+    pthread_mutex_unlock(&g_lock);
+    return ok;
+}
+
+static void note(const char *fmt, ...)
+{
+    va_list ap;
+    pthread_mutex_lock(&g_lock);
+    printf("     ");
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    fflush(stdout);
+    pthread_mutex_unlock(&g_lock);
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Every string tcsms hands out passes through here: it is scanned for the secret keys
+ * this program uses, then copied into libc memory and released with tcsms_free. The
+ * copy (or NULL) belongs to the caller, who frees it with free(). */
+static char *take(char *out)
+{
+    char *copy;
+    size_t len;
+    if (out == NULL)
+        return NULL;
+    len = strlen(out);
+    pthread_mutex_lock(&g_lock);
+    g_strings_seen++;
+    if (strstr(out, DEMO_SECRET_KEY) != NULL || strstr(out, WRONG_SECRET_KEY) != NULL) {
+        g_secret_leaks++;
+        printf("     secret key found in a returned string: %s\n", out);
+    }
+    pthread_mutex_unlock(&g_lock);
+    copy = (char *)malloc(len + 1);
+    if (copy == NULL) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    memcpy(copy, out, len + 1);
+    tcsms_free(out);
+    return copy;
+}
+
+/* Returns a malloc'd copy of the first string value of "key" in a JSON text (no
+ * unescaping; enough for the ASCII values the tests look at), or NULL. */
+static char *json_str(const char *json, const char *key)
+{
+    char pattern[128];
+    const char *p;
+    if (json == NULL)
+        return NULL;
+    snprintf(pattern, sizeof pattern, "\"%s\"", key);
+    for (p = strstr(json, pattern); p != NULL; p = strstr(p + 1, pattern)) {
+        const char *q = p + strlen(pattern);
+        const char *end;
+        char *value;
+        while (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')
+            q++;
+        if (*q != ':')
+            continue;
+        q++;
+        while (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')
+            q++;
+        if (*q != '"')
+            continue;
+        q++;
+        for (end = q; *end != '\0' && *end != '"'; end++)
+            if (*end == '\\' && end[1] != '\0')
+                end++;
+        value = (char *)malloc((size_t)(end - q) + 1);
+        if (value == NULL)
+            exit(2);
+        memcpy(value, q, (size_t)(end - q));
+        value[end - q] = '\0';
+        return value;
+    }
+    return NULL;
+}
+
+static int str_eq(const char *a, const char *b)
+{
+    return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+/* Checks the error envelope of a failed call: status, Error.Code, a message containing
+ * `needle` (if given) and a RequestId (non-empty for API errors, empty for local ones). */
+static void check_error(const char *name, tcsms_status got, tcsms_status want, const char *json,
+                        const char *want_code, const char *needle)
+{
+    char *code = json_str(json, "Code");
+    char *message = json_str(json, "Message");
+    char *request_id = json_str(json, "RequestId");
+    int ok_status = got == want;
+    int ok_code = want_code == NULL || str_eq(code, want_code);
+    int ok_message = message != NULL && message[0] != '\0' &&
+                     (needle == NULL || strstr(message, needle) != NULL);
+    int ok_request_id = request_id != NULL &&
+                        (want == TCSMS_STATUS_API_ERROR ? request_id[0] != '\0' : 1);
+    if (!check(ok_status && ok_code && ok_message && ok_request_id, "%s: status %d (%s), code %s",
+               name, (int)want, tcsms_status_str(want), want_code ? want_code : "-"))
+        note("got status %d, out_json %s", (int)got, json ? json : "(null)");
+    free(code);
+    free(message);
+    free(request_id);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Emulator processes.                                                                  */
+
+typedef struct emulator {
+    pid_t pid;
+    int out_fd;          /* read end of the child's stdout */
+    pthread_t drainer;   /* reads (and drops) the rest of its stdout until it exits */
+    int has_drainer;
+    char endpoint[64];   /* "http://127.0.0.1:PORT" */
+} emulator;
+
+static char g_emulator_path[4096];
+
+static void *drain(void *arg)
+{
+    emulator *emu = (emulator *)arg;
+    char buf[4096];
+    while (read(emu->out_fd, buf, sizeof buf) > 0) {
+    }
+    return NULL;
+}
+
+/* Starts the emulator with extra arguments (NULL-terminated). Returns 0 on success. */
+static int emulator_start(emulator *emu, const char *const *extra)
+{
+    char *argv[16];
+    int argc = 0;
+    int fds[2];
+    int i;
+    posix_spawn_file_actions_t actions;
+    char line[256];
+    size_t len = 0;
+    long deadline = now_ms() + 15000;
+    const char *prefix = "listening on ";
+
+    memset(emu, 0, sizeof *emu);
+    emu->pid = -1;
+    emu->out_fd = -1;
+    argv[argc++] = g_emulator_path;
+    argv[argc++] = (char *)"--listen";
+    argv[argc++] = (char *)"127.0.0.1:0";
+    for (i = 0; extra != NULL && extra[i] != NULL && argc < 15; i++)
+        argv[argc++] = (char *)extra[i];
+    argv[argc] = NULL;
+
+    if (pipe(fds) != 0)
+        return -1;
+    /* Close-on-exec, so later children don't hold this pipe open; dup2 onto the
+     * child's stdout clears the flag on fd 1 only. */
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    if (posix_spawn(&emu->pid, g_emulator_path, &actions, NULL, argv, environ) != 0) {
+        posix_spawn_file_actions_destroy(&actions);
+        close(fds[0]);
+        close(fds[1]);
+        emu->pid = -1;
+        return -1;
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    emu->out_fd = fds[0];
+
+    /* Read the first line, byte by byte, with an overall deadline. */
+    while (len + 1 < sizeof line) {
+        struct pollfd pfd;
+        char c;
+        ssize_t n;
+        long left = deadline - now_ms();
+        if (left <= 0)
+            break;
+        pfd.fd = emu->out_fd;
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        if (poll(&pfd, 1, (int)left) <= 0)
+            continue;
+        n = read(emu->out_fd, &c, 1);
+        if (n <= 0)
+            break;
+        if (c == '\n')
+            break;
+        line[len++] = c;
+    }
+    line[len] = '\0';
+    if (strncmp(line, prefix, strlen(prefix)) != 0 ||
+        strlen(line + strlen(prefix)) >= sizeof emu->endpoint) {
+        fprintf(stderr, "emulator %s did not announce its address (got \"%s\")\n", g_emulator_path,
+                line);
+        return -1;
+    }
+    strcpy(emu->endpoint, line + strlen(prefix));
+    if (pthread_create(&emu->drainer, NULL, drain, emu) == 0)
+        emu->has_drainer = 1;
+    return 0;
+}
+
+static void emulator_stop(emulator *emu)
+{
+    int status;
+    int i;
+    if (emu->pid > 0) {
+        kill(emu->pid, SIGTERM);
+        for (i = 0; i < 100; i++) {
+            struct timespec ts = {0, 20 * 1000000L};
+            if (waitpid(emu->pid, &status, WNOHANG) == emu->pid)
+                break;
+            nanosleep(&ts, NULL);
+        }
+        if (i == 100) {
+            kill(emu->pid, SIGKILL);
+            waitpid(emu->pid, &status, 0);
+        }
+        emu->pid = -1;
+    }
+    if (emu->has_drainer) {
+        pthread_join(emu->drainer, NULL);
+        emu->has_drainer = 0;
+    }
+    if (emu->out_fd >= 0) {
+        close(emu->out_fd);
+        emu->out_fd = -1;
+    }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Client helpers.                                                                      */
+
+/* Creates a client for `endpoint` with the given secret key and extra config members
+ * (a JSON fragment starting with ',' or ""). Returns NULL (after a failed check) on error. */
+static tcsms_client *make_client(const char *endpoint, const char *secret_key, const char *extra)
+{
+    char config[1024];
+    tcsms_client *client = NULL;
+    char *out = NULL;
+    tcsms_status st;
+    snprintf(config, sizeof config,
+             "{\"endpoint\":\"%s\",\"secret_id\":\"%s\",\"secret_key\":\"%s\"%s}", endpoint,
+             DEMO_SECRET_ID, secret_key, extra);
+    st = tcsms_client_new(config, &client, &out);
+    if (st != TCSMS_STATUS_OK || client == NULL) {
+        char *json = take(out);
+        check(0, "tcsms_client_new(%s)", config);
+        note("got status %d, out_json %s", (int)st, json ? json : "(null)");
+        free(json);
+        tcsms_client_free(client);
+        return NULL;
+    }
+    check(out == NULL, "tcsms_client_new leaves out_json NULL on success");
+    return client;
+}
+
+/* A SendSms request for one mainland number with the seeded template and Unicode params. */
+static void send_sms_request(char *buf, size_t size, const char *app_id, const char *phone)
+{
+    snprintf(buf, size,
+             "{\"PhoneNumberSet\":[\"%s\"],\"SmsSdkAppId\":\"%s\",\"TemplateId\":\"2001\","
+             "\"SignName\":\"tcsms\",\"TemplateParamSet\":[\"1234\",\"\xe4\xba\x94\"]}",
+             phone, app_id);
+}
+
+/* Sends one SMS; returns its SerialNo (malloc'd) or NULL. Checks quietly unless
+ * `verbose`: failures are always reported. */
+static char *send_one(const tcsms_client *client, const char *phone, int verbose, const char *name)
+{
+    char request[512];
+    char *out = NULL;
+    char *json;
+    char *serial;
+    char *code;
+    tcsms_status st;
+    send_sms_request(request, sizeof request, APP_ID, phone);
+    st = tcsms_call(client, "SendSms", request, &out);
+    json = take(out);
+    serial = json_str(json, "SerialNo");
+    code = json_str(json, "Code");
+    if (st != TCSMS_STATUS_OK || serial == NULL || !str_eq(code, "Ok") || verbose) {
+        if (!check(st == TCSMS_STATUS_OK && serial != NULL && str_eq(code, "Ok"),
+                   "%s: SendSms with Unicode params -> status OK, SendStatusSet Code \"Ok\", SerialNo",
+                   name))
+            note("got status %d, out_json %s", (int)st, json ? json : "(null)");
+    }
+    if (st != TCSMS_STATUS_OK) {
+        free(serial);
+        serial = NULL;
+    }
+    free(code);
+    free(json);
+    return serial;
+}
+
+/* Reports a conversion; returns 1 on success. */
+static int report_one(const tcsms_client *client, const char *serial, int verbose, const char *name)
+{
+    char *out = NULL;
+    char *json;
+    char *code;
+    tcsms_status st = tcsms_report_conversion(client, APP_ID, serial, (int64_t)time(NULL), &out);
+    int ok;
+    json = take(out);
+    code = json_str(json, "Code");
+    ok = st == TCSMS_STATUS_OK && json != NULL && strstr(json, "ReportConversionStatus") != NULL &&
+         str_eq(code, "Ok");
+    if (!ok || verbose) {
+        if (!check(ok, "%s: ReportConversion(SerialNo %s) -> status OK, ReportConversionStatus Code \"Ok\"",
+                   name, serial))
+            note("got status %d, out_json %s", (int)st, json ? json : "(null)");
+    }
+    free(code);
+    free(json);
+    return ok;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Cases that need no emulator.                                                         */
+
+static void test_version(void)
+{
+    int s;
+    int all_named = 1;
+    const char *v = tcsms_version();
+    check(tcsms_abi_version() == TCSMS_ABI_VERSION, "tcsms_abi_version() == TCSMS_ABI_VERSION (%u)",
+          (unsigned)TCSMS_ABI_VERSION);
+    check(v != NULL && strncmp(v, "tcsms ", 6) == 0, "tcsms_version() = \"%s\"", v ? v : "(null)");
+    for (s = TCSMS_STATUS_OK; s <= TCSMS_STATUS_PANIC; s++) {
+        const char *text = tcsms_status_str(s);
+        if (text == NULL || text[0] == '\0' || strcmp(text, "unknown status") == 0) {
+            all_named = 0;
+            note("status %d has no description", s);
+        }
+    }
+    check(all_named, "tcsms_status_str names every status 0..11");
+    check(str_eq(tcsms_status_str(12), "unknown status") && str_eq(tcsms_status_str(-1), "unknown status") &&
+              str_eq(tcsms_status_str(INT32_MAX), "unknown status"),
+          "tcsms_status_str(12 / -1 / INT32_MAX) == \"unknown status\"");
+    check(str_eq(tcsms_status_str(TCSMS_STATUS_OK), "ok"), "tcsms_status_str(OK) == \"ok\"");
+}
+
+static void test_create_free(void)
+{
+    tcsms_client *client = NULL;
+    char *out = NULL;
+    tcsms_status st = tcsms_client_new(
+        "{\"secret_id\":\"" DEMO_SECRET_ID "\",\"secret_key\":\"" DEMO_SECRET_KEY "\"}", &client, &out);
+    check(st == TCSMS_STATUS_OK && client != NULL && out == NULL,
+          "tcsms_client_new with credentials and defaults -> OK, client set, out_json NULL");
+    free(take(out));
+    tcsms_client_free(client);
+
+    client = NULL;
+    st = tcsms_client_new(
+        "{\"secret_id\":\"" DEMO_SECRET_ID "\",\"secret_key\":\"" DEMO_SECRET_KEY "\","
+        "\"token\":null,\"region\":\"ap-beijing\",\"endpoint\":\"http://127.0.0.1:9\","
+        "\"language\":\"zh-CN\",\"timeout_ms\":2000,\"connect_timeout_ms\":1000,\"max_retries\":0,"
+        "\"proxy\":\"\",\"ca_file\":null}",
+        &client, &out);
+    check(st == TCSMS_STATUS_OK && client != NULL, "tcsms_client_new with every key -> OK");
+    free(take(out));
+    tcsms_client_free(client);
+
+    tcsms_client_free(NULL);
+    check(1, "tcsms_client_free(NULL) is a no-op");
+    tcsms_free(NULL);
+    check(1, "tcsms_free(NULL) is a no-op");
+}
+
+static char g_sentinel_byte;
+#define SENTINEL (&g_sentinel_byte)
+
+/* Calls that must fail with NULL_ARGUMENT naming `what`, with out pointers reset. */
+static void expect_null(const char *name, tcsms_status st, char *out, const char *what)
+{
+    char *json = out == SENTINEL ? NULL : take(out);
+    if (out == SENTINEL) {
+        check(0, "%s: out_json was not reset to NULL", name);
+        return;
+    }
+    check_error(name, st, TCSMS_STATUS_NULL_ARGUMENT, json, "ClientError.NullArgument", what);
+    free(json);
+}
+
+static void test_null_arguments(const tcsms_client *client)
+{
+    tcsms_client *c = (tcsms_client *)SENTINEL;
+    char *out = SENTINEL;
+    tcsms_status st;
+    const char *cfg = "{\"secret_id\":\"" DEMO_SECRET_ID "\",\"secret_key\":\"" DEMO_SECRET_KEY "\"}";
+
+    /* tcsms_client_new */
+    st = tcsms_client_new(NULL, &c, &out);
+    check(c == NULL, "tcsms_client_new(NULL config): out_client reset to NULL");
+    expect_null("tcsms_client_new(config_json = NULL)", st, out, "config_json");
+
+    out = SENTINEL;
+    st = tcsms_client_new(cfg, NULL, &out);
+    expect_null("tcsms_client_new(out_client = NULL)", st, out, "out_client");
+
+    c = (tcsms_client *)SENTINEL;
+    st = tcsms_client_new(cfg, &c, NULL);
+    check(st == TCSMS_STATUS_NULL_ARGUMENT && c == NULL,
+          "tcsms_client_new(out_json = NULL) -> NULL_ARGUMENT, out_client NULL (no client leaked)");
+    if (c != NULL && c != (tcsms_client *)SENTINEL)
+        tcsms_client_free(c);
+
+    c = (tcsms_client *)SENTINEL;
+    st = tcsms_client_new(NULL, &c, NULL);
+    check(st == TCSMS_STATUS_NULL_ARGUMENT && c == NULL,
+          "tcsms_client_new(NULL, &c, NULL) -> NULL_ARGUMENT, out_client NULL");
+    st = tcsms_client_new(NULL, NULL, NULL);
+    check(st == TCSMS_STATUS_NULL_ARGUMENT, "tcsms_client_new(NULL, NULL, NULL) -> NULL_ARGUMENT");
+
+    /* tcsms_report_conversion */
+    out = SENTINEL;
+    st = tcsms_report_conversion(NULL, APP_ID, "2433:1", -1, &out);
+    expect_null("tcsms_report_conversion(client = NULL)", st, out, "client");
+    out = SENTINEL;
+    st = tcsms_report_conversion(client, NULL, "2433:1", -1, &out);
+    expect_null("tcsms_report_conversion(sms_sdk_app_id = NULL)", st, out, "sms_sdk_app_id");
+    out = SENTINEL;
+    st = tcsms_report_conversion(client, APP_ID, NULL, -1, &out);
+    expect_null("tcsms_report_conversion(serial_no = NULL)", st, out, "serial_no");
+    st = tcsms_report_conversion(client, APP_ID, "2433:1", -1, NULL);
+    check(st == TCSMS_STATUS_NULL_ARGUMENT, "tcsms_report_conversion(out_json = NULL) -> NULL_ARGUMENT");
+    st = tcsms_report_conversion(NULL, NULL, NULL, -1, NULL);
+    check(st == TCSMS_STATUS_NULL_ARGUMENT, "tcsms_report_conversion(all NULL) -> NULL_ARGUMENT");
+
+    /* tcsms_call */
+    out = SENTINEL;
+    st = tcsms_call(NULL, "DescribeSmsSignList", "{}", &out);
+    expect_null("tcsms_call(client = NULL)", st, out, "client");
+    out = SENTINEL;
+    st = tcsms_call(client, NULL, "{}", &out);
+    expect_null("tcsms_call(action = NULL)", st, out, "action");
+    out = SENTINEL;
+    st = tcsms_call(client, "DescribeSmsSignList", NULL, &out);
+    expect_null("tcsms_call(request_json = NULL)", st, out, "request_json");
+    st = tcsms_call(client, "DescribeSmsSignList", "{}", NULL);
+    check(st == TCSMS_STATUS_NULL_ARGUMENT, "tcsms_call(out_json = NULL) -> NULL_ARGUMENT");
+
+    /* tcsms_call_with_timeout */
+    out = SENTINEL;
+    st = tcsms_call_with_timeout(NULL, "DescribeSmsSignList", "{}", 100, &out);
+    expect_null("tcsms_call_with_timeout(client = NULL)", st, out, "client");
+    out = SENTINEL;
+    st = tcsms_call_with_timeout(client, NULL, "{}", 100, &out);
+    expect_null("tcsms_call_with_timeout(action = NULL)", st, out, "action");
+    out = SENTINEL;
+    st = tcsms_call_with_timeout(client, "DescribeSmsSignList", NULL, 100, &out);
+    expect_null("tcsms_call_with_timeout(request_json = NULL)", st, out, "request_json");
+    st = tcsms_call_with_timeout(client, "DescribeSmsSignList", "{}", 100, NULL);
+    check(st == TCSMS_STATUS_NULL_ARGUMENT, "tcsms_call_with_timeout(out_json = NULL) -> NULL_ARGUMENT");
+}
+
+static void test_invalid_utf8(const tcsms_client *client)
+{
+    /* 0xff never occurs in UTF-8; "\xc3(" is a truncated sequence; "\xed\xa0\x80" a surrogate. */
+    char *out = NULL;
+    char *json;
+    tcsms_client *c = NULL;
+    tcsms_status st;
+
+    st = tcsms_client_new("{\"secret_id\":\"" DEMO_SECRET_ID "\",\"secret_key\":\"\xff\"}", &c, &out);
+    json = take(out);
+    check(c == NULL, "tcsms_client_new(invalid UTF-8): no client");
+    check_error("tcsms_client_new(config_json invalid UTF-8)", st, TCSMS_STATUS_INVALID_UTF8, json,
+                "ClientError.InvalidUtf8", "config_json");
+    free(json);
+    tcsms_client_free(c);
+
+    st = tcsms_report_conversion(client, "1400\xc3(", "2433:1", -1, &out);
+    json = take(out);
+    check_error("tcsms_report_conversion(sms_sdk_app_id invalid UTF-8)", st, TCSMS_STATUS_INVALID_UTF8,
+                json, "ClientError.InvalidUtf8", "sms_sdk_app_id");
+    free(json);
+
+    st = tcsms_report_conversion(client, APP_ID, "2433:\xed\xa0\x80", -1, &out);
+    json = take(out);
+    check_error("tcsms_report_conversion(serial_no invalid UTF-8)", st, TCSMS_STATUS_INVALID_UTF8, json,
+                "ClientError.InvalidUtf8", "serial_no");
+    free(json);
+
+    st = tcsms_call(client, "Send\xffSms", "{}", &out);
+    json = take(out);
+    check_error("tcsms_call(action invalid UTF-8)", st, TCSMS_STATUS_INVALID_UTF8, json,
+                "ClientError.InvalidUtf8", "action");
+    free(json);
+
+    st = tcsms_call(client, "SendSms", "{\"SmsSdkAppId\":\"\xff\"}", &out);
+    json = take(out);
+    check_error("tcsms_call(request_json invalid UTF-8)", st, TCSMS_STATUS_INVALID_UTF8, json,
+                "ClientError.InvalidUtf8", "request_json");
+    free(json);
+
+    st = tcsms_call_with_timeout(client, "Send\xffSms", "{}", 100, &out);
+    json = take(out);
+    check_error("tcsms_call_with_timeout(action invalid UTF-8)", st, TCSMS_STATUS_INVALID_UTF8, json,
+                "ClientError.InvalidUtf8", "action");
+    free(json);
+
+    st = tcsms_call_with_timeout(client, "SendSms", "{\"SmsSdkAppId\":\"\xc3(\"}", 100, &out);
+    json = take(out);
+    check_error("tcsms_call_with_timeout(request_json invalid UTF-8)", st, TCSMS_STATUS_INVALID_UTF8, json,
+                "ClientError.InvalidUtf8", "request_json");
+    free(json);
+}
+
+static void expect_config_error(const char *label, const char *config, tcsms_status want,
+                                const char *want_code, const char *needle)
+{
+    tcsms_client *c = (tcsms_client *)SENTINEL;
+    char *out = NULL;
+    char *json;
+    char name[512];
+    tcsms_status st = tcsms_client_new(config, &c, &out);
+    json = take(out);
+    snprintf(name, sizeof name, "tcsms_client_new(%s)", label);
+    check_error(name, st, want, json, want_code, needle);
+    if (!check(c == NULL, "  ... and out_client is NULL"))
+        if (c != (tcsms_client *)SENTINEL)
+            tcsms_client_free(c);
+    free(json);
+}
+
+#define CREDS "\"secret_id\":\"" DEMO_SECRET_ID "\",\"secret_key\":\"" DEMO_SECRET_KEY "\""
+/* A label for the output (secrets elided) and the configuration itself. */
+#define WITH_CREDS(rest) "{<credentials>" rest, "{" CREDS rest
+
+static void test_config_errors(void)
+{
+    const char *home = getenv("HOME");
+    char *saved_home = home ? strdup(home) : NULL;
+    const char *id = getenv("TENCENTCLOUD_SECRET_ID");
+    char *saved_id = id ? strdup(id) : NULL;
+    const char *key = getenv("TENCENTCLOUD_SECRET_KEY");
+    char *saved_key = key ? strdup(key) : NULL;
+
+    /* Not JSON / not an object. */
+    expect_config_error(WITH_CREDS(","), TCSMS_STATUS_INVALID_JSON, "ClientError.InvalidJson", NULL);
+    expect_config_error("[1,2]", "[1,2]", TCSMS_STATUS_INVALID_JSON, "ClientError.InvalidJson", NULL);
+    expect_config_error("(empty)", "", TCSMS_STATUS_INVALID_JSON, "ClientError.InvalidJson", NULL);
+    /* Unknown keys and bad values: the key is named in the message. */
+    expect_config_error(WITH_CREDS(",\"tiemout_ms\":1}"), TCSMS_STATUS_INVALID_CONFIG,
+                        "ClientError.InvalidConfig", "tiemout_ms");
+    expect_config_error(WITH_CREDS(",\"SecretKey\":\"x\"}"), TCSMS_STATUS_INVALID_CONFIG,
+                        "ClientError.InvalidConfig", "SecretKey");
+    expect_config_error(WITH_CREDS(",\"timeout_ms\":\"500\"}"), TCSMS_STATUS_INVALID_CONFIG,
+                        "ClientError.InvalidConfig", "timeout_ms");
+    expect_config_error(WITH_CREDS(",\"timeout_ms\":0}"), TCSMS_STATUS_INVALID_CONFIG,
+                        "ClientError.InvalidConfig", "timeout_ms");
+    expect_config_error(WITH_CREDS(",\"connect_timeout_ms\":-5}"), TCSMS_STATUS_INVALID_CONFIG,
+                        "ClientError.InvalidConfig", "connect_timeout_ms");
+    expect_config_error(WITH_CREDS(",\"max_retries\":1000}"), TCSMS_STATUS_INVALID_CONFIG,
+                        "ClientError.InvalidConfig", "max_retries");
+    expect_config_error(WITH_CREDS(",\"endpoint\":\"ftp://example.com\"}"), TCSMS_STATUS_INVALID_CONFIG,
+                        "ClientError.InvalidConfig", "endpoint");
+    expect_config_error(WITH_CREDS(",\"endpoint\":\"http://127.0.0.1\"}"), TCSMS_STATUS_INVALID_CONFIG,
+                        "ClientError.InvalidConfig", "endpoint");
+    expect_config_error(WITH_CREDS(",\"language\":\"fr-FR\"}"), TCSMS_STATUS_INVALID_CONFIG,
+                        "ClientError.InvalidConfig", "language");
+    expect_config_error(WITH_CREDS(",\"region\":\"ap guangzhou\"}"), TCSMS_STATUS_INVALID_CONFIG,
+                        "ClientError.InvalidConfig", "region");
+    expect_config_error(WITH_CREDS(",\"secret_key\":5}"), TCSMS_STATUS_INVALID_CONFIG,
+                        "ClientError.InvalidConfig", "secret_key");
+
+    /* No credentials anywhere: config, environment, ~/.tencentcloud/credentials. */
+    unsetenv("TENCENTCLOUD_SECRET_ID");
+    unsetenv("TENCENTCLOUD_SECRET_KEY");
+    setenv("HOME", "/nonexistent/tcsms-test-home", 1);
+    expect_config_error("{}", "{}", TCSMS_STATUS_INVALID_CONFIG, "ClientError.MissingCredentials", NULL);
+    expect_config_error("{\"secret_id\":...} without secret_key", "{\"secret_id\":\"" DEMO_SECRET_ID "\"}",
+                        TCSMS_STATUS_INVALID_CONFIG, NULL, NULL);
+    if (saved_home)
+        setenv("HOME", saved_home, 1);
+    else
+        unsetenv("HOME");
+    if (saved_id)
+        setenv("TENCENTCLOUD_SECRET_ID", saved_id, 1);
+    if (saved_key)
+        setenv("TENCENTCLOUD_SECRET_KEY", saved_key, 1);
+    free(saved_home);
+    free(saved_id);
+    free(saved_key);
+}
+
+static void test_local_request_errors(const tcsms_client *client)
+{
+    char *out = NULL;
+    char *json;
+    tcsms_status st;
+
+    st = tcsms_call(client, "SendSms", "{\"SmsSdkAppId\":", &out);
+    json = take(out);
+    check_error("tcsms_call(malformed request JSON)", st, TCSMS_STATUS_INVALID_JSON, json,
+                "ClientError.InvalidJson", NULL);
+    free(json);
+
+    st = tcsms_call(client, "SendSms", "[\"not\",\"an\",\"object\"]", &out);
+    json = take(out);
+    check_error("tcsms_call(request JSON not an object)", st, TCSMS_STATUS_INVALID_JSON, json,
+                "ClientError.InvalidJson", NULL);
+    free(json);
+
+    st = tcsms_call(client, "SendSmsPlease", "{}", &out);
+    json = take(out);
+    check_error("tcsms_call(unknown action)", st, TCSMS_STATUS_INVALID_ARGUMENT, json,
+                "ClientError.UnknownAction", "SendSmsPlease");
+    free(json);
+
+    st = tcsms_call(client, "", "{}", &out);
+    json = take(out);
+    check_error("tcsms_call(empty action)", st, TCSMS_STATUS_INVALID_ARGUMENT, json,
+                "ClientError.UnknownAction", NULL);
+    free(json);
+}
+
+/* A loopback port nothing listens on: bind an ephemeral port, then close it. */
+static int closed_port(void)
+{
+    struct sockaddr_in addr;
+    socklen_t len = sizeof addr;
+    int port = 0;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return 0;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+        getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
+        port = ntohs(addr.sin_port);
+    close(fd);
+    return port;
+}
+
+static void test_unreachable(void)
+{
+    char endpoint[64];
+    char *out = NULL;
+    char *json;
+    tcsms_client *client;
+    tcsms_status st;
+    long t0, elapsed;
+    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", closed_port());
+    client = make_client(endpoint, DEMO_SECRET_KEY, "");
+    if (client == NULL)
+        return;
+    t0 = now_ms();
+    st = tcsms_call(client, "DescribeSmsSignList", "{\"SmsSdkAppId\":\"" APP_ID "\",\"International\":0,"
+                    "\"SignIdSet\":[1001]}", &out);
+    elapsed = now_ms() - t0;
+    json = take(out);
+    check_error("unreachable host (closed loopback port)", st, TCSMS_STATUS_NETWORK, json,
+                "ClientError.Network", NULL);
+    check(elapsed < 3000 + g_slack_ms, "unreachable host fails fast (%ld ms, retries included)", elapsed);
+    free(json);
+
+    t0 = now_ms();
+    st = tcsms_report_conversion(client, APP_ID, "2433:1", -1, &out);
+    elapsed = now_ms() - t0;
+    json = take(out);
+    check_error("tcsms_report_conversion to unreachable host", st, TCSMS_STATUS_NETWORK, json,
+                "ClientError.Network", NULL);
+    check(elapsed < 3000 + g_slack_ms, "  ... fast (%ld ms)", elapsed);
+    free(json);
+    tcsms_client_free(client);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Cases against the emulator.                                                          */
+
+static void test_success(const char *endpoint)
+{
+    tcsms_client *client = make_client(endpoint, DEMO_SECRET_KEY, "");
+    char *serial;
+    char *out = NULL;
+    char *json;
+    tcsms_status st;
+    if (client == NULL)
+        return;
+
+    serial = send_one(client, "+8613800000000", 1, "success");
+    if (serial != NULL) {
+        check(strncmp(serial, "2433:", 5) == 0, "SerialNo looks like 2433:... (%s)", serial);
+        report_one(client, serial, 1, "success");
+        /* conversion_time < 0 omits ConversionTime. */
+        st = tcsms_report_conversion(client, APP_ID, serial, -1, &out);
+        json = take(out);
+        check(st == TCSMS_STATUS_OK, "ReportConversion without ConversionTime -> OK");
+        if (st != TCSMS_STATUS_OK)
+            note("got status %d, out_json %s", (int)st, json ? json : "(null)");
+        free(json);
+        free(serial);
+    }
+
+    /* The answer is the service's body: RequestId present. */
+    st = tcsms_call(client, "DescribeSmsTemplateList",
+                    "{\"SmsSdkAppId\":\"" APP_ID "\",\"International\":0,\"TemplateIdSet\":[2001]}", &out);
+    json = take(out);
+    {
+        char *request_id = json_str(json, "RequestId");
+        if (!check(st == TCSMS_STATUS_OK && request_id != NULL && request_id[0] != '\0' &&
+                       strstr(json, "\"Response\"") != NULL,
+                   "DescribeSmsTemplateList -> OK, {\"Response\":{...,\"RequestId\"}}"))
+            note("got status %d, out_json %s", (int)st, json ? json : "(null)");
+        free(request_id);
+    }
+    free(json);
+
+    /* tcsms_call_with_timeout with a generous limit, and with 0 (= client's). */
+    {
+        char request[512];
+        send_sms_request(request, sizeof request, APP_ID, "+8613800000001");
+        st = tcsms_call_with_timeout(client, "SendSms", request, 5000, &out);
+        json = take(out);
+        check(st == TCSMS_STATUS_OK, "tcsms_call_with_timeout(SendSms, 5000 ms) -> OK");
+        free(json);
+        st = tcsms_call_with_timeout(client, "SendSms", request, 0, &out);
+        json = take(out);
+        check(st == TCSMS_STATUS_OK, "tcsms_call_with_timeout(SendSms, 0 = client's) -> OK");
+        free(json);
+    }
+    tcsms_client_free(client);
+}
+
+static void test_env_credentials(const char *endpoint)
+{
+    /* Credentials from TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY. */
+    char config[256];
+    tcsms_client *client = NULL;
+    char *out = NULL;
+    char *json;
+    tcsms_status st;
+    snprintf(config, sizeof config, "{\"endpoint\":\"%s\"}", endpoint);
+    setenv("TENCENTCLOUD_SECRET_ID", DEMO_SECRET_ID, 1);
+    setenv("TENCENTCLOUD_SECRET_KEY", DEMO_SECRET_KEY, 1);
+    st = tcsms_client_new(config, &client, &out);
+    unsetenv("TENCENTCLOUD_SECRET_ID");
+    unsetenv("TENCENTCLOUD_SECRET_KEY");
+    json = take(out);
+    check(st == TCSMS_STATUS_OK && client != NULL, "tcsms_client_new with credentials from the environment");
+    free(json);
+    if (client != NULL) {
+        char *serial = send_one(client, "+8613800000002", 0, "env credentials");
+        check(serial != NULL, "SendSms with environment credentials -> OK");
+        free(serial);
+    }
+    tcsms_client_free(client);
+}
+
+static void test_api_errors(const char *endpoint)
+{
+    tcsms_client *good = make_client(endpoint, DEMO_SECRET_KEY, "");
+    tcsms_client *bad = make_client(endpoint, WRONG_SECRET_KEY, "");
+    char request[512];
+    char *out = NULL;
+    char *json;
+    tcsms_status st;
+
+    if (bad != NULL) {
+        send_sms_request(request, sizeof request, APP_ID, "+8613800000003");
+        st = tcsms_call(bad, "SendSms", request, &out);
+        json = take(out);
+        check_error("SendSms with a wrong secret key", st, TCSMS_STATUS_API_ERROR, json,
+                    "AuthFailure.SignatureFailure", NULL);
+        free(json);
+        st = tcsms_report_conversion(bad, APP_ID, "2433:1", -1, &out);
+        json = take(out);
+        check_error("ReportConversion with a wrong secret key", st, TCSMS_STATUS_API_ERROR, json,
+                    "AuthFailure.SignatureFailure", NULL);
+        free(json);
+    }
+    if (good != NULL) {
+        send_sms_request(request, sizeof request, UNKNOWN_APP_ID, "+8613800000003");
+        st = tcsms_call(good, "SendSms", request, &out);
+        json = take(out);
+        check_error("SendSms with an unknown SmsSdkAppId", st, TCSMS_STATUS_API_ERROR, json,
+                    "UnauthorizedOperation.SmsSdkAppIdVerifyFail", NULL);
+        free(json);
+
+        st = tcsms_call(good, "SendSms",
+                        "{\"PhoneNumberSet\":[\"+8613800000003\"],\"SmsSdkAppId\":\"" APP_ID "\","
+                        "\"SignName\":\"tcsms\",\"TemplateParamSet\":[\"1234\",\"5\"]}",
+                        &out);
+        json = take(out);
+        check_error("SendSms without TemplateId", st, TCSMS_STATUS_API_ERROR, json, "MissingParameter",
+                    "TemplateId");
+        free(json);
+
+        st = tcsms_report_conversion(good, UNKNOWN_APP_ID, "2433:1", -1, &out);
+        json = take(out);
+        check_error("ReportConversion with an unknown SmsSdkAppId", st, TCSMS_STATUS_API_ERROR, json,
+                    "UnauthorizedOperation.SmsSdkAppIdVerifyFail", NULL);
+        free(json);
+    }
+    tcsms_client_free(good);
+    tcsms_client_free(bad);
+}
+
+static void test_timeouts(const char *slow_endpoint)
+{
+    tcsms_client *client = make_client(slow_endpoint, DEMO_SECRET_KEY, ",\"timeout_ms\":500");
+    tcsms_client *patient = make_client(slow_endpoint, DEMO_SECRET_KEY, ",\"timeout_ms\":10000");
+    char request[512];
+    char *out = NULL;
+    char *json;
+    tcsms_status st;
+    long t0, elapsed;
+
+    send_sms_request(request, sizeof request, APP_ID, "+8613800000004");
+    if (client != NULL) {
+        t0 = now_ms();
+        st = tcsms_call(client, "SendSms", request, &out);
+        elapsed = now_ms() - t0;
+        json = take(out);
+        check_error("slow service, client timeout_ms 500", st, TCSMS_STATUS_TIMEOUT, json,
+                    "ClientError.Timeout", NULL);
+        check(elapsed >= 450 && elapsed < 1200 + g_slack_ms, "  ... returned after %ld ms (500..1200)",
+              elapsed);
+        free(json);
+
+        t0 = now_ms();
+        st = tcsms_report_conversion(client, APP_ID, "2433:1", -1, &out);
+        elapsed = now_ms() - t0;
+        json = take(out);
+        check_error("slow service, ReportConversion (retried), timeout_ms 500", st, TCSMS_STATUS_TIMEOUT,
+                    json, "ClientError.Timeout", NULL);
+        check(elapsed >= 450 && elapsed < 1200 + g_slack_ms,
+              "  ... retries stay inside timeout_ms (%ld ms)", elapsed);
+        free(json);
+    }
+    if (patient != NULL) {
+        t0 = now_ms();
+        st = tcsms_call_with_timeout(patient, "SendSms", request, 300, &out);
+        elapsed = now_ms() - t0;
+        json = take(out);
+        check_error("tcsms_call_with_timeout 300 ms on a 10 s client", st, TCSMS_STATUS_TIMEOUT, json,
+                    "ClientError.Timeout", NULL);
+        check(elapsed >= 250 && elapsed < 1000 + g_slack_ms, "  ... returned after %ld ms (300..1000)",
+              elapsed);
+        free(json);
+    }
+    if (client != NULL) {
+        /* The shorter of the two limits wins: 500 ms client, 5000 ms call. */
+        t0 = now_ms();
+        st = tcsms_call_with_timeout(client, "SendSms", request, 5000, &out);
+        elapsed = now_ms() - t0;
+        json = take(out);
+        check(st == TCSMS_STATUS_TIMEOUT && elapsed < 1200 + g_slack_ms,
+              "tcsms_call_with_timeout 5000 ms on a 500 ms client -> TIMEOUT after %ld ms", elapsed);
+        free(json);
+    }
+    tcsms_client_free(client);
+    tcsms_client_free(patient);
+}
+
+static void test_fault(const char *endpoint, const char *what, tcsms_status want, const char *want_code)
+{
+    tcsms_client *client = make_client(endpoint, DEMO_SECRET_KEY, ",\"timeout_ms\":5000");
+    char request[512];
+    char name[128];
+    char *out = NULL;
+    char *json;
+    tcsms_status st;
+    if (client == NULL)
+        return;
+    send_sms_request(request, sizeof request, APP_ID, "+8613800000005");
+    st = tcsms_call(client, "SendSms", request, &out);
+    json = take(out);
+    snprintf(name, sizeof name, "%s: SendSms", what);
+    check_error(name, st, want, json, want_code, NULL);
+    free(json);
+    st = tcsms_report_conversion(client, APP_ID, "2433:1", -1, &out);
+    json = take(out);
+    snprintf(name, sizeof name, "%s: ReportConversion (after retries)", what);
+    check_error(name, st, want, json, want_code, NULL);
+    free(json);
+    tcsms_client_free(client);
+}
+
+#define THREADS 8
+#define ROUNDS 4
+
+typedef struct worker {
+    const tcsms_client *client;
+    int index;
+    int ok;
+} worker;
+
+static void *work(void *arg)
+{
+    worker *w = (worker *)arg;
+    int round;
+    char name[64];
+    w->ok = 0;
+    snprintf(name, sizeof name, "thread %d", w->index);
+    for (round = 0; round < ROUNDS; round++) {
+        char phone[32];
+        char *serial;
+        snprintf(phone, sizeof phone, "+86138%08d", 100 + w->index * ROUNDS + round);
+        serial = send_one(w->client, phone, 0, name);
+        if (serial == NULL)
+            continue;
+        if (report_one(w->client, serial, 0, name))
+            w->ok++;
+        free(serial);
+    }
+    return NULL;
+}
+
+static void test_threads(const char *endpoint)
+{
+    tcsms_client *client = make_client(endpoint, DEMO_SECRET_KEY, "");
+    pthread_t threads[THREADS];
+    worker workers[THREADS];
+    int started[THREADS];
+    int i, total = 0;
+    if (client == NULL)
+        return;
+    for (i = 0; i < THREADS; i++) {
+        workers[i].client = client;
+        workers[i].index = i;
+        workers[i].ok = 0;
+        started[i] = pthread_create(&threads[i], NULL, work, &workers[i]) == 0;
+    }
+    for (i = 0; i < THREADS; i++) {
+        if (started[i])
+            pthread_join(threads[i], NULL);
+        total += workers[i].ok;
+    }
+    check(total == THREADS * ROUNDS,
+          "%d threads x %d rounds of SendSms + ReportConversion on one client: %d/%d succeeded", THREADS,
+          ROUNDS, total, THREADS * ROUNDS);
+    tcsms_client_free(client);
+}
+
+/* ------------------------------------------------------------------------------------ */
+
+int main(void)
+{
+    const char *root = getenv("TCSMS_ROOT");
+    const char *path = getenv("TCSMS_EMULATOR");
+    const char *slack = getenv("TCSMS_TEST_SLACK_MS");
+    const char *offline_only = getenv("TCSMS_TEST_OFFLINE");
+    tcsms_client *offline = NULL;
+    emulator normal, slow, garbage, http500;
+    static const char *const slow_args[] = {"--fault", "slow", "--fault-delay-ms", "5000", NULL};
+    static const char *const garbage_args[] = {"--fault", "garbage", NULL};
+    static const char *const http500_args[] = {"--fault", "http500", NULL};
+
+    g_slack_ms = slack ? atol(slack) : 0;
+    if (path != NULL && path[0] != '\0')
+        snprintf(g_emulator_path, sizeof g_emulator_path, "%s", path);
+    else
+        snprintf(g_emulator_path, sizeof g_emulator_path, "%s/target/release/tcsms-emulator",
+                 root && root[0] ? root : "../..");
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGPIPE, SIG_IGN);
+    printf("# tcsms C ABI tests: %s, emulator %s\n", tcsms_version(), g_emulator_path);
+
+    /* No emulator needed. */
+    test_version();
+    test_create_free();
+    test_config_errors();
+    offline = make_client("http://127.0.0.1:9", DEMO_SECRET_KEY, ",\"timeout_ms\":1000");
+    if (offline != NULL) {
+        test_null_arguments(offline);
+        test_invalid_utf8(offline);
+        test_local_request_errors(offline);
+    }
+    tcsms_client_free(offline);
+    test_unreachable();
+
+    /* Against the emulator. */
+    if (offline_only != NULL && strcmp(offline_only, "1") == 0) {
+        note("TCSMS_TEST_OFFLINE=1: skipping the emulator cases");
+    } else if (!check(access(g_emulator_path, X_OK) == 0, "emulator binary exists: %s", g_emulator_path)) {
+        note("set TCSMS_EMULATOR or TCSMS_ROOT; skipping the emulator cases");
+    } else {
+        if (check(emulator_start(&normal, NULL) == 0, "emulator started")) {
+            note("emulator at %s", normal.endpoint);
+            test_success(normal.endpoint);
+            test_env_credentials(normal.endpoint);
+            test_api_errors(normal.endpoint);
+            test_threads(normal.endpoint);
+        }
+        emulator_stop(&normal);
+
+        if (check(emulator_start(&slow, slow_args) == 0, "emulator --fault slow started"))
+            test_timeouts(slow.endpoint);
+        if (check(emulator_start(&garbage, garbage_args) == 0, "emulator --fault garbage started"))
+            test_fault(garbage.endpoint, "--fault garbage", TCSMS_STATUS_DECODE, "ClientError.Decode");
+        emulator_stop(&garbage);
+        if (check(emulator_start(&http500, http500_args) == 0, "emulator --fault http500 started"))
+            test_fault(http500.endpoint, "--fault http500", TCSMS_STATUS_HTTP_STATUS,
+                       "ClientError.HttpStatus");
+        emulator_stop(&http500);
+        emulator_stop(&slow);
+    }
+
+    check(g_secret_leaks == 0, "no secret key in any of the %ld strings tcsms returned", g_strings_seen);
+    printf("%d passed, %d failed\n", g_passed, g_failed);
+    return g_failed == 0 ? 0 : 1;
+}
