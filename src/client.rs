@@ -16,6 +16,8 @@
 
 use crate::api::{self, Action, Idempotency, ReportConversionRequest, ReportConversionResponse};
 use crate::config::Config;
+use crate::dns::CachingResolver;
+use crate::transport::OneWriteConnector;
 use crate::error::{codes, Error, ErrorKind};
 use crate::sign::{self, SigningKey};
 use std::cell::Cell;
@@ -35,6 +37,7 @@ const BACKOFF_MAX: Duration = Duration::from_secs(2);
 pub struct Client {
     config: Config,
     agent: ureq::Agent,
+    resolver: CachingResolver,
     key_cache: Mutex<Option<CachedKey>>,
 }
 
@@ -101,7 +104,7 @@ impl Client {
         if let Some(path) = &config.ca_file {
             tls = tls.root_certs(load_roots(path)?);
         }
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let agent_config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .proxy(proxy)
@@ -112,9 +115,17 @@ impl Client {
             .timeout_global(Some(config.timeout))
             .timeout_connect(Some(config.connect_timeout))
             .user_agent(REQUEST_CLIENT)
-            .build()
-            .into();
-        Ok(Client { config, agent, key_cache: Mutex::new(None) })
+            .build();
+        let resolver = CachingResolver::default();
+        let agent = ureq::Agent::with_parts(
+            agent_config,
+            ureq::unversioned::transport::Connector::chain(
+                ureq::unversioned::transport::DefaultConnector::default(),
+                OneWriteConnector,
+            ),
+            resolver.clone(),
+        );
+        Ok(Client { config, agent, resolver, key_cache: Mutex::new(None) })
     }
 
     pub fn config(&self) -> &Config {
@@ -213,7 +224,14 @@ impl Client {
             .timeout_global(Some(remaining))
             .timeout_connect(Some(self.config.connect_timeout.min(remaining)))
             .build();
-        let response = request.send(body).map_err(|e| self.transport_failure(e))?;
+        let response = request.send(body).map_err(|e| {
+            let failure = self.transport_failure(e);
+            if failure.reach == Reach::NotSent {
+                // The address may have moved: resolve afresh next time.
+                self.resolver.forget_all();
+            }
+            failure
+        })?;
         let status = response.status().as_u16();
         let answer = response
             .into_body()

@@ -7,9 +7,11 @@ pub mod api;
 pub mod client;
 pub mod config;
 pub mod credentials;
+pub mod dns;
 pub mod error;
 pub mod ffi;
 pub mod sign;
+pub mod transport;
 
 pub use client::Client;
 pub use config::Config;

@@ -43,7 +43,7 @@ impl SigningKey {
 
     /// Lowercase hex of `HMAC(kSigning, string_to_sign)`.
     pub fn sign(&self, string_to_sign: &str) -> String {
-        hex::encode(hmac(&self.0, string_to_sign.as_bytes()))
+        hex_lower(&hmac(&self.0, string_to_sign.as_bytes()))
     }
 
     /// The raw key bytes (for test vectors only).
@@ -72,7 +72,19 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
 
 /// Lowercase hex SHA-256 of `data`.
 pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
+    hex_lower(&Sha256::digest(data).into())
+}
+
+/// Lowercase hex of a 32-byte digest (faster than a generic encoder on the hot path).
+fn hex_lower(bytes: &[u8; 32]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 64];
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 15)];
+    }
+    // Only ASCII hex digits were written.
+    String::from_utf8(out.to_vec()).unwrap_or_default()
 }
 
 /// The UTC calendar date (`YYYY-MM-DD`) of a Unix timestamp; never local time.

@@ -1,0 +1,78 @@
+//! A caching name resolver for the HTTP agent.
+//!
+//! ureq resolves the host before it looks for a pooled connection, on every request, and
+//! with a timeout set it does so on a new thread. That costs more than a whole loopback
+//! round trip. This resolver keeps each answer for [`TTL`], answers IP literals without a
+//! lookup, and forgets a host when connecting to it failed, so the next attempt resolves
+//! it afresh.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::NextTimeout;
+
+/// How long a resolved address is reused.
+pub const TTL: Duration = Duration::from_secs(30);
+
+/// Clones share one cache.
+#[derive(Debug, Default, Clone)]
+pub struct CachingResolver {
+    inner: Arc<DefaultResolver>,
+    cache: Arc<Mutex<HashMap<String, (Instant, ResolvedSocketAddrs)>>>,
+}
+
+impl CachingResolver {
+    /// Drops every cached address (after a failed connection).
+    pub fn forget_all(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, ResolvedSocketAddrs)>> {
+        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Resolver for CachingResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let Some(authority) = uri.authority() else {
+            return self.inner.resolve(uri, config, timeout);
+        };
+        let key = format!("{}|{authority}", uri.scheme_str().unwrap_or(""));
+        let now = Instant::now();
+        if let Some((at, addrs)) = self.lock().get(&key) {
+            if now.duration_since(*at) < TTL {
+                return Ok(addrs.clone());
+            }
+        }
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        self.lock().insert(key, (now, addrs.clone()));
+        Ok(addrs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_cached_and_forgotten() {
+        let resolver = CachingResolver::default();
+        let uri: ureq::http::Uri = "http://127.0.0.1:8080/".parse().unwrap();
+        let config = ureq::config::Config::default();
+        let timeout = NextTimeout::default();
+        let first = resolver.resolve(&uri, &config, timeout).unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0], "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(resolver.lock().len(), 1);
+        let again = resolver.resolve(&uri, &config, timeout).unwrap();
+        assert_eq!(again[0], first[0]);
+        resolver.forget_all();
+        assert!(resolver.lock().is_empty());
+    }
+}

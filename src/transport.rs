@@ -1,0 +1,155 @@
+//! Sends each request in one write.
+//!
+//! ureq writes a request's head and its body with two separate writes. With
+//! TCP_NODELAY that is two packets, and the server wakes up twice per request. The
+//! [`OneWrite`] transport holds a request head that announces a `Content-Length`
+//! until the whole body has been handed over, then writes head and body together.
+//! Anything else (no length, very large bodies, responses) passes straight through.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, NextTimeout, Transport,
+};
+
+/// Bodies larger than this are not held back.
+const MAX_HELD: usize = 1 << 20;
+
+/// Wraps every transport of a connector chain in [`OneWrite`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OneWriteConnector;
+
+impl<In: Transport> Connector<In> for OneWriteConnector {
+    type Out = OneWrite<In>;
+
+    fn connect(&self, _: &ConnectionDetails, chained: Option<In>) -> Result<Option<Self::Out>, ureq::Error> {
+        Ok(chained.map(|inner| OneWrite { inner, held: Vec::new(), expected: 0, open_at: None }))
+    }
+}
+
+/// A transport that coalesces a request's head and body into one write.
+pub struct OneWrite<T> {
+    inner: T,
+    held: Vec<u8>,
+    /// The length of the whole request being held; 0 when nothing is held.
+    expected: usize,
+    /// When the connection was last found open.
+    open_at: Option<Instant>,
+}
+
+/// The pool checks a connection when it takes it back and again when it hands it out,
+/// a few microseconds later; a check this recent is not repeated.
+const OPEN_CHECK_REUSE: Duration = Duration::from_millis(1);
+
+impl<T: fmt::Debug> fmt::Debug for OneWrite<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OneWrite").field("inner", &self.inner).field("held", &self.held.len()).finish()
+    }
+}
+
+impl<T: Transport> OneWrite<T> {
+    fn flush_held(&mut self, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        let mut start = 0;
+        while start < self.held.len() {
+            let output = self.inner.buffers().output();
+            let n = output.len().min(self.held.len() - start);
+            output[..n].copy_from_slice(&self.held[start..start + n]);
+            self.inner.transmit_output(n, timeout)?;
+            start += n;
+        }
+        self.held.clear();
+        self.expected = 0;
+        Ok(())
+    }
+}
+
+impl<T: Transport> Transport for OneWrite<T> {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        self.inner.buffers()
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        if self.expected == 0 {
+            let chunk = &self.inner.buffers().output()[..amount];
+            match request_length(chunk) {
+                Some(total) if total > amount && total <= MAX_HELD => {
+                    self.held.extend_from_slice(chunk);
+                    self.expected = total;
+                    return Ok(());
+                }
+                _ => return self.inner.transmit_output(amount, timeout),
+            }
+        }
+        let chunk = &self.inner.buffers().output()[..amount];
+        self.held.extend_from_slice(chunk);
+        if self.held.len() >= self.expected {
+            self.flush_held(timeout)?;
+        }
+        Ok(())
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        // Never wait for an answer to bytes still held back.
+        if !self.held.is_empty() {
+            self.flush_held(timeout)?;
+        }
+        self.inner.await_input(timeout)
+    }
+
+    fn is_open(&mut self) -> bool {
+        if self.open_at.is_some_and(|at| at.elapsed() < OPEN_CHECK_REUSE) {
+            return true;
+        }
+        let open = self.inner.is_open();
+        self.open_at = open.then(Instant::now);
+        open
+    }
+
+    fn is_tls(&self) -> bool {
+        self.inner.is_tls()
+    }
+}
+
+/// For a chunk that starts with a whole HTTP request head announcing a
+/// `Content-Length`, the length of head plus body.
+fn request_length(chunk: &[u8]) -> Option<usize> {
+    let end = chunk.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = std::str::from_utf8(&chunk[..end]).ok()?;
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next()?;
+    if !request_line.ends_with("HTTP/1.1") && !request_line.ends_with("HTTP/1.0") {
+        return None;
+    }
+    let mut length = None;
+    for line in lines.filter(|l| !l.is_empty()) {
+        let (name, value) = line.split_once(':')?;
+        if name.eq_ignore_ascii_case("transfer-encoding") {
+            return None;
+        }
+        if name.eq_ignore_ascii_case("content-length") {
+            length = Some(value.trim().parse::<usize>().ok()?);
+        }
+    }
+    Some(end + length?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_length_reads_heads() {
+        let head = b"POST / HTTP/1.1\r\nHost: x\r\ncontent-length: 10\r\n\r\n";
+        assert_eq!(request_length(head), Some(head.len() + 10));
+        let mut with_body = head.to_vec();
+        with_body.extend_from_slice(b"0123456789");
+        assert_eq!(request_length(&with_body), Some(with_body.len()));
+        assert_eq!(request_length(b"POST / HTTP/1.1\r\nHost: x\r\n\r\n"), None, "no length");
+        assert_eq!(request_length(b"POST / HTTP/1.1\r\nHost: x\r\n"), None, "incomplete head");
+        assert_eq!(
+            request_length(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"),
+            None
+        );
+        assert_eq!(request_length(b"{\"a\":1}"), None, "a body chunk");
+    }
+}
