@@ -338,18 +338,30 @@ static tcsms_client *make_client(const char *endpoint, const char *secret_key, c
     return client;
 }
 
-/* A SendSms request for one mainland number with the seeded template and Unicode params. */
-static void send_sms_request(char *buf, size_t size, const char *app_id, const char *phone)
+/* TemplateParamSet values: the Unicode ones of the demo (template 2001, "...{1}...{2}..."),
+ * and plain digits for the load test. */
+#define PARAMS_UNICODE "[\"1234\",\"\xe4\xba\x94\"]" /* ["1234","五"] */
+#define PARAMS_DIGITS "[\"1234\",\"5\"]"
+
+/* A SendSms request for one mainland number with the seeded signature and template. */
+static void sms_request(char *buf, size_t size, const char *app_id, const char *phone,
+                        const char *template_id, const char *params)
 {
     snprintf(buf, size,
-             "{\"PhoneNumberSet\":[\"%s\"],\"SmsSdkAppId\":\"%s\",\"TemplateId\":\"2001\","
-             "\"SignName\":\"tcsms\",\"TemplateParamSet\":[\"1234\",\"\xe4\xba\x94\"]}",
-             phone, app_id);
+             "{\"PhoneNumberSet\":[\"%s\"],\"SmsSdkAppId\":\"%s\",\"TemplateId\":\"%s\","
+             "\"SignName\":\"tcsms\",\"TemplateParamSet\":%s}",
+             phone, app_id, template_id, params);
+}
+
+static void send_sms_request(char *buf, size_t size, const char *app_id, const char *phone)
+{
+    sms_request(buf, size, app_id, phone, "2001", PARAMS_UNICODE);
 }
 
 /* Sends one SMS; returns its SerialNo (malloc'd) or NULL. Checks quietly unless
  * `verbose`: failures are always reported. */
-static char *send_one(const tcsms_client *client, const char *phone, int verbose, const char *name)
+static char *send_one(const tcsms_client *client, const char *phone, const char *template_id,
+                      const char *params, int verbose, const char *name)
 {
     char request[512];
     char *out = NULL;
@@ -357,18 +369,18 @@ static char *send_one(const tcsms_client *client, const char *phone, int verbose
     char *serial;
     char *code;
     tcsms_status st;
-    send_sms_request(request, sizeof request, APP_ID, phone);
+    sms_request(request, sizeof request, APP_ID, phone, template_id, params);
     st = tcsms_call(client, "SendSms", request, &out);
     json = take(out);
     serial = json_str(json, "SerialNo");
     code = json_str(json, "Code");
     if (st != TCSMS_STATUS_OK || serial == NULL || !str_eq(code, "Ok") || verbose) {
         if (!check(st == TCSMS_STATUS_OK && serial != NULL && str_eq(code, "Ok"),
-                   "%s: SendSms with Unicode params -> status OK, SendStatusSet Code \"Ok\", SerialNo",
-                   name))
+                   "%s: SendSms(template %s, params %s) -> status OK, SendStatusSet Code \"Ok\", SerialNo",
+                   name, template_id, params))
             note("got status %d, out_json %s", (int)st, json ? json : "(null)");
     }
-    if (st != TCSMS_STATUS_OK) {
+    if (st != TCSMS_STATUS_OK || !str_eq(code, "Ok")) {
         free(serial);
         serial = NULL;
     }
@@ -387,10 +399,11 @@ static int report_one(const tcsms_client *client, const char *serial, int verbos
     int ok;
     json = take(out);
     code = json_str(json, "Code");
+    /* The documented ReportConversionStatus.Code is "OK" (SendStatusSet uses "Ok"). */
     ok = st == TCSMS_STATUS_OK && json != NULL && strstr(json, "ReportConversionStatus") != NULL &&
-         str_eq(code, "Ok");
+         str_eq(code, "OK");
     if (!ok || verbose) {
-        if (!check(ok, "%s: ReportConversion(SerialNo %s) -> status OK, ReportConversionStatus Code \"Ok\"",
+        if (!check(ok, "%s: ReportConversion(SerialNo %s) -> status OK, ReportConversionStatus Code \"OK\"",
                    name, serial))
             note("got status %d, out_json %s", (int)st, json ? json : "(null)");
     }
@@ -767,7 +780,7 @@ static void test_success(const char *endpoint)
     if (client == NULL)
         return;
 
-    serial = send_one(client, "+8613800000000", 1, "success");
+    serial = send_one(client, "+8613800000000", "2001", PARAMS_UNICODE, 1, "success");
     if (serial != NULL) {
         check(strncmp(serial, "2433:", 5) == 0, "SerialNo looks like 2433:... (%s)", serial);
         report_one(client, serial, 1, "success");
@@ -780,6 +793,11 @@ static void test_success(const char *endpoint)
         free(json);
         free(serial);
     }
+
+    /* A notification template (no digit-only rule) with a Unicode parameter: 订单五. */
+    serial = send_one(client, "+8613800000006", "2002", "[\"\xe8\xae\xa2\xe5\x8d\x95\xe4\xba\x94\"]", 1,
+                      "notification");
+    free(serial);
 
     /* The answer is the service's body: RequestId present. */
     st = tcsms_call(client, "DescribeSmsTemplateList",
@@ -829,7 +847,7 @@ static void test_env_credentials(const char *endpoint)
     check(st == TCSMS_STATUS_OK && client != NULL, "tcsms_client_new with credentials from the environment");
     free(json);
     if (client != NULL) {
-        char *serial = send_one(client, "+8613800000002", 0, "env credentials");
+        char *serial = send_one(client, "+8613800000002", "2001", PARAMS_DIGITS, 0, "env credentials");
         check(serial != NULL, "SendSms with environment credentials -> OK");
         free(serial);
     }
@@ -986,7 +1004,7 @@ static void *work(void *arg)
         char phone[32];
         char *serial;
         snprintf(phone, sizeof phone, "+86138%08d", 100 + w->index * ROUNDS + round);
-        serial = send_one(w->client, phone, 0, name);
+        serial = send_one(w->client, phone, "2001", PARAMS_DIGITS, 0, name);
         if (serial == NULL)
             continue;
         if (report_one(w->client, serial, 0, name))
