@@ -1,0 +1,285 @@
+//! Command-line parsing: turns `argv` into a [`Config`]. No I/O besides what the caller does
+//! with the result.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::faults::FaultKind;
+
+/// Secret id used when `--secret-id`/`--secret-key` are absent (docs/contracts.md).
+pub const DEMO_SECRET_ID: &str = "AKIDtcsmsdemo00000000000000000000000";
+/// Secret key used when `--secret-id`/`--secret-key` are absent (docs/contracts.md).
+pub const DEMO_SECRET_KEY: &str = "tcsmsdemosecretkey00000000000000";
+/// App created when no `--app-id` is given.
+pub const DEFAULT_APP_ID: &str = "1400000001";
+
+/// A secret that never shows up in `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: String) -> Secret {
+        Secret(s)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Everything the emulator is told on its command line.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: String,
+    pub secret_id: String,
+    pub secret_key: Secret,
+    pub token: Option<Secret>,
+    pub app_ids: Vec<String>,
+    pub log: Option<PathBuf>,
+    pub review_delay_ms: u64,
+    pub report_delay_ms: u64,
+    /// `(action or "all", requests per second; 0 = unlimited)`, in the order given.
+    pub rate_limits: Vec<(String, u32)>,
+    pub fault: Option<FaultKind>,
+    pub fault_every: u64,
+    pub fault_delay_ms: u64,
+    pub auto_reply: Option<String>,
+    pub workers: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: "127.0.0.1:0".to_owned(),
+            secret_id: DEMO_SECRET_ID.to_owned(),
+            secret_key: Secret::new(DEMO_SECRET_KEY.to_owned()),
+            token: None,
+            app_ids: Vec::new(),
+            log: None,
+            review_delay_ms: 1000,
+            report_delay_ms: 500,
+            rate_limits: Vec::new(),
+            fault: None,
+            fault_every: 1,
+            fault_delay_ms: 30_000,
+            auto_reply: None,
+            workers: 32,
+        }
+    }
+}
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Command {
+    Run(Box<Config>),
+    Help,
+    Version,
+}
+
+pub const HELP: &str = "\
+tcsms-emulator: a local Tencent Cloud SMS API (2021-01-11) service for demos and tests
+
+USAGE:
+    tcsms-emulator [OPTIONS]
+
+It prints `listening on http://HOST:PORT` as its first stdout line once it accepts
+connections; point a client's endpoint at that URL. SIGINT/SIGTERM stop it (exit 0).
+
+OPTIONS:
+    --listen ADDR           Address to listen on [default: 127.0.0.1:0; port 0 = any free port]
+    --secret-id ID          SecretId clients must sign with
+    --secret-key KEY        SecretKey clients must sign with (give both or neither; without
+                            them the demo credentials are used:
+                            AKIDtcsmsdemo00000000000000000000000 / tcsmsdemosecretkey00000000000000)
+    --token TOKEN           Require X-TC-Token to equal TOKEN (temporary credentials); without
+                            it, requests that carry a token are refused (AuthFailure.TokenFailure)
+    --app-id ID             An SmsSdkAppId the account owns; repeat for more
+                            [default: 1400000001]
+    --log FILE              Append one JSON line per request (action, verdict, error code,
+                            RequestId; never the secret key)
+    --review-delay-ms MS    Time before a new or modified signature/template is approved
+                            [default: 1000]
+    --report-delay-ms MS    Time before a delivery report (and any reply) can be pulled
+                            [default: 500]
+    --rate-limit ACTION=N   Override an action's requests-per-second limit (N = 0: unlimited);
+                            ACTION may be `all`. Repeatable; later ones win
+    --auto-reply TEXT       Every delivered message gets a reply TEXT (for PullSmsReplyStatus)
+    --fault KIND            Inject a fault into API requests: http500 (HTTP 500, HTML body),
+                            close (connection closed without a response), slow (the answer
+                            comes after --fault-delay-ms), garbage (HTTP 200, body not JSON)
+    --fault-every N         Inject the fault into every Nth API request [default: 1]
+    --fault-delay-ms MS     Delay of the `slow` fault [default: 30000]
+    --workers N             Request-handling threads [default: 32]
+    -h, --help              Print this help
+    -V, --version           Print the version
+
+INSPECTION (no signature needed):
+    GET    /_emulator/messages   JSON array of the messages sent (?PhoneNumber=, ?SmsSdkAppId=)
+    DELETE /_emulator/messages   Clear that list
+    POST   /_emulator/replies    Queue an SMS reply: {\"PhoneNumber\":\"+86...\",\"ReplyContent\":\"...\"}
+
+See docs/emulator.md for the seeded signatures and templates, the verification order and
+the rules the emulator applies.
+";
+
+/// Parses the arguments after the program name.
+pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String> {
+    let mut cfg = Config::default();
+    let mut secret_id = None;
+    let mut secret_key = None;
+    let mut fault_every_given = false;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            match inline.clone() {
+                Some(v) => Ok(v),
+                None => args.next().ok_or_else(|| format!("{name} needs a value")),
+            }
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "-V" | "--version" => return Ok(Command::Version),
+            "--listen" => cfg.listen = value("--listen")?,
+            "--secret-id" => secret_id = Some(non_empty("--secret-id", value("--secret-id")?)?),
+            "--secret-key" => secret_key = Some(non_empty("--secret-key", value("--secret-key")?)?),
+            "--token" => cfg.token = Some(Secret::new(non_empty("--token", value("--token")?)?)),
+            "--app-id" => {
+                let id = value("--app-id")?;
+                if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(format!("--app-id must be digits, got {id:?}"));
+                }
+                if !cfg.app_ids.contains(&id) {
+                    cfg.app_ids.push(id);
+                }
+            }
+            "--log" => cfg.log = Some(PathBuf::from(non_empty("--log", value("--log")?)?)),
+            "--review-delay-ms" => cfg.review_delay_ms = number("--review-delay-ms", &value("--review-delay-ms")?)?,
+            "--report-delay-ms" => cfg.report_delay_ms = number("--report-delay-ms", &value("--report-delay-ms")?)?,
+            "--rate-limit" => {
+                let v = value("--rate-limit")?;
+                let (action, n) = v
+                    .split_once('=')
+                    .ok_or_else(|| format!("--rate-limit wants ACTION=N, got {v:?}"))?;
+                if action != "all" && tcsms::api::find_action(action).is_none() {
+                    return Err(format!("--rate-limit: unknown action {action:?}"));
+                }
+                let n = u32::try_from(number("--rate-limit", n)?)
+                    .map_err(|_| "--rate-limit: N is too large".to_owned())?;
+                cfg.rate_limits.push((action.to_owned(), n));
+            }
+            "--auto-reply" => cfg.auto_reply = Some(value("--auto-reply")?),
+            "--fault" => {
+                let v = value("--fault")?;
+                cfg.fault = Some(FaultKind::parse(&v).ok_or_else(|| {
+                    format!("--fault must be http500, close, slow or garbage, got {v:?}")
+                })?);
+            }
+            "--fault-every" => {
+                cfg.fault_every = number("--fault-every", &value("--fault-every")?)?;
+                if cfg.fault_every == 0 {
+                    return Err("--fault-every must be at least 1".to_owned());
+                }
+                fault_every_given = true;
+            }
+            "--fault-delay-ms" => cfg.fault_delay_ms = number("--fault-delay-ms", &value("--fault-delay-ms")?)?,
+            "--workers" => {
+                let n = number("--workers", &value("--workers")?)?;
+                if n == 0 || n > 1024 {
+                    return Err("--workers must be between 1 and 1024".to_owned());
+                }
+                cfg.workers = n as usize;
+            }
+            other => return Err(format!("unknown argument {other:?} (see --help)")),
+        }
+    }
+    match (secret_id, secret_key) {
+        (Some(id), Some(key)) => {
+            cfg.secret_id = id;
+            cfg.secret_key = Secret::new(key);
+        }
+        (None, None) => {}
+        _ => return Err("--secret-id and --secret-key go together".to_owned()),
+    }
+    if cfg.app_ids.is_empty() {
+        cfg.app_ids.push(DEFAULT_APP_ID.to_owned());
+    }
+    if fault_every_given && cfg.fault.is_none() {
+        return Err("--fault-every needs --fault".to_owned());
+    }
+    Ok(Command::Run(Box::new(cfg)))
+}
+
+fn non_empty(name: &str, v: String) -> Result<String, String> {
+    if v.is_empty() || v.trim() != v {
+        Err(format!("{name} must be non-empty, without surrounding spaces"))
+    } else {
+        Ok(v)
+    }
+}
+
+fn number(name: &str, v: &str) -> Result<u64, String> {
+    v.parse::<u64>().map_err(|_| format!("{name} wants a non-negative integer, got {v:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Config, String> {
+        match parse(args.iter().map(|s| s.to_string()))? {
+            Command::Run(c) => Ok(*c),
+            other => Err(format!("{other:?}")),
+        }
+    }
+
+    #[test]
+    fn defaults_use_demo_credentials() {
+        let c = run(&[]).unwrap();
+        assert_eq!(c.secret_id, DEMO_SECRET_ID);
+        assert_eq!(c.secret_key.expose(), DEMO_SECRET_KEY);
+        assert_eq!(c.app_ids, vec![DEFAULT_APP_ID]);
+        assert!(!format!("{c:?}").contains(DEMO_SECRET_KEY));
+    }
+
+    #[test]
+    fn flags_parse() {
+        let c = run(&[
+            "--listen", "127.0.0.1:0", "--secret-id", "ID", "--secret-key=KEY", "--token", "T",
+            "--app-id", "1400000001", "--app-id", "1400006666", "--rate-limit", "SendSms=5",
+            "--fault", "slow", "--fault-every", "3", "--fault-delay-ms", "10",
+        ])
+        .unwrap();
+        assert_eq!(c.secret_id, "ID");
+        assert_eq!(c.secret_key.expose(), "KEY");
+        assert_eq!(c.token.unwrap().expose(), "T");
+        assert_eq!(c.app_ids, vec!["1400000001", "1400006666"]);
+        assert_eq!(c.rate_limits, vec![("SendSms".to_owned(), 5)]);
+        assert_eq!(c.fault, Some(FaultKind::Slow));
+        assert_eq!(c.fault_every, 3);
+    }
+
+    #[test]
+    fn bad_flags_are_refused() {
+        for bad in [
+            &["--secret-id", "x"][..],
+            &["--nope"],
+            &["--app-id", "abc"],
+            &["--fault", "boom"],
+            &["--fault-every", "0", "--fault", "close"],
+            &["--rate-limit", "Nope=1"],
+            &["--listen"],
+        ] {
+            assert!(run(bad).is_err(), "{bad:?}");
+        }
+        assert!(matches!(parse(["--help".to_owned()]), Ok(Command::Help)));
+    }
+}

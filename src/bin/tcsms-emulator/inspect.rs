@@ -1,0 +1,148 @@
+//! The inspection API for users' tests (no signature needed, never under `/`):
+//! `GET /_emulator/messages`, `DELETE /_emulator/messages`, `POST /_emulator/replies`.
+
+use serde_json::{json, Map, Value};
+
+use crate::actions::delivery_report;
+use crate::phone;
+use crate::state::{Emulator, Message, Reply};
+
+pub const PREFIX: &str = "/_emulator";
+
+/// (HTTP status, JSON body) of an inspection request.
+pub fn handle(emu: &Emulator, method: &str, path: &str, query: &str, body: &[u8], now_ms: u64) -> (u16, String) {
+    match (method, path.trim_end_matches('/')) {
+        ("GET", "/_emulator/messages") => (200, list_messages(emu, query, now_ms).to_string()),
+        ("DELETE", "/_emulator/messages") => {
+            let mut st = emu.lock();
+            let cleared = st.inspectable().len();
+            st.inspect_from = st.messages.len();
+            (200, json!({"Deleted": cleared}).to_string())
+        }
+        ("POST", "/_emulator/replies") => match queue_reply(emu, body, now_ms) {
+            Ok(v) => (200, v.to_string()),
+            Err(e) => (400, json!({"Error": e}).to_string()),
+        },
+        (_, "/_emulator/messages") | (_, "/_emulator/replies") => (405, json!({"Error": "method not allowed"}).to_string()),
+        _ => (404, json!({"Error": "no such inspection path; see /_emulator/messages"}).to_string()),
+    }
+}
+
+/// The `name=value` pairs of a query string, percent-decoded (invalid escapes kept as-is).
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    let decode = |s: &str| -> String {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+                (b'%', Some(b)) => {
+                    out.push(b);
+                    i += 2;
+                }
+                (b'+', _) => out.push(b' '),
+                (b, _) => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+pub fn message_json(m: &Message, now_ms: u64) -> Value {
+    let ready = m.report_ready(now_ms);
+    let (report_status, _) = delivery_report(m.delivered);
+    let status = match (ready, m.delivered) {
+        (false, _) => "sent",
+        (true, true) => "delivered",
+        (true, false) => "failed",
+    };
+    json!({
+        "SerialNo": m.serial_no,
+        "PhoneNumber": m.phone,
+        "CountryCode": m.nation_code,
+        "SubscriberNumber": m.subscriber,
+        "IsoCode": m.iso_code,
+        "SmsSdkAppId": m.app,
+        "Action": m.action,
+        "TemplateId": m.template_id.to_string(),
+        "TemplateParamSet": m.template_params,
+        "SignName": m.sign_name,
+        "SenderId": m.sender_id,
+        "ExtendCode": m.extend_code,
+        "SessionContext": m.session_context,
+        "Text": m.text,
+        "Fee": m.fee,
+        "SendTime": m.sent_ms / 1000,
+        "Status": status,
+        "ReportStatus": if ready { Value::from(report_status) } else { Value::Null },
+        "ReportTime": if ready { Value::from(m.report_ms / 1000) } else { Value::Null },
+        "Conversion": m.conversion.map(|c| json!({"ConversionTime": c.conversion_time, "ReportTime": c.reported_ms / 1000})),
+    })
+}
+
+fn list_messages(emu: &Emulator, query: &str, now_ms: u64) -> Value {
+    let filters = query_pairs(query);
+    let wanted = |name: &str| filters.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let phone = wanted("PhoneNumber");
+    let app = wanted("SmsSdkAppId");
+    let st = emu.lock();
+    let list: Vec<Value> = st
+        .inspectable()
+        .iter()
+        .filter(|m| phone.map_or(true, |p| p == m.phone))
+        .filter(|m| app.map_or(true, |a| a == m.app))
+        .map(|m| message_json(m, now_ms))
+        .collect();
+    Value::Array(list)
+}
+
+fn queue_reply(emu: &Emulator, body: &[u8], now_ms: u64) -> Result<Value, String> {
+    let v: Map<String, Value> = serde_json::from_slice(body).map_err(|e| format!("body must be a JSON object: {e}"))?;
+    let get = |k: &str| -> Result<Option<String>, String> {
+        match v.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(format!("{k} must be a string")),
+        }
+    };
+    let number = get("PhoneNumber")?.ok_or("PhoneNumber is required")?;
+    let content = get("ReplyContent")?.ok_or("ReplyContent is required")?;
+    let ph = phone::parse_send_target(&number).ok_or_else(|| format!("PhoneNumber {number:?} is not a valid number"))?;
+    let mut st = emu.lock();
+    let last = st.messages.iter().rev().find(|m| m.phone == ph.e164).cloned();
+    let app = match get("SmsSdkAppId")? {
+        Some(a) if st.has_app(&a) => a,
+        Some(a) => return Err(format!("SmsSdkAppId {a:?} is not one of the emulator's apps")),
+        None => last.as_ref().map(|m| m.app.clone()).or_else(|| st.apps.first().cloned()).unwrap_or_default(),
+    };
+    let sign_name = get("SignName")?.or_else(|| last.as_ref().map(|m| m.sign_name.clone())).unwrap_or_default();
+    let extend_code = get("ExtendCode")?.unwrap_or_default();
+    let reply = Reply {
+        app,
+        phone: ph.e164.clone(),
+        nation_code: ph.nation_code.to_owned(),
+        subscriber: ph.subscriber.clone(),
+        sign_name,
+        extend_code,
+        content,
+        reply_ms: now_ms + emu.settings.report_delay_ms,
+    };
+    let out = json!({
+        "Queued": {
+            "SmsSdkAppId": reply.app, "PhoneNumber": reply.phone, "SignName": reply.sign_name,
+            "ReplyContent": reply.content, "ExtendCode": reply.extend_code, "ReplyTime": reply.reply_ms / 1000,
+        }
+    });
+    st.push_reply(reply);
+    Ok(out)
+}

@@ -1,0 +1,277 @@
+//! The emulator's in-memory account: apps, signatures, templates, sent messages, delivery
+//! reports, replies and conversions. Times are Unix milliseconds; review and delivery
+//! progress is derived from them when read, so no timer threads are needed.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+
+/// Review status codes of signatures and templates.
+pub const STATUS_APPROVED: i64 = 0;
+pub const STATUS_PENDING: i64 = 1;
+pub const STATUS_REJECTED: i64 = -1;
+
+/// Review outcome decided when a signature/template is submitted; it shows after the delay.
+#[derive(Debug, Clone)]
+pub struct Review {
+    pub decided_at_ms: u64,
+    /// `Some(reason)` when it will be rejected.
+    pub rejection: Option<String>,
+}
+
+impl Review {
+    pub fn approved() -> Review {
+        Review { decided_at_ms: 0, rejection: None }
+    }
+
+    pub fn status(&self, now_ms: u64) -> i64 {
+        if now_ms < self.decided_at_ms {
+            STATUS_PENDING
+        } else if self.rejection.is_some() {
+            STATUS_REJECTED
+        } else {
+            STATUS_APPROVED
+        }
+    }
+
+    pub fn reply(&self, now_ms: u64) -> String {
+        match (&self.rejection, self.status(now_ms)) {
+            (Some(r), STATUS_REJECTED) => r.clone(),
+            _ => String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Sign {
+    pub id: u64,
+    pub name: String,
+    pub international: u64,
+    pub sign_type: u64,
+    pub document_type: u64,
+    pub purpose: u64,
+    pub qualification_id: Option<u64>,
+    pub remark: String,
+    pub create_time: u64,
+    pub review: Review,
+}
+
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub id: u64,
+    pub name: String,
+    pub content: String,
+    pub sms_type: u64,
+    pub international: u64,
+    pub remark: String,
+    pub create_time: u64,
+    pub review: Review,
+}
+
+/// One message accepted for delivery (a per-number success of SendSms/SendMultiGlobalSms).
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub serial_no: String,
+    pub action: &'static str,
+    pub app: String,
+    pub phone: String,
+    pub nation_code: String,
+    pub subscriber: String,
+    pub iso_code: String,
+    pub template_id: u64,
+    pub template_params: Vec<String>,
+    pub sign_name: String,
+    pub sender_id: String,
+    pub extend_code: String,
+    pub session_context: String,
+    pub text: String,
+    pub fee: u64,
+    pub sent_ms: u64,
+    /// When the delivery report exists (and can be pulled).
+    pub report_ms: u64,
+    pub delivered: bool,
+    pub conversion: Option<Conversion>,
+}
+
+impl Message {
+    pub fn report_ready(&self, now_ms: u64) -> bool {
+        now_ms >= self.report_ms
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Conversion {
+    pub conversion_time: u64,
+    pub reported_ms: u64,
+}
+
+/// One SMS reply (mobile-originated message) from a subscriber.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub app: String,
+    pub phone: String,
+    pub nation_code: String,
+    pub subscriber: String,
+    pub sign_name: String,
+    pub extend_code: String,
+    pub content: String,
+    pub reply_ms: u64,
+}
+
+/// One per-number send attempt, successful or not, for the statistics.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub app: String,
+    pub at_ms: u64,
+    pub success: bool,
+    pub fee: u64,
+}
+
+/// Timing and behaviour settings from the command line.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub review_delay_ms: u64,
+    pub report_delay_ms: u64,
+    pub auto_reply: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct State {
+    pub apps: Vec<String>,
+    pub signs: BTreeMap<u64, Sign>,
+    pub next_sign_id: u64,
+    pub templates: BTreeMap<u64, Template>,
+    pub next_template_id: u64,
+    /// Every message ever accepted, in order.
+    pub messages: Vec<Message>,
+    /// Messages before this index were cleared from the inspection list.
+    pub inspect_from: usize,
+    pub by_serial: HashMap<String, usize>,
+    /// Per app, indexes of messages whose report has not been pulled yet.
+    pub report_queue: HashMap<String, VecDeque<usize>>,
+    pub replies: Vec<Reply>,
+    /// Per app, indexes of replies not pulled yet.
+    pub reply_queue: HashMap<String, VecDeque<usize>>,
+    pub attempts: Vec<Attempt>,
+}
+
+/// Seeded, approved signatures: (id, International, text) (docs/contracts.md).
+pub const SEED_SIGNS: &[(u64, u64, &str)] = &[(1001, 0, "tcsms"), (1002, 1, "tcsms intl")];
+
+/// Seeded, approved templates: (id, International, SmsType, name, text) (docs/contracts.md).
+pub const SEED_TEMPLATES: &[(u64, u64, u64, &str, &str)] = &[
+    (2001, 0, 3, "verification", "您的验证码为{1}，请于{2}分钟内填写。"),
+    (2002, 0, 2, "shipping notice", "您的订单{1}已发货。"),
+    (2003, 1, 3, "verification (intl)", "Your verification code is {1}. It expires in {2} minutes."),
+    (2004, 1, 2, "welcome (intl)", "Welcome to tcsms."),
+];
+
+impl State {
+    pub fn seeded(apps: &[String], now_ms: u64) -> State {
+        let create_time = now_ms / 1000;
+        let mut st = State { apps: apps.to_vec(), ..State::default() };
+        for &(id, international, name) in SEED_SIGNS {
+            st.signs.insert(
+                id,
+                Sign {
+                    id,
+                    name: name.to_owned(),
+                    international,
+                    sign_type: if international == 0 { 0 } else { 1 },
+                    document_type: if international == 0 { 1 } else { 4 },
+                    purpose: 0,
+                    qualification_id: None,
+                    remark: "seeded by tcsms-emulator".to_owned(),
+                    create_time,
+                    review: Review::approved(),
+                },
+            );
+        }
+        for &(id, international, sms_type, name, content) in SEED_TEMPLATES {
+            st.templates.insert(
+                id,
+                Template {
+                    id,
+                    name: name.to_owned(),
+                    content: content.to_owned(),
+                    sms_type,
+                    international,
+                    remark: "seeded by tcsms-emulator".to_owned(),
+                    create_time,
+                    review: Review::approved(),
+                },
+            );
+        }
+        st.next_sign_id = SEED_SIGNS.iter().map(|s| s.0).max().unwrap_or(1000) + 1;
+        st.next_template_id = SEED_TEMPLATES.iter().map(|t| t.0).max().unwrap_or(2000) + 1;
+        st
+    }
+
+    pub fn has_app(&self, app: &str) -> bool {
+        self.apps.iter().any(|a| a == app)
+    }
+
+    /// Records an accepted message and queues its delivery report.
+    pub fn push_message(&mut self, msg: Message) -> usize {
+        let index = self.messages.len();
+        self.by_serial.insert(msg.serial_no.clone(), index);
+        self.report_queue.entry(msg.app.clone()).or_default().push_back(index);
+        self.messages.push(msg);
+        index
+    }
+
+    pub fn push_reply(&mut self, reply: Reply) {
+        let index = self.replies.len();
+        self.reply_queue.entry(reply.app.clone()).or_default().push_back(index);
+        self.replies.push(reply);
+    }
+
+    /// The messages still on the inspection list.
+    pub fn inspectable(&self) -> &[Message] {
+        self.messages.get(self.inspect_from..).unwrap_or(&[])
+    }
+}
+
+/// The shared, thread-safe emulator state.
+#[derive(Debug)]
+pub struct Emulator {
+    state: Mutex<State>,
+    pub settings: Settings,
+}
+
+impl Emulator {
+    pub fn new(state: State, settings: Settings) -> Emulator {
+        Emulator { state: Mutex::new(state), settings }
+    }
+
+    /// Locks the state; a panic in another thread never makes it unusable.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reviews_move_from_pending() {
+        let r = Review { decided_at_ms: 100, rejection: None };
+        assert_eq!(r.status(99), STATUS_PENDING);
+        assert_eq!(r.status(100), STATUS_APPROVED);
+        let r = Review { decided_at_ms: 100, rejection: Some("no".into()) };
+        assert_eq!((r.status(50), r.reply(50).as_str()), (STATUS_PENDING, ""));
+        assert_eq!((r.status(100), r.reply(100).as_str()), (STATUS_REJECTED, "no"));
+    }
+
+    #[test]
+    fn seed_matches_the_contract() {
+        let st = State::seeded(&["1400000001".to_owned()], 0);
+        assert_eq!(st.signs.len(), 2);
+        assert_eq!(st.templates.len(), 4);
+        assert_eq!(st.next_sign_id, 1003);
+        assert_eq!(st.next_template_id, 2005);
+    }
+}
