@@ -747,8 +747,7 @@ static void test_unreachable(void)
     if (client == NULL)
         return;
     t0 = now_ms();
-    st = tcsms_call(client, "DescribeSmsSignList", "{\"SmsSdkAppId\":\"" APP_ID "\",\"International\":0,"
-                    "\"SignIdSet\":[1001]}", &out);
+    st = tcsms_call(client, "DescribeSmsSignList", "{\"International\":0,\"SignIdSet\":[1001]}", &out);
     elapsed = now_ms() - t0;
     json = take(out);
     check_error("unreachable host (closed loopback port)", st, TCSMS_STATUS_NETWORK, json,
@@ -801,7 +800,7 @@ static void test_success(const char *endpoint)
 
     /* The answer is the service's body: RequestId present. */
     st = tcsms_call(client, "DescribeSmsTemplateList",
-                    "{\"SmsSdkAppId\":\"" APP_ID "\",\"International\":0,\"TemplateIdSet\":[2001]}", &out);
+                    "{\"International\":0,\"TemplateIdSet\":[2001],\"Limit\":10,\"Offset\":0}", &out);
     json = take(out);
     {
         char *request_id = json_str(json, "RequestId");
@@ -816,7 +815,7 @@ static void test_success(const char *endpoint)
     /* tcsms_call_with_timeout with a generous limit, and with 0 (= client's). */
     {
         char request[512];
-        send_sms_request(request, sizeof request, APP_ID, "+8613800000001");
+        sms_request(request, sizeof request, APP_ID, "+8613800000001", "2001", PARAMS_DIGITS);
         st = tcsms_call_with_timeout(client, "SendSms", request, 5000, &out);
         json = take(out);
         check(st == TCSMS_STATUS_OK, "tcsms_call_with_timeout(SendSms, 5000 ms) -> OK");
@@ -984,6 +983,36 @@ static void test_fault(const char *endpoint, const char *what, tcsms_status want
     tcsms_client_free(client);
 }
 
+/* Counts the lines of the emulator's --log file that record `action`. */
+static int count_logged(const char *path, const char *action)
+{
+    char needle[96];
+    char line[4096];
+    int n = 0;
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    snprintf(needle, sizeof needle, "\"action\":\"%s\"", action);
+    while (fgets(line, sizeof line, f) != NULL)
+        if (strstr(line, needle) != NULL)
+            n++;
+    fclose(f);
+    return n;
+}
+
+/* After test_fault: SendSms may never be resent once it may have reached the service;
+ * ReportConversion is idempotent and is retried max_retries (default 2) times. */
+static void check_attempts(const char *log_path, const char *what)
+{
+    int sends = count_logged(log_path, "SendSms");
+    int reports = count_logged(log_path, "ReportConversion");
+    check(sends == 1, "%s: SendSms reached the service exactly once (logged %d times), never resent", what,
+          sends);
+    check(reports == 3, "%s: ReportConversion was tried 1 + max_retries (2) = 3 times (logged %d)", what,
+          reports);
+    unlink(log_path);
+}
+
 #define THREADS 8
 #define ROUNDS 4
 
@@ -1016,7 +1045,7 @@ static void *work(void *arg)
 
 static void test_threads(const char *endpoint)
 {
-    tcsms_client *client = make_client(endpoint, DEMO_SECRET_KEY, "");
+    tcsms_client *client = make_client(endpoint, DEMO_SECRET_KEY, ",\"timeout_ms\":5000");
     pthread_t threads[THREADS];
     worker workers[THREADS];
     int started[THREADS];
@@ -1050,11 +1079,17 @@ int main(void)
     const char *offline_only = getenv("TCSMS_TEST_OFFLINE");
     tcsms_client *offline = NULL;
     emulator normal, slow, garbage, http500;
+    char garbage_log[128];
+    char http500_log[128];
     static const char *const slow_args[] = {"--fault", "slow", "--fault-delay-ms", "5000", NULL};
-    static const char *const garbage_args[] = {"--fault", "garbage", NULL};
-    static const char *const http500_args[] = {"--fault", "http500", NULL};
+    const char *garbage_args[] = {"--fault", "garbage", "--log", garbage_log, NULL};
+    const char *http500_args[] = {"--fault", "http500", "--log", http500_log, NULL};
 
     g_slack_ms = slack ? atol(slack) : 0;
+    snprintf(garbage_log, sizeof garbage_log, "/tmp/tcsms-c-test-%ld-garbage.log", (long)getpid());
+    snprintf(http500_log, sizeof http500_log, "/tmp/tcsms-c-test-%ld-http500.log", (long)getpid());
+    unlink(garbage_log);
+    unlink(http500_log);
     if (path != NULL && path[0] != '\0')
         snprintf(g_emulator_path, sizeof g_emulator_path, "%s", path);
     else
@@ -1097,10 +1132,12 @@ int main(void)
         if (check(emulator_start(&garbage, garbage_args) == 0, "emulator --fault garbage started"))
             test_fault(garbage.endpoint, "--fault garbage", TCSMS_STATUS_DECODE, "ClientError.Decode");
         emulator_stop(&garbage);
+        check_attempts(garbage_log, "--fault garbage");
         if (check(emulator_start(&http500, http500_args) == 0, "emulator --fault http500 started"))
             test_fault(http500.endpoint, "--fault http500", TCSMS_STATUS_HTTP_STATUS,
                        "ClientError.HttpStatus");
         emulator_stop(&http500);
+        check_attempts(http500_log, "--fault http500");
         emulator_stop(&slow);
     }
 
