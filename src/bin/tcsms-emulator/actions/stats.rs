@@ -9,8 +9,8 @@ use crate::envelope::ApiError;
 
 type Fields = Map<String, Value>;
 
-/// Every app has one package, created 2021-01-01 00:00 Beijing time.
-const PACKAGE_CREATE_TIME: u64 = 1_609_430_400;
+/// Every app has one package, created 2021-04-02 00:00 Beijing time (as in the documented sample).
+const PACKAGE_CREATE_TIME: u64 = 1_617_292_800;
 const PACKAGE_EXPIRED_TIME: u64 = 4_102_415_999; // 2099-12-31 23:59:59 UTC
 const PACKAGE_AMOUNT: u64 = 1_000_000;
 const PACKAGE_ID_BASE: u64 = 1_000_000_000;
