@@ -701,6 +701,18 @@ static void test_local_request_errors(const tcsms_client *client)
                 "ClientError.InvalidJson", NULL);
     free(json);
 
+    st = tcsms_call(client, "SendSms", "{\"SmsSdkAppId\":\"1\"} trailing", &out);
+    json = take(out);
+    check_error("tcsms_call(request JSON with trailing text)", st, TCSMS_STATUS_INVALID_JSON, json,
+                "ClientError.InvalidJson", NULL);
+    free(json);
+
+    st = tcsms_call(client, "SendSms", "null", &out);
+    json = take(out);
+    check_error("tcsms_call(request JSON null)", st, TCSMS_STATUS_INVALID_JSON, json,
+                "ClientError.InvalidJson", NULL);
+    free(json);
+
     st = tcsms_call(client, "SendSmsPlease", "{}", &out);
     json = take(out);
     check_error("tcsms_call(unknown action)", st, TCSMS_STATUS_INVALID_ARGUMENT, json,
@@ -762,6 +774,14 @@ static void test_unreachable(void)
     check_error("tcsms_report_conversion to unreachable host", st, TCSMS_STATUS_NETWORK, json,
                 "ClientError.Network", NULL);
     check(elapsed < 3000 + g_slack_ms, "  ... fast (%ld ms)", elapsed);
+    free(json);
+
+    /* The largest per-call limit is simply capped by the client's. */
+    st = tcsms_call_with_timeout(client, "DescribeSmsSignList", "{\"International\":0,\"SignIdSet\":[1001]}",
+                                 UINT64_MAX, &out);
+    json = take(out);
+    check_error("tcsms_call_with_timeout(UINT64_MAX) to unreachable host", st, TCSMS_STATUS_NETWORK, json,
+                "ClientError.Network", NULL);
     free(json);
     tcsms_client_free(client);
 }
@@ -1013,6 +1033,43 @@ static void check_attempts(const char *log_path, const char *what)
     unlink(log_path);
 }
 
+/* `--fault close --fault-every 2`: every second request is dropped without an answer.
+ * Request 1 (SendSms) succeeds; 2 (ReportConversion) is dropped and retried as 3, which
+ * succeeds; 4 (SendSms) is dropped and, as it may have been acted on, not resent. */
+static void test_close_fault(const char *endpoint)
+{
+    tcsms_client *client = make_client(endpoint, DEMO_SECRET_KEY, ",\"timeout_ms\":5000");
+    char request[512];
+    char *serial;
+    char *out = NULL;
+    char *json;
+    tcsms_status st;
+    if (client == NULL)
+        return;
+    serial = send_one(client, "+8613800000007", "2001", PARAMS_DIGITS, 1, "--fault close (request 1)");
+    if (serial != NULL)
+        report_one(client, serial, 1, "--fault close (request 2 dropped, retried as 3)");
+    free(serial);
+    sms_request(request, sizeof request, APP_ID, "+8613800000008", "2001", PARAMS_DIGITS);
+    st = tcsms_call(client, "SendSms", request, &out);
+    json = take(out);
+    check_error("--fault close: SendSms (request 4 dropped)", st, TCSMS_STATUS_NETWORK, json,
+                "ClientError.Network", NULL);
+    free(json);
+    tcsms_client_free(client);
+}
+
+/* After test_close_fault and the emulator's exit (so its log is complete). */
+static void check_close_attempts(const char *log_path)
+{
+    int sends = count_logged(log_path, "SendSms");
+    int reports = count_logged(log_path, "ReportConversion");
+    check(sends == 2 && reports == 2,
+          "--fault close: emulator saw SendSms twice (%d: the dropped one not resent) and "
+          "ReportConversion twice (%d: the dropped one retried)", sends, reports);
+    unlink(log_path);
+}
+
 #define THREADS 8
 #define ROUNDS 4
 
@@ -1081,13 +1138,18 @@ int main(void)
     emulator normal, slow, garbage, http500;
     char garbage_log[128];
     char http500_log[128];
+    char close_log[128];
+    emulator closer;
     static const char *const slow_args[] = {"--fault", "slow", "--fault-delay-ms", "5000", NULL};
     const char *garbage_args[] = {"--fault", "garbage", "--log", garbage_log, NULL};
     const char *http500_args[] = {"--fault", "http500", "--log", http500_log, NULL};
+    const char *close_args[] = {"--fault", "close", "--fault-every", "2", "--log", close_log, NULL};
 
     g_slack_ms = slack ? atol(slack) : 0;
     snprintf(garbage_log, sizeof garbage_log, "/tmp/tcsms-c-test-%ld-garbage.log", (long)getpid());
     snprintf(http500_log, sizeof http500_log, "/tmp/tcsms-c-test-%ld-http500.log", (long)getpid());
+    snprintf(close_log, sizeof close_log, "/tmp/tcsms-c-test-%ld-close.log", (long)getpid());
+    unlink(close_log);
     unlink(garbage_log);
     unlink(http500_log);
     if (path != NULL && path[0] != '\0')
@@ -1138,6 +1200,10 @@ int main(void)
                        "ClientError.HttpStatus");
         emulator_stop(&http500);
         check_attempts(http500_log, "--fault http500");
+        if (check(emulator_start(&closer, close_args) == 0, "emulator --fault close --fault-every 2 started"))
+            test_close_fault(closer.endpoint);
+        emulator_stop(&closer);
+        check_close_attempts(close_log);
         emulator_stop(&slow);
     }
 
