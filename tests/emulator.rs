@@ -499,7 +499,7 @@ fn send_pull_and_report_conversion() {
     let v = emu.call("ReportConversion", json!({"SmsSdkAppId": APP, "SerialNo": serial, "ConversionTime": 1_700_000_000}));
     assert_ok(&v);
     assert_eq!(v["Response"]["ReportConversionStatus"]["Code"], "OK");
-    let msgs = inspect(&emu, "GET", &format!("/_emulator/messages?PhoneNumber=%2B8618501234444"));
+    let msgs = inspect(&emu, "GET", "/_emulator/messages?PhoneNumber=%2B8618501234444");
     assert_eq!(msgs.as_array().unwrap().len(), 1);
     assert_eq!(msgs[0]["Conversion"]["ConversionTime"], 1_700_000_000);
     for bad in ["a12gb4e2-sd11-5dx6-aav9-8f3d97xa2xu7", "2433:0000000000000000000000000000"] {
@@ -752,4 +752,17 @@ fn phone_number_info_and_packages() {
     assert_eq!(v["Response"]["SmsPackagesStatisticsSet"].as_array().unwrap().len(), 1, "{v}");
     let v = emu.call("SmsPackagesStatistics", json!({"SmsSdkAppId": APP, "BeginTime": "2021139900", "EndTime": "2021043023", "Limit": 10, "Offset": 0}));
     assert_eq!(code(&v), "InvalidParameterValue.BeginTimeVerifyFail");
+}
+
+#[test]
+fn absurd_content_length_closes_the_connection() {
+    let emu = Emu::start(&[]);
+    for path in ["/", "/_emulator/replies"] {
+        let mut s = emu.connect();
+        write!(s, "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000000000\r\n\r\n{{").unwrap();
+        let mut buf = Vec::new();
+        assert_eq!(s.read_to_end(&mut buf).unwrap_or(0), 0, "{path}: closed without an answer");
+    }
+    // The emulator is still there.
+    assert_ok(&emu.call("DescribeSmsSignList", list_signs()));
 }

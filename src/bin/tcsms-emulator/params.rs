@@ -48,13 +48,16 @@ fn nested<'a>(schema: &'a Schema, ty: &Ty) -> Option<&'a [Field]> {
     }
 }
 
+/// A check run on one nested object: `(path, object, its struct's fields)`.
+type NestedCheck<'a> = dyn FnMut(&str, &Map<String, Value>, &[Field]) -> Result<(), ApiError> + 'a;
+
 /// Calls `f(path, object, struct fields)` for each nested object of a struct-typed value.
 fn each_nested_object(
     schema: &Schema,
     ty: &Ty,
     value: &Value,
     path: &str,
-    f: &mut dyn FnMut(&str, &Map<String, Value>, &[Field]) -> Result<(), ApiError>,
+    f: &mut NestedCheck,
 ) -> Result<(), ApiError> {
     match (ty, value) {
         (Ty::Struct(_), Value::Object(m)) => match nested(schema, ty) {

@@ -179,10 +179,8 @@ pub fn parse_send_target(input: &str) -> Option<Phone> {
         input
     } else if let Some(rest) = input.strip_prefix("0086") {
         rest
-    } else if let Some(rest) = input.strip_prefix("86") {
-        rest
     } else {
-        return None;
+        input.strip_prefix("86")?
     };
     parse_e164(&format!("+86{national}")).filter(Phone::is_mainland)
 }

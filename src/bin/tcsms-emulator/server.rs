@@ -99,6 +99,17 @@ fn close(service: &Service, rq: Request) {
     drop(rq);
 }
 
+/// Gives up on a request whose declared body is far too large: closes the connection
+/// without an answer and leaks the (small) request, because dropping it would make tiny_http
+/// allocate the whole declared body at once to skip it.
+fn abandon(service: &Service, rq: Request) {
+    let closed = rq.remote_addr().copied().is_some_and(|peer| faults::shutdown_connection(peer, service.port));
+    if !closed {
+        eprintln!("tcsms-emulator: could not close the connection of an oversized request");
+    }
+    std::mem::forget(rq);
+}
+
 fn handle(service: &Arc<Service>, mut rq: Request) {
     let started = Instant::now();
     let url = rq.url().to_owned();
@@ -116,6 +127,11 @@ fn handle(service: &Arc<Service>, mut rq: Request) {
     if path == inspect::PREFIX || path.starts_with("/_emulator/") {
         let body = match read_body(&mut rq) {
             Body::Complete(b) => b,
+            Body::Abandoned => {
+                abandon(service, rq);
+                log(Entry { method: &method, path, verdict: "dropped", ..Entry::default() });
+                return;
+            }
             _ => Vec::new(),
         };
         let (status, text) = inspect::handle(&service.emulator, &method, path, query, &body, now_ms());
@@ -137,7 +153,7 @@ fn handle(service: &Arc<Service>, mut rq: Request) {
     let body = read_body(&mut rq);
     let body = match body {
         Body::Abandoned => {
-            close(service, rq);
+            abandon(service, rq);
             log(Entry { method: &method, path, action, verdict: "dropped", code: Some("RequestSizeLimitExceeded"), ..Entry::default() });
             return;
         }
