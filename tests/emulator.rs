@@ -549,6 +549,9 @@ fn send_rules() {
     assert_eq!(code(&send(with("TemplateId", json!("2003")))), "UnsupportedOperation.GlobalTemplateToChineseMainlandPhone");
     assert_eq!(code(&send(with("TemplateId", json!(2001)))), "InvalidParameter");
     assert_eq!(code(&send(with("TemplateParamSet", json!(["abcdefg", "5"])))), "InvalidParameterValue.TemplateParameterFormatError");
+    assert_eq!(code(&send(with("TemplateParamSet", json!(["1234567", "5"])))), "InvalidParameterValue.TemplateParameterFormatError");
+    assert_ok(&send(with("TemplateParamSet", json!(["1234", "五"]))));
+    assert_eq!(code(&send(with("TemplateParamSet", json!(["1234", "see https://x.example"])))), "InvalidParameterValue.ProhibitedUseUrlInTemplateParameter");
     // International: template 2003/2004, fee by GSM-7 segments.
     let intl = json!({"PhoneNumberSet": ["+6598765432", "+85261234567"], "SmsSdkAppId": APP, "TemplateId": "2003", "TemplateParamSet": ["123456", "10"]});
     let v = send(intl);

@@ -64,10 +64,11 @@ fn approved_template(ctx: &Ctx, id: &str) -> Option<Template> {
     ctx.st.templates.get(&id).filter(|t| t.review.status(ctx.now_ms) == STATUS_APPROVED).cloned()
 }
 
-/// Mainland verification-code variables are at most 6 digits; mainland variables carry no URL.
+/// In a mainland verification-code template the code, variable {1}, is 0 to 6 digits (other
+/// variables, such as a validity period, are free text); mainland variables carry no URL.
 fn check_mainland_params(template: &Template, params: &[String]) -> Result<(), ApiError> {
-    for p in params {
-        if template.sms_type == 3 && (p.len() > 6 || !p.bytes().all(|b| b.is_ascii_digit())) {
+    for (i, p) in params.iter().enumerate() {
+        if template.sms_type == 3 && i == 0 && (p.len() > 6 || !p.bytes().all(|b| b.is_ascii_digit())) {
             return Err(ApiError::value(
                 Some("TemplateParameterFormatError"),
                 format!("The verification-code variable `{p}` must be 0 to 6 digits."),
