@@ -136,6 +136,12 @@ for r in "${results[@]}"; do
         name="$(echo "$r" | awk '{print $2}')"
         tail_line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$build/$name.log" | tail -1)"
         [ -n "$tail_line" ] && echo "        $tail_line"
+        grep -E '^FAIL ' "$build/$name.log" | head -n 8 | cut -c1-150 | sed 's/^/        /'
+        ;;
+    esac
+    case "$r" in FAIL*example-*)
+        name="$(echo "$r" | awk '{print $2}')"
+        grep -E 'failed|Code:|Message:' "$build/$name.log" | head -n 3 | cut -c1-150 | sed 's/^/        /'
         ;;
     esac
 done

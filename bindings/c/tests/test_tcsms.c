@@ -55,6 +55,7 @@ static int g_failed;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static long g_strings_seen;   /* strings returned by tcsms and scanned for secrets */
 static long g_secret_leaks;   /* ... of which contained a secret key */
+static long g_invalid_json;   /* ... of which were not valid JSON */
 static long g_slack_ms;
 
 static int check(int ok, const char *fmt, ...)
@@ -95,8 +96,123 @@ static long now_ms(void)
     return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+/* A small JSON validator (RFC 8259 grammar; UTF-8 is not re-checked). Returns the
+ * position after one value and trailing whitespace, or NULL if the text is not JSON. */
+static const char *json_skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+static const char *json_value(const char *p, int depth);
+
+static const char *json_string(const char *p)
+{
+    if (*p++ != '"')
+        return NULL;
+    for (;;) {
+        unsigned char c = (unsigned char)*p++;
+        if (c == '"')
+            return p;
+        if (c < 0x20)
+            return NULL; /* includes the terminating NUL */
+        if (c == '\\') {
+            c = (unsigned char)*p++;
+            if (c == 'u') {
+                int i;
+                for (i = 0; i < 4; i++, p++)
+                    if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F')))
+                        return NULL;
+            } else if (strchr("\"\\/bfnrt", (int)c) == NULL || c == '\0') {
+                return NULL;
+            }
+        }
+    }
+}
+
+static const char *json_number(const char *p)
+{
+    if (*p == '-')
+        p++;
+    if (*p == '0')
+        p++;
+    else if (*p >= '1' && *p <= '9')
+        while (*p >= '0' && *p <= '9')
+            p++;
+    else
+        return NULL;
+    if (*p == '.') {
+        p++;
+        if (!(*p >= '0' && *p <= '9'))
+            return NULL;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (!(*p >= '0' && *p <= '9'))
+            return NULL;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    return p;
+}
+
+static const char *json_value(const char *p, int depth)
+{
+    if (depth > 64)
+        return NULL;
+    p = json_skip_ws(p);
+    if (*p == '{' || *p == '[') {
+        char close = *p == '{' ? '}' : ']';
+        int object = *p == '{';
+        p = json_skip_ws(p + 1);
+        if (*p == close)
+            return json_skip_ws(p + 1);
+        for (;;) {
+            if (object) {
+                p = json_string(json_skip_ws(p));
+                if (p == NULL || *(p = json_skip_ws(p)) != ':')
+                    return NULL;
+                p++;
+            }
+            p = json_value(p, depth + 1);
+            if (p == NULL)
+                return NULL;
+            if (*p == ',') {
+                p++;
+                continue;
+            }
+            if (*p != close)
+                return NULL;
+            return json_skip_ws(p + 1);
+        }
+    }
+    if (*p == '"')
+        p = json_string(p);
+    else if (strncmp(p, "true", 4) == 0)
+        p += 4;
+    else if (strncmp(p, "false", 5) == 0)
+        p += 5;
+    else if (strncmp(p, "null", 4) == 0)
+        p += 4;
+    else
+        p = json_number(p);
+    return p == NULL ? NULL : json_skip_ws(p);
+}
+
+static int is_json(const char *text)
+{
+    const char *end = json_value(text, 0);
+    return end != NULL && *end == '\0';
+}
+
 /* Every string tcsms hands out passes through here: it is scanned for the secret keys
- * this program uses, then copied into libc memory and released with tcsms_free. The
+ * this program uses and checked to be valid JSON, then copied into libc memory and
+ * released with tcsms_free. The
  * copy (or NULL) belongs to the caller, who frees it with free(). */
 static char *take(char *out)
 {
@@ -110,6 +226,10 @@ static char *take(char *out)
     if (strstr(out, DEMO_SECRET_KEY) != NULL || strstr(out, WRONG_SECRET_KEY) != NULL) {
         g_secret_leaks++;
         printf("     secret key found in a returned string: %s\n", out);
+    }
+    if (!is_json(out)) {
+        g_invalid_json++;
+        printf("     returned string is not valid JSON: %s\n", out);
     }
     pthread_mutex_unlock(&g_lock);
     copy = (char *)malloc(len + 1);
@@ -415,6 +535,14 @@ static int report_one(const tcsms_client *client, const char *serial, int verbos
 /* ------------------------------------------------------------------------------------ */
 /* Cases that need no emulator.                                                         */
 
+static void test_json_validator(void)
+{
+    check(is_json("{\"a\":[1,-2.5e3,true,false,null,\"x\\\"\\u00e9\"],\"b\":{}}") && is_json(" [ ] ") &&
+              !is_json("{\"a\":1,}") && !is_json("{\"a\" 1}") && !is_json("\"a\nb\"") && !is_json("{} x") &&
+              !is_json("") && !is_json("01"),
+          "the test's JSON validator accepts JSON and refuses non-JSON");
+}
+
 static void test_version(void)
 {
     int s;
@@ -717,6 +845,14 @@ static void test_local_request_errors(const tcsms_client *client)
     json = take(out);
     check_error("tcsms_call(unknown action)", st, TCSMS_STATUS_INVALID_ARGUMENT, json,
                 "ClientError.UnknownAction", "SendSmsPlease");
+    free(json);
+
+    /* Text from the caller that needs escaping in the error envelope. */
+    st = tcsms_call(client, "Send\"Sms\\\n\t\x01", "{}", &out);
+    json = take(out);
+    check_error("tcsms_call(unknown action with quote, backslash, control characters)", st,
+                TCSMS_STATUS_INVALID_ARGUMENT, json, "ClientError.UnknownAction", NULL);
+    check(json != NULL && is_json(json), "  ... and the envelope is still valid JSON");
     free(json);
 
     st = tcsms_call(client, "", "{}", &out);
@@ -1162,6 +1298,7 @@ int main(void)
     printf("# tcsms C ABI tests: %s, emulator %s\n", tcsms_version(), g_emulator_path);
 
     /* No emulator needed. */
+    test_json_validator();
     test_version();
     test_create_free();
     test_config_errors();
@@ -1208,6 +1345,8 @@ int main(void)
     }
 
     check(g_secret_leaks == 0, "no secret key in any of the %ld strings tcsms returned", g_strings_seen);
+    check(g_invalid_json == 0, "every one of the %ld strings tcsms returned is valid JSON (%ld not)",
+          g_strings_seen, g_invalid_json);
     printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed == 0 ? 0 : 1;
 }
