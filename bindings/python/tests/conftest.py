@@ -46,6 +46,7 @@ class Emulator:
                 "`cargo build --release` or set TCSMS_EMULATOR"
             )
         self.args = [str(EMULATOR), "--listen", "127.0.0.1:0", *args]
+        self.proc: "subprocess.Popen[bytes]"
         self._stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             self.args,
@@ -104,7 +105,7 @@ class Emulator:
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
     """One emulator with the default app and demo credentials for the whole session."""
-    emu = Emulator()
+    emu = Emulator("--rate-limit", "all=0")
     try:
         yield emu
     finally:
@@ -150,6 +151,11 @@ def serial_no(client: tcsms.Client) -> str:
     status = resp["SendStatusSet"][0]
     assert status["Code"] == "Ok", status
     return status["SerialNo"]
+
+
+def ok(code: str) -> bool:
+    """A success Code in a status object ("Ok"; ReportConversion answers "OK")."""
+    return code.lower() == "ok"
 
 
 def closed_port() -> int:

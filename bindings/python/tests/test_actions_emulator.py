@@ -12,6 +12,7 @@ import pytest
 import tcsms
 
 from conftest import (
+    ok,
     APP_ID,
     INTL_PHONE,
     MAINLAND_PHONE,
@@ -74,13 +75,13 @@ def test_send_pull_and_report_conversion(client: tcsms.Client) -> None:
     ))
 
     rc = check("ReportConversion", client.report_conversion(APP_ID, serial_no))
-    assert rc["ReportConversionStatus"]["Code"] == "Ok", rc
+    assert ok(rc["ReportConversionStatus"]["Code"]), rc
     # With an explicit conversion time, and through the timeout path (tcsms_call_with_timeout).
     rc2 = client.report_conversion(APP_ID, serial_no, int(time.time()), timeout=10)
-    assert rc2["ReportConversionStatus"]["Code"] == "Ok", rc2
+    assert ok(rc2["ReportConversionStatus"]["Code"]), rc2
     # The generic call() reaches the same action.
     rc3 = client.call("ReportConversion", {"SmsSdkAppId": APP_ID, "SerialNo": serial_no})
-    assert rc3["ReportConversionStatus"]["Code"] == "Ok", rc3
+    assert ok(rc3["ReportConversionStatus"]["Code"]), rc3
 
 
 def test_send_sms_notification_template(client: tcsms.Client) -> None:
@@ -175,7 +176,7 @@ def test_template_lifecycle(client: tcsms.Client) -> None:
     added = check("AddSmsTemplate", client.add_sms_template(
         template_name="py test",
         template_content="Your code is {1}.",
-        sms_type=0,
+        sms_type=3,
         international=1,
         remark="python binding test",
     ))
@@ -184,7 +185,7 @@ def test_template_lifecycle(client: tcsms.Client) -> None:
         template_id=template_id,
         template_name="py test 2",
         template_content="Your code is {1}!",
-        sms_type=0,
+        sms_type=3,
         international=1,
         remark="python binding test",
     ))

@@ -157,7 +157,7 @@ def test_unreachable_host_is_network_error() -> None:
 
 
 def test_slow_server_times_out(start_emulator) -> None:
-    emu = start_emulator("--fault", "slow", "--fault-every", "1")
+    emu = start_emulator("--fault", "slow", "--fault-delay-ms", "1500")
     with emu.client(max_retries=0, timeout=0.5) as client:
         started = time.monotonic()
         with pytest.raises(tcsms.TimeoutError) as info:
@@ -171,7 +171,7 @@ def test_slow_server_times_out(start_emulator) -> None:
 
 
 def test_per_call_timeout(start_emulator) -> None:
-    emu = start_emulator("--fault", "slow", "--fault-every", "1")
+    emu = start_emulator("--fault", "slow", "--fault-delay-ms", "1500")
     with emu.client(max_retries=0, timeout=30) as client:
         started = time.monotonic()
         with pytest.raises(tcsms.TimeoutError):
