@@ -35,8 +35,7 @@ fn query_pairs(query: &str) -> Vec<(String, String)> {
         let mut out = Vec::with_capacity(bytes.len());
         let mut i = 0;
         while i < bytes.len() {
-            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-            match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            match (bytes[i], bytes.get(i + 1..i + 3).and_then(crate::params::hex_byte)) {
                 (b'%', Some(b)) => {
                     out.push(b);
                     i += 2;

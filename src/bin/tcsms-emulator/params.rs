@@ -172,8 +172,7 @@ fn form_decode(s: &str) -> Result<String, ApiError> {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-                let byte = hex.and_then(|h| u8::from_str_radix(h, 16).ok());
+                let byte = bytes.get(i + 1..i + 3).and_then(hex_byte);
                 match byte {
                     Some(b) => out.push(b),
                     None => return Err(ApiError::invalid("The query string has a malformed percent-escape.")),
@@ -185,6 +184,15 @@ fn form_decode(s: &str) -> Result<String, ApiError> {
         i += 1;
     }
     String::from_utf8(out).map_err(|_| ApiError::invalid("The query string is not UTF-8."))
+}
+
+/// The byte of two hex digits (`u8::from_str_radix` alone would also take "+1").
+pub fn hex_byte(pair: &[u8]) -> Option<u8> {
+    let digit = |b: u8| (b as char).to_digit(16);
+    match pair {
+        [hi, lo] => Some((digit(*hi)? * 16 + digit(*lo)?) as u8),
+        _ => None,
+    }
 }
 
 fn insert(map: &mut BTreeMap<String, Node>, key: &str, value: String) -> Result<(), ApiError> {
@@ -315,6 +323,8 @@ mod tests {
         assert_eq!(from_query(&s, fields, "International=0&International=1").unwrap_err().code, "InvalidParameter");
         assert_eq!(from_query(&s, fields, "International=%ZZ").unwrap_err().code, "InvalidParameter");
         assert_eq!(from_query(&s, fields, "International=%FF").unwrap_err().code, "InvalidParameter");
+        assert_eq!(from_query(&s, fields, "International=%+1").unwrap_err().code, "InvalidParameter");
+        assert_eq!(hex_byte(b"2B"), Some(b'+'));
         assert_eq!(from_query(&s, fields, "").unwrap_err().code, "MissingParameter");
     }
 }

@@ -126,7 +126,7 @@ impl Verifier {
         let ts: i64 = ts_text
             .parse()
             .map_err(|_| ApiError::invalid(format!("X-TC-Timestamp `{ts_text}` is not a Unix time in seconds.")))?;
-        if (now_secs - ts).abs() > MAX_SKEW_SECS {
+        if now_secs.abs_diff(ts) > MAX_SKEW_SECS as u64 {
             return Err(ApiError::new(
                 "AuthFailure.SignatureExpire",
                 format!(

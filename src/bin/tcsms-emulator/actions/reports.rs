@@ -93,7 +93,7 @@ fn window(ctx: &Ctx, p: &Params) -> Result<(String, String, u64, u64, usize, usi
     })?;
     let begin = p.req_u64("BeginTime")?;
     let end = p.u64("EndTime").unwrap_or_else(|| ctx.now_secs());
-    if begin + MAX_LOOKBACK_SECS < ctx.now_secs() {
+    if begin.saturating_add(MAX_LOOKBACK_SECS) < ctx.now_secs() {
         return Err(ApiError::value(Some("BeginTimeVerifyFail"), "BeginTime may be at most 7 days ago."));
     }
     if end < begin {
