@@ -63,7 +63,10 @@ class Emulator:
         self.proc = subprocess.Popen(list(args) + list(extra), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline().strip()
         m = re.fullmatch(r"listening on http://127\.0\.0\.1:(\d+)", line)
-        assert m, f"unexpected first line {line!r}"
+        if not m:
+            self.proc.kill()
+            self.proc.wait()
+            pytest.fail(f"unexpected first line from the emulator: {line!r}")
         self.port = int(m.group(1))
         self.endpoint = f"127.0.0.1:{self.port}"
 
