@@ -760,7 +760,7 @@ fn phone_number_info_and_packages() {
 #[test]
 fn absurd_content_length_closes_the_connection() {
     let emu = Emu::start(&[]);
-    for path in ["/", "/_emulator/replies"] {
+    for path in ["/", "/_emulator/replies", "/elsewhere"] {
         let mut s = emu.connect();
         write!(s, "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000000000\r\n\r\n{{").unwrap();
         let mut buf = Vec::new();

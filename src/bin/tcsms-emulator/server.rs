@@ -124,34 +124,12 @@ fn handle(service: &Arc<Service>, mut rq: Request) {
         }
     };
 
-    if path == inspect::PREFIX || path.starts_with("/_emulator/") {
-        let body = match read_body(&mut rq) {
-            Body::Complete(b) => b,
-            Body::Abandoned => {
-                abandon(service, rq);
-                log(Entry { method: &method, path, verdict: "dropped", ..Entry::default() });
-                return;
-            }
-            _ => Vec::new(),
-        };
-        let (status, text) = inspect::handle(&service.emulator, &method, path, query, &body, now_ms());
-        respond(rq, status, "application/json", text);
-        log(Entry { method: &method, path, verdict: if status == 200 { "ok" } else { "error" }, status, ..Entry::default() });
-        return;
-    }
-    if path != "/" {
-        let text = "not found: the API is served at / and the inspection API under /_emulator/\n".to_owned();
-        respond(rq, 404, "text/plain; charset=utf-8", text);
-        log(Entry { method: &method, path, verdict: "error", status: 404, ..Entry::default() });
-        return;
-    }
-
-    // An API request.
     let action = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("X-TC-Action")).map(|(_, v)| v.clone());
     let action = action.as_deref();
-    let fault = service.fault.as_ref().and_then(FaultPlan::next);
-    let body = read_body(&mut rq);
-    let body = match body {
+    let is_api = path == "/";
+    // Count the request for the fault plan before anything else can refuse it.
+    let fault = if is_api { service.fault.as_ref().and_then(FaultPlan::next) } else { None };
+    let body = match read_body(&mut rq) {
         Body::Abandoned => {
             abandon(service, rq);
             log(Entry { method: &method, path, action, verdict: "dropped", code: Some("RequestSizeLimitExceeded"), ..Entry::default() });
@@ -163,6 +141,25 @@ fn handle(service: &Arc<Service>, mut rq: Request) {
         }
         other => other,
     };
+
+    if path == inspect::PREFIX || path.starts_with("/_emulator/") {
+        let bytes = match &body {
+            Body::Complete(b) => b.as_slice(),
+            _ => &[],
+        };
+        let (status, text) = inspect::handle(&service.emulator, &method, path, query, bytes, now_ms());
+        respond(rq, status, "application/json", text);
+        log(Entry { method: &method, path, verdict: if status == 200 { "ok" } else { "error" }, status, ..Entry::default() });
+        return;
+    }
+    if !is_api {
+        let text = "not found: the API is served at / and the inspection API under /_emulator/\n".to_owned();
+        respond(rq, 404, "text/plain; charset=utf-8", text);
+        log(Entry { method: &method, path, verdict: "error", status: 404, ..Entry::default() });
+        return;
+    }
+
+    // An API request.
     let fault_entry = |kind: FaultKind, status: u16| Entry {
         method: &method,
         path,
@@ -199,10 +196,11 @@ fn handle(service: &Arc<Service>, mut rq: Request) {
         }
         _ => Err(verify::size_exceeded()),
     };
-    let (text, code) = match &result {
-        Ok(fields) => (success_body(fields.clone(), &request_id), None),
-        Err(e) => (error_body(e, &request_id), Some(e.code.as_str())),
+    let (text, code) = match result {
+        Ok(fields) => (success_body(fields, &request_id), None),
+        Err(e) => (error_body(&e, &request_id), Some(e.code)),
     };
+    let code = code.as_deref();
     let verdict = if code.is_some() { "error" } else { "ok" };
     match fault {
         Some(FaultKind::Slow) => {
