@@ -107,14 +107,14 @@ def _convert_struct(action: str, field: str, struct: str, item: Any) -> Dict[str
         names[snake] = pascal
     result: Dict[str, Any] = {}
     for key, value in item.items():
-        pascal = names.get(key) if isinstance(key, str) else None
-        if pascal is None:
+        found = names.get(key) if isinstance(key, str) else None
+        if found is None:
             known = ", ".join(p for p, _s, _k in STRUCT_FIELDS[struct])
             raise _bad_field(action, field, f"entry has unknown key {key!r} (known: {known})")
-        if pascal in result:
-            raise _bad_field(action, field, f"entry gives {pascal} twice")
+        if found in result:
+            raise _bad_field(action, field, f"entry gives {found} twice")
         if value is not None:
-            result[pascal] = value
+            result[found] = value
     return result
 
 
@@ -331,7 +331,8 @@ class Client(ActionsMixin):
                 status=Status.DECODE,
                 code="ClientError.Decode",
             )
-        return doc["Response"]
+        response: Response = doc["Response"]
+        return response
 
     def call(
         self,

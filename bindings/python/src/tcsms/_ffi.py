@@ -19,7 +19,7 @@ import os
 import sys
 from ctypes import POINTER, byref, c_char_p, c_int32, c_int64, c_uint32, c_uint64, c_void_p
 from pathlib import Path
-from typing import Callable, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 __all__ = [
     "EXPECTED_ABI_VERSION",
@@ -63,7 +63,7 @@ class AbiMismatchError(ImportError):
         self.expected = expected
 
 
-def _candidates() -> Tuple[list, bool]:
+def _candidates() -> Tuple[List[Path], bool]:
     """Paths to try, and whether they came from the environment override."""
     override = os.environ.get(LIBRARY_ENV)
     if override:
