@@ -39,7 +39,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	mainEmu, mainEmuErr = startEmulator()
+	// No rate limits and immediate delivery reports: the shared emulator serves
+	// many fast calls. New signatures/templates stay under review (modifiable).
+	mainEmu, mainEmuErr = startEmulator("--rate-limit", "all=0", "--report-delay-ms", "0", "--review-delay-ms", "600000")
 	if mainEmuErr != nil {
 		fmt.Fprintln(os.Stderr, "tcsms tests: cannot start the emulator:", mainEmuErr)
 	}
