@@ -262,6 +262,7 @@ def test_threads_overlap_against_slow_emulator(start_emulator) -> None:
 
 
 class _SlowHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like the real service
     delay = 0.5
     active = 0
     peak = 0
@@ -320,3 +321,54 @@ def test_gil_is_released_during_calls(stub_server: str) -> None:
     assert all(i.startswith("stub-") for i in ids)
     assert _SlowHandler.peak >= 4, _SlowHandler.peak
     assert wall < 8 * _SlowHandler.delay / 2, wall
+
+
+def test_close_races_with_calls_on_other_threads(stub_server: str) -> None:
+    # Close while 8 threads hammer the client: every call either completes or raises
+    # ClientClosedError; nothing crashes and close() returns once calls have drained.
+    _SlowHandler.delay = 0.01
+    try:
+        client = tcsms.Client(DEMO_SECRET_ID, DEMO_SECRET_KEY, endpoint=stub_server,
+                              max_retries=0, timeout=20)
+        stop = threading.Event()
+        outcomes: List[str] = []
+
+        def hammer() -> None:
+            while not stop.is_set():
+                try:
+                    client.pull_sms_send_status(limit=1, sms_sdk_app_id=APP_ID)
+                    outcomes.append("ok")
+                except tcsms.ClientClosedError:
+                    outcomes.append("closed")
+                    return
+
+        threads = [threading.Thread(target=hammer) for _ in range(8)]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)
+        client.close()
+        for t in threads:
+            t.join(timeout=30)
+        stop.set()
+        assert not any(t.is_alive() for t in threads)
+        assert outcomes.count("closed") == 8
+        assert "ok" in outcomes
+    finally:
+        _SlowHandler.delay = 0.5
+
+
+def test_unclosed_clients_at_interpreter_exit(emulator) -> None:
+    # __del__ is a safety net; at interpreter shutdown it must neither crash nor hang.
+    code = (
+        "import tcsms, sys\n"
+        f"c = tcsms.Client({DEMO_SECRET_ID!r}, {DEMO_SECRET_KEY!r}, endpoint={emulator.url!r})\n"
+        f"print(c.pull_sms_send_status(limit=1, sms_sdk_app_id={APP_ID!r})['RequestId'])\n"
+        "cycle = [tcsms.Client(endpoint='http://127.0.0.1:1', secret_id='a', secret_key='b')]\n"
+        "cycle.append(cycle)\n"
+        "sys.modules['keep'] = c  # alive until the very end\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip()
+    assert "Exception ignored" not in out.stderr, out.stderr
