@@ -128,11 +128,14 @@ func TestEveryAction(t *testing.T) {
 	})
 	check("PullSmsReplyStatusByPhoneNumber", reqID(repliesPhone), err)
 
-	// Statistics (times are YYYYMMDDHH).
-	begin, end := now.Add(-24*time.Hour).Format("2006010215"), now.Add(time.Hour).Format("2006010215")
+	// Statistics (times are YYYYMMDDHH, Beijing time).
+	cst := time.FixedZone("CST", 8*3600)
+	begin, end := now.In(cst).Add(-24*time.Hour).Format("2006010215"), now.In(cst).Add(time.Hour).Format("2006010215")
 	sendStats, err := c.SendStatusStatistics(ctx, &SendStatusStatisticsRequest{BeginTime: begin, EndTime: end, SmsSdkAppId: demoAppID, Limit: 0, Offset: 0})
 	check("SendStatusStatistics", reqID(sendStats), err)
-	t.Logf("SendStatusStatistics: %+v", sendStats.SendStatusStatistics)
+	if sendStats.SendStatusStatistics.RequestCount == 0 {
+		t.Errorf("SendStatusStatistics counted no requests: %+v", sendStats.SendStatusStatistics)
+	}
 	cbStats, err := c.CallbackStatusStatistics(ctx, &CallbackStatusStatisticsRequest{BeginTime: begin, EndTime: end, SmsSdkAppId: demoAppID, Limit: 0, Offset: 0})
 	check("CallbackStatusStatistics", reqID(cbStats), err)
 	pkgStats, err := c.SmsPackagesStatistics(ctx, &SmsPackagesStatisticsRequest{SmsSdkAppId: demoAppID, Limit: 10, Offset: 0, BeginTime: begin, EndTime: end})
