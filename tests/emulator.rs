@@ -764,7 +764,14 @@ fn absurd_content_length_closes_the_connection() {
         let mut s = emu.connect();
         write!(s, "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000000000\r\n\r\n{{").unwrap();
         let mut buf = Vec::new();
-        assert_eq!(s.read_to_end(&mut buf).unwrap_or(0), 0, "{path}: closed without an answer");
+        let _ = s.read_to_end(&mut buf);
+        let text = String::from_utf8_lossy(&buf);
+        if path == "/" {
+            // The API answers as the service does, then closes the connection.
+            assert!(text.contains("RequestSizeLimitExceeded") && text.to_ascii_lowercase().contains("connection: close"), "{text}");
+        } else {
+            assert!(buf.is_empty(), "{path}: closed without an answer: {text}");
+        }
     }
     // The emulator is still there.
     assert_ok(&emu.call("DescribeSmsSignList", list_signs()));

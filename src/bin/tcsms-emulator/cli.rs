@@ -68,7 +68,7 @@ impl Default for Config {
             fault_every: 1,
             fault_delay_ms: 30_000,
             auto_reply: None,
-            workers: 32,
+            workers: 4,
         }
     }
 }
@@ -114,7 +114,7 @@ OPTIONS:
                             comes after --fault-delay-ms), garbage (HTTP 200, body not JSON)
     --fault-every N         Inject the fault into every Nth API request [default: 1]
     --fault-delay-ms MS     Delay of the `slow` fault [default: 30000]
-    --workers N             Request-handling threads [default: 32]
+    --workers N             Threads serving connections (each serves many) [default: 4]
     -h, --help              Print this help
     -V, --version           Print the version
 

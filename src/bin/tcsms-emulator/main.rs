@@ -21,8 +21,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook::iterator::Signals;
+use tokio::signal::unix::{signal, SignalKind};
 
 use crate::cli::Command;
 use crate::faults::FaultPlan;
@@ -63,10 +62,14 @@ fn run(cfg: cli::Config) -> Result<(), String> {
         Some(path) => Some(RequestLog::open(path).map_err(|e| format!("cannot open --log {}: {e}", path.display()))?),
         None => None,
     };
-    let mut signals = Signals::new([SIGINT, SIGTERM]).map_err(|e| format!("cannot watch signals: {e}"))?;
-    let server = tiny_http::Server::http(cfg.listen.as_str()).map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
-    let addr = server.server_addr().to_ip().ok_or("the server has no IP address")?;
-    let server = Arc::new(server);
+    let listener = std::net::TcpListener::bind(cfg.listen.as_str()).map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+    let addr = listener.local_addr().map_err(|e| format!("the listener has no address: {e}"))?;
+    listener.set_nonblocking(true).map_err(|e| format!("cannot set up the listener: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cfg.workers)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
 
     let settings = Settings {
         review_delay_ms: cfg.review_delay_ms,
@@ -84,10 +87,14 @@ fn run(cfg: cli::Config) -> Result<(), String> {
         emulator: Emulator::new(State::seeded(&cfg.app_ids, clock::now_ms()), settings),
         log,
         fault: cfg.fault.map(|kind| FaultPlan::new(kind, cfg.fault_every, cfg.fault_delay_ms)),
-        port: addr.port(),
     });
-    server::spawn_workers(Arc::clone(&server), service, cfg.workers).map_err(|e| format!("cannot start workers: {e}"))?;
-
+    // Watch the signals before announcing the address, so that a SIGINT sent right after
+    // the first line stops the emulator cleanly.
+    let (mut interrupt, mut terminate) = {
+        let _context = runtime.enter();
+        let watch = |kind| signal(kind).map_err(|e| format!("cannot watch signals: {e}"));
+        (watch(SignalKind::interrupt())?, watch(SignalKind::terminate())?)
+    };
     let mut out = std::io::stdout().lock();
     writeln!(out, "listening on http://{addr}").and_then(|_| out.flush()).map_err(|e| format!("cannot write to stdout: {e}"))?;
     drop(out);
@@ -98,9 +105,15 @@ fn run(cfg: cli::Config) -> Result<(), String> {
         cfg.fault.map(|f| format!(", fault {} every {} request(s)", f.name(), cfg.fault_every)).unwrap_or_default()
     );
 
-    if let Some(sig) = signals.forever().next() {
-        eprintln!("tcsms-emulator: signal {sig}, stopping");
-    }
-    server.unblock();
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| format!("cannot set up the listener: {e}"))?;
+        tokio::select! {
+            result = server::serve(listener, service) => result.map_err(|e| format!("cannot accept connections: {e}")),
+            _ = interrupt.recv() => { eprintln!("tcsms-emulator: SIGINT, stopping"); Ok(()) }
+            _ = terminate.recv() => { eprintln!("tcsms-emulator: SIGTERM, stopping"); Ok(()) }
+        }
+    })?;
+    // Connections still open are dropped with the runtime.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     Ok(())
 }
