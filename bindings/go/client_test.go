@@ -521,16 +521,6 @@ func TestContextCancelDuringCall(t *testing.T) {
 	}
 }
 
-// emulatorStagger delays goroutine i by 2*i milliseconds before its first
-// call. Workaround for the emulator's HTTP server (tiny_http 0.12.0,
-// util/task_pool.rs): TaskPool::spawn counts a waiting thread that was
-// already notified but has not woken yet, so when two connections arrive in
-// the same instant the second is queued with no thread to run it until some
-// keep-alive connection closes, and its call times out. A plain net/http
-// client shows the same, so it is not the binding. The calls still overlap
-// fully (TestConcurrentSharedClient checks that all 64 are in flight at once).
-func emulatorStagger(i int) { time.Sleep(time.Duration(i) * 2 * time.Millisecond) }
-
 // TestConcurrentSharedClient: 64 goroutines share one client; each sends
 // SMS and reports the conversion of its own SerialNo, repeatedly, until all
 // 64 have been running together for a while.
@@ -558,7 +548,6 @@ func TestConcurrentSharedClient(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			emulatorStagger(i)
 			phone := fmt.Sprintf("+86138%08d", i)
 			for round := 0; round == 0 || time.Now().Before(until); round++ {
 				track(1)
@@ -655,7 +644,6 @@ func TestCloseRacesWithCalls(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			emulatorStagger(i)
 			for {
 				select {
 				case <-stop:
