@@ -12,6 +12,7 @@ import tcsms
 from conftest import APP_ID, MAINLAND_PHONE, SIGN_MAINLAND, TEMPLATE_VERIFY
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
+NUMBERS = [f"+86138{n:08d}" for n in range(200)]
 
 
 def rss_bytes() -> int:
@@ -31,14 +32,15 @@ def run(client: tcsms.Client, n: int) -> None:
                 template_param_set=["1234", "5"],
             )
             client.report_conversion(APP_ID, resp["SendStatusSet"][0]["SerialNo"])
-        elif kind == 1:
-            client.pull_sms_send_status(limit=5, sms_sdk_app_id=APP_ID)
+        elif kind == 1:  # a large success answer (~200 entries)
+            resp = client.describe_phone_number_info(phone_number_set=NUMBERS)
+            assert len(resp["PhoneNumberInfoSet"]) == len(NUMBERS)
         elif kind == 2:
             with pytest.raises(tcsms.APIError):
                 client.call("SendSms", {"SmsSdkAppId": APP_ID})
         else:
-            with pytest.raises(tcsms.InvalidArgument):
-                client.call("NoSuchAction", {"x": "y" * 1000})
+            with pytest.raises(tcsms.InvalidArgument):  # a large local error envelope
+                client.call("NoSuchAction" + "x" * 50_000, {"x": "y" * 1000})
 
 
 def test_rss_is_bounded_over_many_calls(emulator) -> None:
@@ -58,9 +60,12 @@ def test_clients_are_freed(emulator) -> None:
         emulator.client().close()
     gc.collect()
     before = rss_bytes()
-    for _ in range(1000):
-        with emulator.client() as client:
-            client.pull_sms_send_status(limit=1, sms_sdk_app_id=APP_ID)
+    for i in range(1000):
+        if i % 2:
+            with emulator.client() as client:
+                client.pull_sms_send_status(limit=1, sms_sdk_app_id=APP_ID)
+        else:  # never closed: the garbage collector's __del__ must free it
+            emulator.client().pull_sms_send_status(limit=1, sms_sdk_app_id=APP_ID)
     gc.collect()
     growth = rss_bytes() - before
     assert growth < 8 * 1024 * 1024, f"RSS grew by {growth / 1024:.0f} KiB over 1000 clients"

@@ -7,7 +7,7 @@ import math
 import sys
 import threading
 from ctypes import byref, c_void_p
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, Optional
 
 from . import _ffi
 from ._actions import ACTION_FIELDS, STRUCT_FIELDS, ActionsMixin, Response
@@ -130,6 +130,26 @@ def _convert(action: str, pascal: str, kind: str, value: Any) -> Any:
     if kind in STRUCT_FIELDS:
         return _convert_struct(action, pascal, kind, value)
     return value
+
+
+def _make_finalizer() -> Callable[[Any], None]:
+    # A closure, so the finalizer holds its own references to what it needs even when
+    # module globals are being torn down, and help(Client) shows a plain __del__(self).
+    free = _ffi.lib.tcsms_client_free
+    is_finalizing = sys.is_finalizing
+
+    def __del__(self: Any) -> None:
+        """Safety net only (use close() or a with-block); skipped at interpreter exit."""
+        try:
+            handle = self.__dict__.get("_handle")
+            if handle and not is_finalizing():
+                self._handle = None
+                self._closed = True
+                free(handle)
+        except Exception:  # pragma: no cover - never raise from __del__
+            pass
+
+    return __del__
 
 
 class Client(ActionsMixin):
@@ -255,7 +275,7 @@ class Client(ActionsMixin):
         """Whether :meth:`close` has been called."""
         return self._closed
 
-    def __enter__(self) -> "Client":
+    def __enter__(self) -> Client:
         self._acquire()
         self._release()
         return self
@@ -263,21 +283,7 @@ class Client(ActionsMixin):
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
 
-    def __del__(
-        self,
-        _is_finalizing: Any = sys.is_finalizing,
-        _free: Any = _ffi.lib.tcsms_client_free,
-    ) -> None:
-        # Safety net only: use close() or a with-block.  Skipped at interpreter
-        # shutdown, when module state may already be gone.
-        try:
-            handle = self.__dict__.get("_handle")
-            if handle and not _is_finalizing():
-                self._handle = None
-                self._closed = True
-                _free(handle)
-        except Exception:  # pragma: no cover - never raise from __del__
-            pass
+    __del__ = _make_finalizer()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
