@@ -42,10 +42,8 @@ gcc -std=c11 -Wall -Wextra -Werror -Iinclude bindings/c/examples/report_conversi
 "$work/report_conversion"
 
 say "Python (bindings/python/examples/report_conversion.py)"
-if ! python3 -c "import tcsms" 2>/dev/null; then
-    echo "installing the Python package: pip install ./bindings/python"
-    python3 -m pip install -q ./bindings/python
-fi
+echo "installing the Python package: pip install ./bindings/python"
+python3 -m pip install -q --root-user-action=ignore ./bindings/python
 python3 bindings/python/examples/report_conversion.py
 
 say "Go (bindings/go/examples/reportconversion)"
