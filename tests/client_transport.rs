@@ -15,6 +15,8 @@ const SECRET_KEY: &str = "transport-secret-key-0000";
 /// One received request.
 #[derive(Debug, Clone)]
 struct Seen {
+    /// The request line, e.g. `POST / HTTP/1.1`.
+    request_line: String,
     headers: HashMap<String, String>,
     body: Vec<u8>,
 }
@@ -71,6 +73,7 @@ fn serve(script: impl Fn(usize, &Seen) -> (u16, String, Duration) + Send + Sync 
 fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Seen> {
     let mut line = String::new();
     reader.read_line(&mut line).ok().filter(|n| *n > 0)?;
+    let request_line = line.trim_end().to_owned();
     let mut headers = HashMap::new();
     loop {
         line.clear();
@@ -85,7 +88,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Seen> {
     let length: usize = headers.get("content-length").map_or(0, |v| v.parse().unwrap());
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
-    Some(Seen { headers, body })
+    Some(Seen { request_line, headers, body })
 }
 
 fn client(url: &str, extra: &str) -> Client {
@@ -281,4 +284,69 @@ fn one_client_serves_many_threads_at_once() {
     assert_eq!(server.hits.load(Ordering::SeqCst), 8);
     // The calls overlapped: one client does not serialise its callers.
     assert!(server.max_in_flight.load(Ordering::SeqCst) >= 4, "{}", server.max_in_flight.load(Ordering::SeqCst));
+}
+
+#[test]
+fn an_explicit_proxy_is_used_with_its_credentials() {
+    // ureq tunnels through the proxy with CONNECT; this server then answers the
+    // tunnelled request on the same connection.
+    let proxy = serve(|_, seen| {
+        let body = if seen.request_line.starts_with("CONNECT ") { String::new() } else { ok_body() };
+        (200, body, Duration::ZERO)
+    });
+    let port = proxy.url.rsplit(':').next().unwrap().to_owned();
+    // Nothing listens at the endpoint itself: only the proxy can answer.
+    let c = Client::from_json(&format!(
+        r#"{{"secret_id":"{SECRET_ID}","secret_key":"{SECRET_KEY}","endpoint":"http://sms.example.invalid:8080","proxy":"http://user:proxy-pass@127.0.0.1:{port}","max_retries":0}}"#
+    ))
+    .unwrap();
+    assert_eq!(c.call("ReportConversion", r#"{"SmsSdkAppId":"1","SerialNo":"2"}"#).unwrap(), ok_body());
+    let seen = proxy.seen.lock().unwrap().clone();
+    assert_eq!(seen[0].request_line, "CONNECT sms.example.invalid:8080 HTTP/1.1");
+    // Basic base64("user:proxy-pass")
+    assert_eq!(seen[0].headers["proxy-authorization"], "Basic dXNlcjpwcm94eS1wYXNz");
+    assert_eq!(seen[1].request_line, "POST / HTTP/1.1");
+    assert_eq!(seen[1].headers["host"], "sms.example.invalid:8080", "the signed Host is the endpoint's");
+}
+
+#[test]
+fn an_unreachable_proxy_never_leaks_its_password() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let c = Client::from_json(&format!(
+        r#"{{"secret_id":"{SECRET_ID}","secret_key":"{SECRET_KEY}","proxy":"http://user:proxy-pass@127.0.0.1:{port}","max_retries":0,"timeout_ms":2000}}"#
+    ))
+    .unwrap();
+    let e = c.call("ReportConversion", r#"{"SmsSdkAppId":"1","SerialNo":"2"}"#).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Network, "{e}");
+    assert!(!e.to_envelope_json().contains("proxy-pass") && !e.to_envelope_json().contains(SECRET_KEY), "{e}");
+}
+
+#[test]
+fn answers_larger_than_16_mib_are_refused() {
+    let huge = format!(r#"{{"Response":{{"Padding":"{}","RequestId":"r"}}}}"#, "x".repeat(17 << 20));
+    let server = serve(move |_, _| (200, huge.clone(), Duration::ZERO));
+    let e = client(&server.url, r#","max_retries":0,"timeout_ms":20000"#).call("PullSmsSendStatus", r#"{"Limit":1,"SmsSdkAppId":"1"}"#).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
+    assert!(e.message().contains("larger than"), "{e}");
+}
+
+#[test]
+fn ca_files_are_checked_when_the_client_is_made() {
+    let dir = std::env::temp_dir().join(format!("tcsms-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let empty = dir.join("empty.pem");
+    std::fs::write(&empty, "no certificate here\n").unwrap();
+    for (path, needle) in [(dir.join("missing.pem"), "cannot be read"), (empty, "no certificate")] {
+        let e = Client::from_json(&format!(
+            r#"{{"secret_id":"{SECRET_ID}","secret_key":"{SECRET_KEY}","ca_file":"{}"}}"#,
+            path.display()
+        ))
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidConfig);
+        assert!(e.message().contains(needle), "{e}");
+    }
+    // A real PEM bundle is accepted.
+    let bundle = ["/etc/ssl/certs/ca-certificates.crt"].into_iter().find(|p| std::path::Path::new(p).exists()).expect("the system CA bundle");
+    Client::from_json(&format!(r#"{{"secret_id":"{SECRET_ID}","secret_key":"{SECRET_KEY}","ca_file":"{bundle}"}}"#)).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
 }
