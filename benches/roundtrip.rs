@@ -11,7 +11,9 @@ use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 use tcsms::sign::{self, SigningKey};
 
-const ANSWER: &str = r#"{"Response":{"ReportConversionStatus":{"Code":"OK","Message":"report success"},"RequestId":"a0aabda6-cf91-4f3e-a81f-9198114a2279"}}"#;
+#[path = "../examples/fixed_server.rs"]
+mod fixed_server;
+use fixed_server::ANSWER;
 const BODY: &str = r#"{"SmsSdkAppId":"1400000001","SerialNo":"2433:1045710669157053657849499619","ConversionTime":1700000000}"#;
 
 fn main() {
@@ -39,11 +41,9 @@ fn main() {
     tcsms_rate /= 3.0;
     println!("raw round trips:                     {raw_rate:>8.0} /s");
     println!("tcsms Client::call (ReportConversion): {tcsms_rate:>6.0} /s");
-    println!("connections opened:                  {:>8}", CONNECTIONS.load(std::sync::atomic::Ordering::Relaxed));
+    println!("connections opened:                  {:>8}", fixed_server::CONNECTIONS.load(std::sync::atomic::Ordering::Relaxed));
     println!("tcsms / raw:                          {:>7.1} %", 100.0 * tcsms_rate / raw_rate);
 }
-
-static CONNECTIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 fn rate(n: usize, run: &dyn Fn(usize)) -> f64 {
     let started = Instant::now();
@@ -73,48 +73,11 @@ fn bench_key_derivation() -> f64 {
     started.elapsed().as_nanos() as f64 / n as f64
 }
 
-/// A keep-alive HTTP/1.1 server on loopback that answers everything with [`ANSWER`].
+/// The fixed-response server of examples/fixed_server.rs, on a background thread.
 fn fixed_response_server() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let response = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{ANSWER}",
-        ANSWER.len()
-    );
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            CONNECTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let response = response.clone();
-            std::thread::spawn(move || {
-                stream.set_nodelay(true).unwrap();
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut writer = stream;
-                let mut line = String::new();
-                loop {
-                    let mut length = 0usize;
-                    loop {
-                        line.clear();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        if line == "\r\n" {
-                            break;
-                        }
-                        if let Some((name, value)) = line.split_once(':') {
-                            if name.eq_ignore_ascii_case("content-length") {
-                                length = value.trim().parse().unwrap();
-                            }
-                        }
-                    }
-                    let mut body = vec![0; length];
-                    reader.read_exact(&mut body).unwrap();
-                    if writer.write_all(response.as_bytes()).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
+    std::thread::spawn(move || fixed_server::serve(listener));
     port
 }
 

@@ -6,17 +6,30 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-const ANSWER: &str = r#"{"Response":{"ReportConversionStatus":{"Code":"OK","Message":"report success"},"RequestId":"a0aabda6-cf91-4f3e-a81f-9198114a2279"}}"#;
+/// The one answer, a ReportConversion success envelope.
+pub const ANSWER: &str = r#"{"Response":{"ReportConversionStatus":{"Code":"OK","Message":"report success"},"RequestId":"a0aabda6-cf91-4f3e-a81f-9198114a2279"}}"#;
 
+/// Connections accepted so far (benches/roundtrip.rs checks that clients reuse them).
+pub static CONNECTIONS: AtomicUsize = AtomicUsize::new(0);
+
+#[allow(dead_code)] // benches/roundtrip.rs includes this file for `serve` alone.
 fn main() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
     println!("listening on http://{}", listener.local_addr().expect("bound"));
+    serve(listener);
+}
+
+/// Answers every request on every connection of `listener` with [`ANSWER`]; a thread
+/// per connection, keep-alive, until the process ends.
+pub fn serve(listener: TcpListener) {
     let response = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{ANSWER}",
         ANSWER.len()
     );
     for stream in listener.incoming().flatten() {
+        CONNECTIONS.fetch_add(1, Ordering::Relaxed);
         let response = response.clone();
         std::thread::spawn(move || {
             let _ = stream.set_nodelay(true);

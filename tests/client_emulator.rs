@@ -1,31 +1,25 @@
 //! The tcsms client against the emulator, which verifies signatures as the service does.
 
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use tcsms::{Client, ErrorKind};
 
 const DEMO_ID: &str = "AKIDtcsmsdemo00000000000000000000000";
 const DEMO_KEY: &str = "tcsmsdemosecretkey00000000000000";
 const APP: &str = "1400000001";
 
+mod support;
+
 struct Emulator {
-    child: Child,
+    _process: support::RunningEmulator,
     url: String,
 }
 
 impl Emulator {
     fn start(args: &[&str]) -> Emulator {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tcsms-emulator"))
-            .args(["--listen", "127.0.0.1:0", "--report-delay-ms", "0", "--review-delay-ms", "0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("the emulator starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let url = line.trim().strip_prefix("listening on ").expect("first line names the URL").to_owned();
-        Emulator { child, url }
+        let mut all = vec!["--listen", "127.0.0.1:0", "--report-delay-ms", "0", "--review-delay-ms", "0"];
+        all.extend_from_slice(args);
+        let process = support::RunningEmulator::spawn(&all);
+        Emulator { url: process.url.clone(), _process: process }
     }
 
     fn client(&self, extra: &str) -> Client {
@@ -39,13 +33,6 @@ impl Emulator {
     fn messages(&self) -> Value {
         let body = ureq::get(&format!("{}/_emulator/messages", self.url)).call().unwrap().into_body().read_to_string().unwrap();
         serde_json::from_str(&body).unwrap()
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -1,9 +1,9 @@
 //! Integration tests of `tcsms-emulator`: spawn the binary, send hand-signed requests over
 //! plain TCP, and check the verdicts, the actions, the inspection API and the faults.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
@@ -13,9 +13,11 @@ const ID: &str = "AKIDtestemulator0000000000000000000";
 const KEY: &str = "test-secret-key-0000000000000000";
 const APP: &str = "1400000001";
 
+mod support;
+
 /// A running emulator, killed on drop.
 struct Emu {
-    child: Child,
+    process: support::RunningEmulator,
     port: u16,
 }
 
@@ -27,20 +29,8 @@ impl Emu {
     }
 
     fn start_raw(args: &[&str]) -> Emu {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tcsms-emulator"))
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn the emulator");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("first line");
-        let port = line
-            .trim()
-            .strip_prefix("listening on http://127.0.0.1:")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-        Emu { child, port }
+        let process = support::RunningEmulator::spawn(args);
+        Emu { port: process.port, process }
     }
 
     fn host(&self) -> String {
@@ -67,22 +57,15 @@ impl Emu {
 
     fn stop(mut self, signal: libc::c_int) -> std::process::ExitStatus {
         // SAFETY: sending a signal to our own child process.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
+        unsafe { libc::kill(self.process.child.id() as libc::pid_t, signal) };
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
+            if let Some(status) = self.process.child.try_wait().unwrap() {
                 return status;
             }
             assert!(Instant::now() < deadline, "the emulator did not stop");
             std::thread::sleep(Duration::from_millis(20));
         }
-    }
-}
-
-impl Drop for Emu {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
