@@ -5,12 +5,21 @@
 //! [`OneWrite`] transport holds a request head that announces a `Content-Length`
 //! until the whole body has been handed over, then writes head and body together.
 //! Anything else (no length, very large bodies, responses) passes straight through.
+//!
+//! It also rounds the time limits it hands down: ureq sets the socket's send and receive
+//! timeouts (one syscall each) whenever the remaining time differs from the last one,
+//! which at nanosecond precision is every request. Rounded down to [`TIMEOUT_STEP`], the
+//! value repeats from one request to the next and the syscalls are skipped. A call can
+//! then time out at most one step early, never late.
 
 use std::fmt;
 use std::time::{Duration, Instant};
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, NextTimeout, Transport,
 };
+
+/// Remaining times above one second are rounded down to a multiple of this.
+const TIMEOUT_STEP: Duration = Duration::from_millis(100);
 
 /// Bodies larger than this are not held back.
 const MAX_HELD: usize = 1 << 20;
@@ -23,7 +32,7 @@ impl<In: Transport> Connector<In> for OneWriteConnector {
     type Out = OneWrite<In>;
 
     fn connect(&self, _: &ConnectionDetails, chained: Option<In>) -> Result<Option<Self::Out>, ureq::Error> {
-        Ok(chained.map(|inner| OneWrite { inner, held: Vec::new(), expected: 0, open_at: None }))
+        Ok(chained.map(|inner| OneWrite { inner, held: Vec::new(), expected: 0, alive_at: None }))
     }
 }
 
@@ -33,13 +42,15 @@ pub struct OneWrite<T> {
     held: Vec<u8>,
     /// The length of the whole request being held; 0 when nothing is held.
     expected: usize,
-    /// When the connection was last found open.
-    open_at: Option<Instant>,
+    /// When the connection last carried bytes or was last found open.
+    alive_at: Option<Instant>,
 }
 
-/// The pool checks a connection when it takes it back and again when it hands it out,
-/// a few microseconds later; a check this recent is not repeated.
-const OPEN_CHECK_REUSE: Duration = Duration::from_millis(1);
+/// The pool checks that a connection is still open (three syscalls) when it takes it
+/// back after an answer and again when it hands it out. A connection that carried an
+/// answer or passed a check less than this long ago is taken to be open: back-to-back
+/// calls skip both checks, a connection that sat idle is still checked.
+const RECENTLY_ALIVE: Duration = Duration::from_millis(1);
 
 impl<T: fmt::Debug> fmt::Debug for OneWrite<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -49,6 +60,7 @@ impl<T: fmt::Debug> fmt::Debug for OneWrite<T> {
 
 impl<T: Transport> OneWrite<T> {
     fn flush_held(&mut self, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        let timeout = coarse(timeout);
         let mut start = 0;
         while start < self.held.len() {
             let output = self.inner.buffers().output();
@@ -77,7 +89,7 @@ impl<T: Transport> Transport for OneWrite<T> {
                     self.expected = total;
                     return Ok(());
                 }
-                _ => return self.inner.transmit_output(amount, timeout),
+                _ => return self.inner.transmit_output(amount, coarse(timeout)),
             }
         }
         let chunk = &self.inner.buffers().output()[..amount];
@@ -93,21 +105,35 @@ impl<T: Transport> Transport for OneWrite<T> {
         if !self.held.is_empty() {
             self.flush_held(timeout)?;
         }
-        self.inner.await_input(timeout)
+        let got_input = self.inner.await_input(coarse(timeout))?;
+        self.alive_at = Some(Instant::now());
+        Ok(got_input)
     }
 
     fn is_open(&mut self) -> bool {
-        if self.open_at.is_some_and(|at| at.elapsed() < OPEN_CHECK_REUSE) {
+        if self.alive_at.is_some_and(|at| at.elapsed() < RECENTLY_ALIVE) {
             return true;
         }
         let open = self.inner.is_open();
-        self.open_at = open.then(Instant::now);
+        self.alive_at = open.then(Instant::now);
         open
     }
 
     fn is_tls(&self) -> bool {
         self.inner.is_tls()
     }
+}
+
+/// Rounds a remaining time above one second down to a multiple of [`TIMEOUT_STEP`].
+fn coarse(mut timeout: NextTimeout) -> NextTimeout {
+    use ureq::unversioned::transport::time::Duration as Remaining;
+    if let Remaining::Exact(after) = timeout.after {
+        if after > Duration::from_secs(1) {
+            let steps = after.as_millis() / TIMEOUT_STEP.as_millis();
+            timeout.after = Remaining::Exact(TIMEOUT_STEP * steps as u32);
+        }
+    }
+    timeout
 }
 
 /// For a chunk that starts with a whole HTTP request head announcing a
@@ -136,6 +162,20 @@ fn request_length(chunk: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_time_limits_are_rounded_down_short_ones_kept() {
+        use ureq::unversioned::transport::time::Duration as Remaining;
+        let with = |d: Duration| NextTimeout { after: Remaining::Exact(d), ..NextTimeout::default() };
+        let after = |t: NextTimeout| match t.after {
+            Remaining::Exact(d) => d,
+            Remaining::NotHappening => panic!("not exact"),
+        };
+        assert_eq!(after(coarse(with(Duration::from_nanos(14_999_987_654)))), Duration::from_millis(14_900));
+        assert_eq!(after(coarse(with(Duration::from_nanos(14_950_000_001)))), Duration::from_millis(14_900));
+        assert_eq!(after(coarse(with(Duration::from_micros(999_999)))), Duration::from_micros(999_999));
+        assert!(matches!(coarse(NextTimeout::default()).after, Remaining::NotHappening));
+    }
 
     #[test]
     fn request_length_reads_heads() {
