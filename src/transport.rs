@@ -13,7 +13,7 @@
 //! then time out at most one step early, never late.
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, NextTimeout, Transport,
 };
@@ -32,7 +32,7 @@ impl<In: Transport> Connector<In> for OneWriteConnector {
     type Out = OneWrite<In>;
 
     fn connect(&self, _: &ConnectionDetails, chained: Option<In>) -> Result<Option<Self::Out>, ureq::Error> {
-        Ok(chained.map(|inner| OneWrite { inner, held: Vec::new(), expected: 0, alive_at: None }))
+        Ok(chained.map(|inner| OneWrite { inner, held: Vec::new(), expected: 0 }))
     }
 }
 
@@ -42,15 +42,7 @@ pub struct OneWrite<T> {
     held: Vec<u8>,
     /// The length of the whole request being held; 0 when nothing is held.
     expected: usize,
-    /// When the connection last carried bytes or was last found open.
-    alive_at: Option<Instant>,
 }
-
-/// The pool checks that a connection is still open (three syscalls) when it takes it
-/// back after an answer and again when it hands it out. A connection that carried an
-/// answer or passed a check less than this long ago is taken to be open: back-to-back
-/// calls skip both checks, a connection that sat idle is still checked.
-const RECENTLY_ALIVE: Duration = Duration::from_millis(1);
 
 impl<T: fmt::Debug> fmt::Debug for OneWrite<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -105,18 +97,14 @@ impl<T: Transport> Transport for OneWrite<T> {
         if !self.held.is_empty() {
             self.flush_held(timeout)?;
         }
-        let got_input = self.inner.await_input(coarse(timeout))?;
-        self.alive_at = Some(Instant::now());
-        Ok(got_input)
+        self.inner.await_input(coarse(timeout))
     }
 
     fn is_open(&mut self) -> bool {
-        if self.alive_at.is_some_and(|at| at.elapsed() < RECENTLY_ALIVE) {
-            return true;
-        }
-        let open = self.inner.is_open();
-        self.alive_at = open.then(Instant::now);
-        open
+        // Checked every time the pool asks (on check-in and on check-out): skipping a
+        // check saves three syscalls but lets a request go out on a connection the
+        // server has just closed, and a SendSms that fails that way is not resent.
+        self.inner.is_open()
     }
 
     fn is_tls(&self) -> bool {

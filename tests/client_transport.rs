@@ -34,6 +34,12 @@ struct Server {
 
 /// A thread-per-connection HTTP/1.1 server with keep-alive, just enough for these tests.
 fn serve(script: impl Fn(usize, &Seen) -> (u16, String, Duration) + Send + Sync + 'static) -> Server {
+    serve_with(true, script)
+}
+
+/// As [`serve`]; with `keep_alive` false it closes each connection after one answer
+/// without a `Connection: close` header, as some servers and proxies do.
+fn serve_with(keep_alive: bool, script: impl Fn(usize, &Seen) -> (u16, String, Duration) + Send + Sync + 'static) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     let hits = Arc::new(AtomicUsize::new(0));
@@ -60,7 +66,7 @@ fn serve(script: impl Fn(usize, &Seen) -> (u16, String, Duration) + Send + Sync 
                         "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
                         answer.len()
                     );
-                    if writer.write_all(head.as_bytes()).and_then(|_| writer.write_all(answer.as_bytes())).is_err() {
+                    if writer.write_all(head.as_bytes()).and_then(|_| writer.write_all(answer.as_bytes())).is_err() || !keep_alive {
                         return;
                     }
                 }
@@ -349,4 +355,17 @@ fn ca_files_are_checked_when_the_client_is_made() {
     let bundle = ["/etc/ssl/certs/ca-certificates.crt"].into_iter().find(|p| std::path::Path::new(p).exists()).expect("the system CA bundle");
     Client::from_json(&format!(r#"{{"secret_id":"{SECRET_ID}","secret_key":"{SECRET_KEY}","ca_file":"{bundle}"}}"#)).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_connection_the_server_closed_after_answering_is_not_reused() {
+    let server = serve_with(false, |_, _| (200, ok_body(), Duration::ZERO));
+    let c = client(&server.url, r#","max_retries":0"#);
+    for _ in 0..20 {
+        // No retries: SendSms must not be written to the connection the server closed.
+        // (The pause lets the server's FIN arrive; with none, a request can race it.)
+        c.call("SendSms", SEND).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(server.hits.load(Ordering::SeqCst), 20);
 }
