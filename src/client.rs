@@ -94,10 +94,7 @@ impl Client {
     /// Creates a client; builds the connection pool and TLS roots once.
     pub fn new(config: Config) -> Result<Client, Error> {
         let proxy = match &config.proxy {
-            Some(url) => Some(
-                ureq::Proxy::new(url)
-                    .map_err(|_| Error::invalid_config("proxy must be a URL like http://[user:password@]host:port"))?,
-            ),
+            Some(url) => Some(crate::config::parse_proxy(url.expose())?),
             None => ureq::Proxy::try_from_env(),
         };
         let mut tls = ureq::tls::TlsConfig::builder();
@@ -312,7 +309,7 @@ impl Client {
         let credentials = &self.config.credentials;
         let mut secrets = vec![credentials.secret_key().expose()];
         secrets.extend(credentials.token().map(|t| t.expose()));
-        let password = self.config.proxy.as_deref().and_then(proxy_password);
+        let password = self.config.proxy.as_ref().and_then(|p| proxy_password(p.expose()));
         secrets.extend(password);
         for secret in secrets.into_iter().filter(|s| s.len() >= 4) {
             if message.contains(secret) {

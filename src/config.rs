@@ -1,6 +1,6 @@
 //! Client configuration: one JSON object, unknown keys refused with the key named.
 
-use crate::credentials::{self, Credentials, EnvLookup};
+use crate::credentials::{self, Credentials, EnvLookup, Secret};
 use crate::error::{codes, Error, ErrorKind};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
@@ -108,8 +108,9 @@ pub struct Config {
     pub timeout: Duration,
     pub connect_timeout: Duration,
     pub max_retries: u32,
-    /// An explicit proxy URL; `None` means `HTTPS_PROXY`/`NO_PROXY` from the environment.
-    pub proxy: Option<String>,
+    /// An explicit proxy URL, which may hold a password; `None` means
+    /// `HTTPS_PROXY`/`NO_PROXY` from the environment.
+    pub proxy: Option<Secret>,
     pub ca_file: Option<PathBuf>,
 }
 
@@ -184,15 +185,18 @@ impl Config {
         let proxy = match string("proxy")? {
             None | Some("") => None,
             Some(p) => {
-                ureq::Proxy::new(p).map_err(|_| {
-                    Error::invalid_config("proxy must be a URL like http://[user:password@]host:port")
-                })?;
-                Some(p.to_owned())
+                parse_proxy(p)?;
+                Some(Secret::new(p))
             }
         };
         let ca_file = string("ca_file")?.filter(|s| !s.is_empty()).map(PathBuf::from);
         Ok(Config { credentials, region, endpoint, language, timeout, connect_timeout, max_retries, proxy, ca_file })
     }
+}
+
+/// Parses a proxy URL; the error never repeats the URL, which may hold a password.
+pub fn parse_proxy(url: &str) -> Result<ureq::Proxy, Error> {
+    ureq::Proxy::new(url).map_err(|_| Error::invalid_config("proxy must be a URL like http://[user:password@]host:port"))
 }
 
 #[cfg(test)]
@@ -234,7 +238,7 @@ mod tests {
         assert_eq!(c.endpoint, Endpoint { https: false, authority: "127.0.0.1:8080".into(), url: "http://127.0.0.1:8080/".into() });
         assert_eq!(c.language, Some(Language::EnUs));
         assert_eq!((c.timeout, c.connect_timeout, c.max_retries), (Duration::from_millis(2500), Duration::from_millis(700), 0));
-        assert_eq!(c.proxy.as_deref(), Some("http://u:p@proxy:3128"));
+        assert_eq!(c.proxy.as_ref().map(Secret::expose), Some("http://u:p@proxy:3128"));
         assert_eq!(c.ca_file, Some(PathBuf::from("/tmp/ca.pem")));
     }
 
@@ -298,9 +302,11 @@ mod tests {
 
     #[test]
     fn secrets_stay_out_of_errors_and_debug() {
-        let c = parse(r#"{"secret_id":"AKIDsecretid","secret_key":"verysecretkey","token":"sessiontok"}"#).unwrap();
+        let c = parse(r#"{"secret_id":"AKIDsecretid","secret_key":"verysecretkey","token":"sessiontok","proxy":"http://u:proxypw@p:1"}"#).unwrap();
         let shown = format!("{c:?}");
-        assert!(!shown.contains("verysecretkey") && !shown.contains("sessiontok"));
+        assert!(!shown.contains("verysecretkey") && !shown.contains("sessiontok") && !shown.contains("proxypw"), "{shown}");
+        let e = parse(r#"{"secret_id":"a","secret_key":"b","proxy":"http://u:proxypw@bad host:1"}"#).unwrap_err();
+        assert!(!e.to_envelope_json().contains("proxypw"));
         let e = parse(r#"{"secret_id":"AKIDsecretid","secret_key":"verysecretkey","bogus":1}"#).unwrap_err();
         assert!(!e.to_envelope_json().contains("verysecretkey"));
     }
