@@ -14,14 +14,15 @@ fn main() {
 
     let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml is valid");
-    let bindings = match cbindgen::Builder::new().with_src(crate_dir.join("src/ffi/mod.rs")).with_config(config).generate() {
-        Ok(b) => b,
-        Err(e) => {
-            // Let rustc report the real error in the source.
-            println!("cargo:warning=cbindgen could not generate include/tcsms.h: {e}");
-            return;
-        }
-    };
+    let bindings =
+        match cbindgen::Builder::new().with_src(crate_dir.join("src/ffi/mod.rs")).with_config(config).generate() {
+            Ok(b) => b,
+            Err(e) => {
+                // Let rustc report the real error in the source.
+                println!("cargo:warning=cbindgen could not generate include/tcsms.h: {e}");
+                return;
+            }
+        };
     let mut generated = Vec::new();
     bindings.write(&mut generated);
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));

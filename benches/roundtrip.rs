@@ -14,7 +14,8 @@ use tcsms::sign::{self, SigningKey};
 #[path = "../examples/fixed_server.rs"]
 mod fixed_server;
 use fixed_server::ANSWER;
-const BODY: &str = r#"{"SmsSdkAppId":"1400000001","SerialNo":"2433:1045710669157053657849499619","ConversionTime":1700000000}"#;
+const BODY: &str =
+    r#"{"SmsSdkAppId":"1400000001","SerialNo":"2433:1045710669157053657849499619","ConversionTime":1700000000}"#;
 
 fn main() {
     let calls: usize = std::env::var("TCSMS_BENCH_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
@@ -41,7 +42,10 @@ fn main() {
     tcsms_rate /= 3.0;
     println!("raw round trips:                     {raw_rate:>8.0} /s");
     println!("tcsms Client::call (ReportConversion): {tcsms_rate:>6.0} /s");
-    println!("connections opened:                  {:>8}", fixed_server::CONNECTIONS.load(std::sync::atomic::Ordering::Relaxed));
+    println!(
+        "connections opened:                  {:>8}",
+        fixed_server::CONNECTIONS.load(std::sync::atomic::Ordering::Relaxed)
+    );
     println!("tcsms / raw:                          {:>7.1} %", 100.0 * tcsms_rate / raw_rate);
 }
 
@@ -57,7 +61,15 @@ fn bench_signing() -> f64 {
     let started = Instant::now();
     let mut total = 0usize;
     for i in 0..n {
-        let auth = sign::sign_post("AKIDbench", &key, "2024-06-01", 1_717_200_000 + i as i64, "application/json", "sms.tencentcloudapi.com", BODY.as_bytes());
+        let auth = sign::sign_post(
+            "AKIDbench",
+            &key,
+            "2024-06-01",
+            1_717_200_000 + i as i64,
+            "application/json",
+            "sms.tencentcloudapi.com",
+            BODY.as_bytes(),
+        );
         total += auth.len();
     }
     assert!(total > 0);

@@ -21,7 +21,7 @@ mkdir -p "$log_dir"
 step() { printf '\n==> %s\n' "$*"; }
 
 run_rust() {
-    cargo build --release --locked && cargo test --release --locked
+    cargo fmt --check && cargo build --release --locked && cargo test --release --locked
 }
 
 run_header() {

@@ -170,12 +170,8 @@ mod tests {
     #[test]
     fn report_conversion_models_match_the_doc_example() {
         let spec = spec();
-        let ex = spec["actions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["name"] == "ReportConversion")
-            .unwrap()["doc_examples"][0]
+        let ex = spec["actions"].as_array().unwrap().iter().find(|a| a["name"] == "ReportConversion").unwrap()
+            ["doc_examples"][0]
             .clone();
         let req: ReportConversionRequest = serde_json::from_value(ex["request_body"].clone()).unwrap();
         assert_eq!(serde_json::to_value(&req).unwrap(), ex["request_body"]);
@@ -187,7 +183,8 @@ mod tests {
 
     #[test]
     fn envelope_head_reads_errors_and_request_ids() {
-        let err = br#"{"Response":{"Error":{"Code":"AuthFailure.SignatureFailure","Message":"bad"},"RequestId":"r-1"}}"#;
+        let err =
+            br#"{"Response":{"Error":{"Code":"AuthFailure.SignatureFailure","Message":"bad"},"RequestId":"r-1"}}"#;
         let head = parse_envelope_head(err).unwrap();
         assert_eq!(head.error.unwrap().code, "AuthFailure.SignatureFailure");
         assert_eq!(head.request_id.as_deref(), Some("r-1"));

@@ -17,9 +17,9 @@
 use crate::api::{self, Action, Idempotency, ReportConversionRequest, ReportConversionResponse};
 use crate::config::Config;
 use crate::dns::CachingResolver;
-use crate::transport::OneWriteConnector;
 use crate::error::{codes, Error, ErrorKind};
 use crate::sign::{self, SigningKey};
+use crate::transport::OneWriteConnector;
 use std::cell::Cell;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -230,15 +230,15 @@ impl Client {
             failure
         })?;
         let status = response.status().as_u16();
-        let answer = response
-            .into_body()
-            .with_config()
-            .limit(MAX_RESPONSE_BYTES)
-            .read_to_vec()
-            .map_err(|e| match e {
+        let answer =
+            response.into_body().with_config().limit(MAX_RESPONSE_BYTES).read_to_vec().map_err(|e| match e {
                 ureq::Error::BodyExceedsLimit(_) => Failure::new(
                     Reach::Final,
-                    Error::local(ErrorKind::Decode, codes::DECODE, format!("response is larger than {MAX_RESPONSE_BYTES} bytes")),
+                    Error::local(
+                        ErrorKind::Decode,
+                        codes::DECODE,
+                        format!("response is larger than {MAX_RESPONSE_BYTES} bytes"),
+                    ),
                 ),
                 other => self.transport_failure(other),
             })?;
@@ -278,16 +278,25 @@ impl Client {
         use ureq::Timeout as T;
         let url = &self.config.endpoint.url;
         let (reach, kind, code, message) = match &error {
-            E::Timeout(T::Resolve | T::Connect) => {
-                (Reach::NotSent, ErrorKind::Timeout, codes::TIMEOUT, format!("could not connect to {url} in time ({error})"))
-            }
+            E::Timeout(T::Resolve | T::Connect) => (
+                Reach::NotSent,
+                ErrorKind::Timeout,
+                codes::TIMEOUT,
+                format!("could not connect to {url} in time ({error})"),
+            ),
             E::Timeout(_) => (
                 Reach::MaybeActed,
                 ErrorKind::Timeout,
                 codes::TIMEOUT,
                 format!("no answer from {url} within the time limit ({error})"),
             ),
-            E::HostNotFound | E::ConnectionFailed | E::ConnectProxyFailed(_) | E::Tls(_) | E::Rustls(_) | E::Pem(_) | E::TlsRequired => {
+            E::HostNotFound
+            | E::ConnectionFailed
+            | E::ConnectProxyFailed(_)
+            | E::Tls(_)
+            | E::Rustls(_)
+            | E::Pem(_)
+            | E::TlsRequired => {
                 (Reach::NotSent, ErrorKind::Network, codes::NETWORK, format!("could not connect to {url}: {error}"))
             }
             E::Io(io) if is_connect_error(io.kind()) => {
@@ -299,7 +308,9 @@ impl Client {
                 codes::NETWORK,
                 format!("connection to {url} failed after the request was sent: {io}"),
             ),
-            _ => (Reach::MaybeActed, ErrorKind::Network, codes::NETWORK, format!("exchange with {url} failed: {error}")),
+            _ => {
+                (Reach::MaybeActed, ErrorKind::Network, codes::NETWORK, format!("exchange with {url} failed: {error}"))
+            }
         };
         Failure::new(reach, Error::local(kind, code, self.redact(message)))
     }
@@ -357,7 +368,10 @@ fn proxy_password(url: &str) -> Option<&str> {
 
 fn is_connect_error(kind: std::io::ErrorKind) -> bool {
     use std::io::ErrorKind as K;
-    matches!(kind, K::ConnectionRefused | K::HostUnreachable | K::NetworkUnreachable | K::NetworkDown | K::AddrNotAvailable)
+    matches!(
+        kind,
+        K::ConnectionRefused | K::HostUnreachable | K::NetworkUnreachable | K::NetworkDown | K::AddrNotAvailable
+    )
 }
 
 fn lookup_action(name: &str) -> Result<&'static Action, Error> {
@@ -409,7 +423,10 @@ fn interpret_answer(answer: Vec<u8>) -> Result<String, Failure> {
 fn classify_api_error(code: &str) -> Reach {
     if code == "RequestLimitExceeded" || code.starts_with("RequestLimitExceeded.") {
         Reach::NotActed
-    } else if matches!(code, "InternalError.SendAndRecvFail" | "InternalError.Timeout" | "InternalError" | "ServiceUnavailable") {
+    } else if matches!(
+        code,
+        "InternalError.SendAndRecvFail" | "InternalError.Timeout" | "InternalError" | "ServiceUnavailable"
+    ) {
         Reach::MaybeActed
     } else {
         Reach::Final
@@ -421,7 +438,11 @@ fn decode_error(why: String, answer: &[u8]) -> Error {
 }
 
 fn timeout_error(config: &Config) -> Error {
-    Error::local(ErrorKind::Timeout, codes::TIMEOUT, format!("no answer from {} within the time limit", config.endpoint.url))
+    Error::local(
+        ErrorKind::Timeout,
+        codes::TIMEOUT,
+        format!("no answer from {} within the time limit", config.endpoint.url),
+    )
 }
 
 /// The first 200 characters of a body, printable.

@@ -72,7 +72,9 @@ impl Endpoint {
         if authority.is_empty() {
             return Err(bad("has no host"));
         }
-        if authority.contains(['/', '?', '#', '@']) || authority.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
+        if authority.contains(['/', '?', '#', '@'])
+            || authority.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        {
             return Err(bad("must be a host with an optional port, without a path"));
         }
         let (host, port) = match authority.rsplit_once(':') {
@@ -127,7 +129,11 @@ impl Config {
             Error::local(ErrorKind::InvalidJson, codes::INVALID_JSON, format!("configuration is not valid JSON: {e}"))
         })?;
         let Value::Object(map) = value else {
-            return Err(Error::local(ErrorKind::InvalidJson, codes::INVALID_JSON, "configuration must be a JSON object"));
+            return Err(Error::local(
+                ErrorKind::InvalidJson,
+                codes::INVALID_JSON,
+                "configuration must be a JSON object",
+            ));
         };
         Config::from_map(&map, env)
     }
@@ -161,7 +167,9 @@ impl Config {
         let region = match string("region")? {
             None => DEFAULT_REGION.to_owned(),
             Some(r) if !r.is_empty() && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => r.to_owned(),
-            Some(r) => return Err(Error::invalid_config(format!("region `{r}` is not a region name like ap-guangzhou"))),
+            Some(r) => {
+                return Err(Error::invalid_config(format!("region `{r}` is not a region name like ap-guangzhou")))
+            }
         };
         let endpoint = Endpoint::parse(string("endpoint")?.unwrap_or(DEFAULT_ENDPOINT))?;
         let language = match string("language")? {
@@ -177,11 +185,14 @@ impl Config {
             None => DEFAULT_TIMEOUT,
         };
         let connect_timeout = match integer("connect_timeout_ms", DAY_MS)? {
-            Some(0) => return Err(Error::invalid_config("configuration key `connect_timeout_ms` must be greater than 0")),
+            Some(0) => {
+                return Err(Error::invalid_config("configuration key `connect_timeout_ms` must be greater than 0"))
+            }
             Some(ms) => Duration::from_millis(ms),
             None => DEFAULT_CONNECT_TIMEOUT,
         };
-        let max_retries = integer("max_retries", u64::from(MAX_RETRIES_LIMIT))?.map_or(DEFAULT_MAX_RETRIES, |n| n as u32);
+        let max_retries =
+            integer("max_retries", u64::from(MAX_RETRIES_LIMIT))?.map_or(DEFAULT_MAX_RETRIES, |n| n as u32);
         let proxy = match string("proxy")? {
             None | Some("") => None,
             Some(p) => {
@@ -196,7 +207,8 @@ impl Config {
 
 /// Parses a proxy URL; the error never repeats the URL, which may hold a password.
 pub fn parse_proxy(url: &str) -> Result<ureq::Proxy, Error> {
-    ureq::Proxy::new(url).map_err(|_| Error::invalid_config("proxy must be a URL like http://[user:password@]host:port"))
+    ureq::Proxy::new(url)
+        .map_err(|_| Error::invalid_config("proxy must be a URL like http://[user:password@]host:port"))
 }
 
 #[cfg(test)]
@@ -235,9 +247,15 @@ mod tests {
         .unwrap();
         assert_eq!(c.credentials.token().unwrap().expose(), "t");
         assert_eq!(c.region, "ap-singapore");
-        assert_eq!(c.endpoint, Endpoint { https: false, authority: "127.0.0.1:8080".into(), url: "http://127.0.0.1:8080/".into() });
+        assert_eq!(
+            c.endpoint,
+            Endpoint { https: false, authority: "127.0.0.1:8080".into(), url: "http://127.0.0.1:8080/".into() }
+        );
         assert_eq!(c.language, Some(Language::EnUs));
-        assert_eq!((c.timeout, c.connect_timeout, c.max_retries), (Duration::from_millis(2500), Duration::from_millis(700), 0));
+        assert_eq!(
+            (c.timeout, c.connect_timeout, c.max_retries),
+            (Duration::from_millis(2500), Duration::from_millis(700), 0)
+        );
         assert_eq!(c.proxy.as_ref().map(Secret::expose), Some("http://u:p@proxy:3128"));
         assert_eq!(c.ca_file, Some(PathBuf::from("/tmp/ca.pem")));
     }
@@ -304,7 +322,10 @@ mod tests {
     fn secrets_stay_out_of_errors_and_debug() {
         let c = parse(r#"{"secret_id":"AKIDsecretid","secret_key":"verysecretkey","token":"sessiontok","proxy":"http://u:proxypw@p:1"}"#).unwrap();
         let shown = format!("{c:?}");
-        assert!(!shown.contains("verysecretkey") && !shown.contains("sessiontok") && !shown.contains("proxypw"), "{shown}");
+        assert!(
+            !shown.contains("verysecretkey") && !shown.contains("sessiontok") && !shown.contains("proxypw"),
+            "{shown}"
+        );
         let e = parse(r#"{"secret_id":"a","secret_key":"b","proxy":"http://u:proxypw@bad host:1"}"#).unwrap_err();
         assert!(!e.to_envelope_json().contains("proxypw"));
         let e = parse(r#"{"secret_id":"AKIDsecretid","secret_key":"verysecretkey","bogus":1}"#).unwrap_err();

@@ -237,7 +237,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("tcsms-cred-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("credentials");
-        std::fs::write(&file, "[other]\nsecret_id = no\n[default]\n secret_id = fileid \nsecret_key=filekey\n").unwrap();
+        std::fs::write(&file, "[other]\nsecret_id = no\n[default]\n secret_id = fileid \nsecret_key=filekey\n")
+            .unwrap();
         let env = env_of(&[(ENV_CREDENTIALS_FILE, file.to_str().unwrap())]);
         let c = resolve(None, None, None, &env).unwrap();
         assert_eq!((c.secret_id(), c.secret_key().expose()), ("fileid", "filekey"));
@@ -270,7 +271,8 @@ mod tests {
 
     #[test]
     fn debug_never_shows_secrets() {
-        let c = Credentials::new("AKIDexample", "supersecretkey", Some("sessiontoken"), CredentialSource::Config).unwrap();
+        let c =
+            Credentials::new("AKIDexample", "supersecretkey", Some("sessiontoken"), CredentialSource::Config).unwrap();
         let shown = format!("{c:?}");
         assert!(!shown.contains("supersecretkey") && !shown.contains("sessiontoken") && !shown.contains("AKIDexample"));
         assert!(shown.contains("AKID****"));

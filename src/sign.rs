@@ -161,12 +161,7 @@ pub fn string_to_sign(timestamp: i64, credential_scope: &str, canonical_request:
 }
 
 /// The `Authorization` header value.
-pub fn authorization(
-    secret_id: &str,
-    credential_scope: &str,
-    signed_headers: &str,
-    signature: &str,
-) -> String {
+pub fn authorization(secret_id: &str, credential_scope: &str, signed_headers: &str, signature: &str) -> String {
     format!(
         "{ALGORITHM} Credential={secret_id}/{credential_scope}, SignedHeaders={signed_headers}, Signature={signature}"
     )
@@ -183,13 +178,8 @@ pub fn sign_post(
     host: &str,
     body: &[u8],
 ) -> String {
-    let canonical = canonical_request(
-        "POST",
-        "/",
-        "",
-        &[("content-type", content_type), ("host", host)],
-        &sha256_hex(body),
-    );
+    let canonical =
+        canonical_request("POST", "/", "", &[("content-type", content_type), ("host", host)], &sha256_hex(body));
     let scope = credential_scope(date, SERVICE);
     let signature = key.sign(&string_to_sign(timestamp, &scope, &canonical));
     authorization(secret_id, &scope, DEFAULT_SIGNED_HEADERS, &signature)
@@ -274,8 +264,7 @@ mod tests {
     use serde_json::Value;
 
     fn vectors() -> Vec<Value> {
-        let all: Value =
-            serde_json::from_str(include_str!("../spec/signature-vectors.json")).unwrap();
+        let all: Value = serde_json::from_str(include_str!("../spec/signature-vectors.json")).unwrap();
         let mut out = Vec::new();
         for group in ["official_example", "sdk_vectors", "supplementary_vectors"] {
             out.extend(all[group].as_array().unwrap().iter().cloned());
@@ -299,11 +288,7 @@ mod tests {
                 Some(_) => String::new(),
                 None => i["payload"].as_str().unwrap().to_owned(),
             };
-            let query = v
-                .get("request")
-                .and_then(|r| r.get("query_string"))
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let query = v.get("request").and_then(|r| r.get("query_string")).and_then(Value::as_str).unwrap_or("");
             let date = utc_date(ts);
             if let Some(d) = i.get("date_utc").and_then(Value::as_str) {
                 assert_eq!(date, d, "{id}: date");
@@ -314,10 +299,7 @@ mod tests {
                 method,
                 "/",
                 query,
-                &[
-                    ("content-type", i["content_type"].as_str().unwrap()),
-                    ("host", i["host"].as_str().unwrap()),
-                ],
+                &[("content-type", i["content_type"].as_str().unwrap()), ("host", i["host"].as_str().unwrap())],
                 &payload_hash,
             );
             if let Some(c) = expected.get("canonical_request") {

@@ -14,9 +14,7 @@
 
 use std::fmt;
 use std::time::Duration;
-use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, NextTimeout, Transport,
-};
+use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
 
 /// Remaining times above one second are rounded down to a multiple of this.
 const TIMEOUT_STEP: Duration = Duration::from_millis(100);
@@ -174,10 +172,7 @@ mod tests {
         assert_eq!(request_length(&with_body), Some(with_body.len()));
         assert_eq!(request_length(b"POST / HTTP/1.1\r\nHost: x\r\n\r\n"), None, "no length");
         assert_eq!(request_length(b"POST / HTTP/1.1\r\nHost: x\r\n"), None, "incomplete head");
-        assert_eq!(
-            request_length(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"),
-            None
-        );
+        assert_eq!(request_length(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"), None);
         assert_eq!(request_length(b"{\"a\":1}"), None, "a body chunk");
     }
 }

@@ -31,7 +31,12 @@ impl Emulator {
     }
 
     fn messages(&self) -> Value {
-        let body = ureq::get(&format!("{}/_emulator/messages", self.url)).call().unwrap().into_body().read_to_string().unwrap();
+        let body = ureq::get(&format!("{}/_emulator/messages", self.url))
+            .call()
+            .unwrap()
+            .into_body()
+            .read_to_string()
+            .unwrap();
         serde_json::from_str(&body).unwrap()
     }
 }
@@ -92,11 +97,16 @@ fn service_errors_come_back_with_code_and_request_id() {
     let e = client.call("ReportConversion", r#"{"SmsSdkAppId":"1400000001"}"#).unwrap_err();
     assert_eq!(e.code(), "MissingParameter", "{e}");
 
-    let e = client.call("SendSms", r#"{"PhoneNumberSet":"+8613800000000","SmsSdkAppId":"1400000001","TemplateId":"2001"}"#).unwrap_err();
+    let e = client
+        .call("SendSms", r#"{"PhoneNumberSet":"+8613800000000","SmsSdkAppId":"1400000001","TemplateId":"2001"}"#)
+        .unwrap_err();
     assert!(e.code().starts_with("InvalidParameter"), "a wrong-typed field: {e}");
 
     let bad_token = emulator.client(r#","token":"unexpected""#);
-    assert_eq!(bad_token.call("DescribeSmsSignList", r#"{"International":0}"#).unwrap_err().code(), "AuthFailure.TokenFailure");
+    assert_eq!(
+        bad_token.call("DescribeSmsSignList", r#"{"International":0}"#).unwrap_err().code(),
+        "AuthFailure.TokenFailure"
+    );
 }
 
 #[test]
@@ -132,7 +142,10 @@ fn every_action_of_the_spec_is_reachable() {
 #[test]
 fn faults_map_to_statuses_and_sendsms_is_never_resent() {
     let garbage = Emulator::start(&["--fault", "garbage"]);
-    let e = garbage.client(r#","max_retries":2"#).call("SendSms", r#"{"PhoneNumberSet":["+8613800000002"],"SmsSdkAppId":"1400000001","TemplateId":"2001"}"#).unwrap_err();
+    let e = garbage
+        .client(r#","max_retries":2"#)
+        .call("SendSms", r#"{"PhoneNumberSet":["+8613800000002"],"SmsSdkAppId":"1400000001","TemplateId":"2001"}"#)
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
 
     let http500 = Emulator::start(&["--fault", "http500"]);
@@ -142,7 +155,10 @@ fn faults_map_to_statuses_and_sendsms_is_never_resent() {
 
     let slow = Emulator::start(&["--fault", "slow", "--fault-delay-ms", "3000"]);
     let started = std::time::Instant::now();
-    let e = slow.client(r#","timeout_ms":500"#).call("SendSms", r#"{"PhoneNumberSet":["+8613800000003"],"SmsSdkAppId":"1400000001","TemplateId":"2001"}"#).unwrap_err();
+    let e = slow
+        .client(r#","timeout_ms":500"#)
+        .call("SendSms", r#"{"PhoneNumberSet":["+8613800000003"],"SmsSdkAppId":"1400000001","TemplateId":"2001"}"#)
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
     assert!(started.elapsed() < std::time::Duration::from_millis(2500));
 

@@ -39,7 +39,10 @@ fn serve(script: impl Fn(usize, &Seen) -> (u16, String, Duration) + Send + Sync 
 
 /// As [`serve`]; with `keep_alive` false it closes each connection after one answer
 /// without a `Connection: close` header, as some servers and proxies do.
-fn serve_with(keep_alive: bool, script: impl Fn(usize, &Seen) -> (u16, String, Duration) + Send + Sync + 'static) -> Server {
+fn serve_with(
+    keep_alive: bool,
+    script: impl Fn(usize, &Seen) -> (u16, String, Duration) + Send + Sync + 'static,
+) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     let hits = Arc::new(AtomicUsize::new(0));
@@ -50,7 +53,8 @@ fn serve_with(keep_alive: bool, script: impl Fn(usize, &Seen) -> (u16, String, D
     let (h, f, m, s) = (hits.clone(), in_flight.clone(), max_in_flight.clone(), seen.clone());
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let (hits, in_flight, max_in_flight, seen, script) = (h.clone(), f.clone(), m.clone(), s.clone(), script.clone());
+            let (hits, in_flight, max_in_flight, seen, script) =
+                (h.clone(), f.clone(), m.clone(), s.clone(), script.clone());
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut writer = stream;
@@ -66,7 +70,9 @@ fn serve_with(keep_alive: bool, script: impl Fn(usize, &Seen) -> (u16, String, D
                         "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
                         answer.len()
                     );
-                    if writer.write_all(head.as_bytes()).and_then(|_| writer.write_all(answer.as_bytes())).is_err() || !keep_alive {
+                    if writer.write_all(head.as_bytes()).and_then(|_| writer.write_all(answer.as_bytes())).is_err()
+                        || !keep_alive
+                    {
                         return;
                     }
                 }
@@ -331,7 +337,9 @@ fn an_unreachable_proxy_never_leaks_its_password() {
 fn answers_larger_than_16_mib_are_refused() {
     let huge = format!(r#"{{"Response":{{"Padding":"{}","RequestId":"r"}}}}"#, "x".repeat(17 << 20));
     let server = serve(move |_, _| (200, huge.clone(), Duration::ZERO));
-    let e = client(&server.url, r#","max_retries":0,"timeout_ms":20000"#).call("PullSmsSendStatus", r#"{"Limit":1,"SmsSdkAppId":"1"}"#).unwrap_err();
+    let e = client(&server.url, r#","max_retries":0,"timeout_ms":20000"#)
+        .call("PullSmsSendStatus", r#"{"Limit":1,"SmsSdkAppId":"1"}"#)
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
     assert!(e.message().contains("larger than"), "{e}");
 }
@@ -352,8 +360,12 @@ fn ca_files_are_checked_when_the_client_is_made() {
         assert!(e.message().contains(needle), "{e}");
     }
     // A real PEM bundle is accepted.
-    let bundle = ["/etc/ssl/certs/ca-certificates.crt"].into_iter().find(|p| std::path::Path::new(p).exists()).expect("the system CA bundle");
-    Client::from_json(&format!(r#"{{"secret_id":"{SECRET_ID}","secret_key":"{SECRET_KEY}","ca_file":"{bundle}"}}"#)).unwrap();
+    let bundle = ["/etc/ssl/certs/ca-certificates.crt"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("the system CA bundle");
+    Client::from_json(&format!(r#"{{"secret_id":"{SECRET_ID}","secret_key":"{SECRET_KEY}","ca_file":"{bundle}"}}"#))
+        .unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -138,7 +138,8 @@ impl Req {
         if let Some(a) = &self.authorization {
             return a.clone();
         }
-        let mut headers = vec![("content-type".to_owned(), self.content_type.clone()), ("host".to_owned(), host.to_owned())];
+        let mut headers =
+            vec![("content-type".to_owned(), self.content_type.clone()), ("host".to_owned(), host.to_owned())];
         headers.extend(self.extra_signed.iter().cloned());
         headers.sort();
         let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -156,10 +157,16 @@ impl Req {
 fn write_request(s: &mut TcpStream, host: &str, req: &Req) {
     let body = req.sent_body.as_ref().unwrap_or(&req.body);
     let target = if req.query.is_empty() { req.path.clone() } else { format!("{}?{}", req.path, req.query) };
-    let mut head = format!("{} {target} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {}\r\n", req.method, req.content_type);
+    let mut head =
+        format!("{} {target} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {}\r\n", req.method, req.content_type);
     head.push_str(&format!("Authorization: {}\r\n", req.authorization(host)));
     head.push_str(&format!("X-TC-Timestamp: {}\r\n", req.timestamp));
-    for (name, value) in [("X-TC-Action", &req.action), ("X-TC-Version", &req.version), ("X-TC-Region", &req.region), ("X-TC-Token", &req.token)] {
+    for (name, value) in [
+        ("X-TC-Action", &req.action),
+        ("X-TC-Version", &req.version),
+        ("X-TC-Region", &req.region),
+        ("X-TC-Token", &req.token),
+    ] {
         if let Some(v) = value {
             head.push_str(&format!("{name}: {v}\r\n"));
         }
@@ -211,10 +218,8 @@ fn read_response(s: &mut TcpStream) -> Option<Resp> {
     let head = String::from_utf8(buf).unwrap();
     let mut lines = head.split("\r\n");
     let status: u16 = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect();
     let len: usize = headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("Content-Length"))
@@ -251,7 +256,17 @@ fn help_documents_the_flags() {
     let out = Command::new(env!("CARGO_BIN_EXE_tcsms-emulator")).arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    for flag in ["--listen", "--secret-id", "--secret-key", "--token", "--app-id", "--log", "--fault", "--fault-every", "--rate-limit"] {
+    for flag in [
+        "--listen",
+        "--secret-id",
+        "--secret-key",
+        "--token",
+        "--app-id",
+        "--log",
+        "--fault",
+        "--fault-every",
+        "--rate-limit",
+    ] {
         assert!(text.contains(flag), "{flag}");
     }
     let bad = Command::new(env!("CARGO_BIN_EXE_tcsms-emulator")).arg("--bogus").output().unwrap();
@@ -284,23 +299,35 @@ fn authentication_verdicts() {
         ("AuthFailure.SignatureFailure", base.clone().with(|r| r.secret_key = "wrong-key".into())),
         ("AuthFailure.SignatureExpire", base.clone().with(|r| r.timestamp -= 600)),
         ("AuthFailure.SignatureExpire", base.clone().with(|r| r.timestamp += 600)),
-        ("AuthFailure.SignatureFailure", base.clone().with(|r| r.sent_body = Some(br#"{"International": 1}"#.to_vec()))),
+        (
+            "AuthFailure.SignatureFailure",
+            base.clone().with(|r| r.sent_body = Some(br#"{"International": 1}"#.to_vec())),
+        ),
         ("AuthFailure.SecretIdNotFound", base.clone().with(|r| r.secret_id = "AKIDunknown".into())),
         ("AuthFailure.TokenFailure", base.clone().with(|r| r.token = Some("some-token".into()))),
-        ("AuthFailure.InvalidAuthorization", base.clone().with(|r| r.authorization = Some("TC3-HMAC-SHA256 nonsense".into()))),
+        (
+            "AuthFailure.InvalidAuthorization",
+            base.clone().with(|r| r.authorization = Some("TC3-HMAC-SHA256 nonsense".into())),
+        ),
         ("AuthFailure.InvalidAuthorization", base.clone().with(|r| r.authorization = Some(String::new()))),
         ("AuthFailure.InvalidAuthorization", base.clone().with(|r| r.scope_service = "cvm".into())),
-        ("AuthFailure.SignatureFailure", base.clone().with(|r| {
-            // Signed for one time (and the right host), sent with another time.
-            let auth = r.authorization(&host);
-            r.authorization = Some(auth);
-            r.timestamp -= 120;
-        })),
-        ("AuthFailure.SignatureFailure", base.clone().with(|r| {
-            // Signed for another host.
-            let auth = r.authorization("sms.tencentcloudapi.com");
-            r.authorization = Some(auth);
-        })),
+        (
+            "AuthFailure.SignatureFailure",
+            base.clone().with(|r| {
+                // Signed for one time (and the right host), sent with another time.
+                let auth = r.authorization(&host);
+                r.authorization = Some(auth);
+                r.timestamp -= 120;
+            }),
+        ),
+        (
+            "AuthFailure.SignatureFailure",
+            base.clone().with(|r| {
+                // Signed for another host.
+                let auth = r.authorization("sms.tencentcloudapi.com");
+                r.authorization = Some(auth);
+            }),
+        ),
         ("NoSuchVersion", base.clone().with(|r| r.version = Some("2019-07-11".into()))),
         ("InvalidAction", base.clone().with(|r| r.action = Some("SendEmail".into()))),
         ("MissingParameter", base.clone().with(|r| r.action = None)),
@@ -308,18 +335,27 @@ fn authentication_verdicts() {
         ("UnsupportedRegion", base.clone().with(|r| r.region = Some("mars-1".into()))),
         // Verification order: the version is refused before the signature is looked at, the
         // signature before the region.
-        ("NoSuchVersion", base.clone().with(|r| {
-            r.version = Some("2000-01-01".into());
-            r.secret_key = "wrong".into();
-        })),
-        ("AuthFailure.SignatureFailure", base.clone().with(|r| {
-            r.region = Some("mars-1".into());
-            r.secret_key = "wrong".into();
-        })),
-        ("AuthFailure.SignatureExpire", base.clone().with(|r| {
-            r.timestamp -= 1000;
-            r.secret_id = "AKIDunknown".into();
-        })),
+        (
+            "NoSuchVersion",
+            base.clone().with(|r| {
+                r.version = Some("2000-01-01".into());
+                r.secret_key = "wrong".into();
+            }),
+        ),
+        (
+            "AuthFailure.SignatureFailure",
+            base.clone().with(|r| {
+                r.region = Some("mars-1".into());
+                r.secret_key = "wrong".into();
+            }),
+        ),
+        (
+            "AuthFailure.SignatureExpire",
+            base.clone().with(|r| {
+                r.timestamp -= 1000;
+                r.secret_id = "AKIDunknown".into();
+            }),
+        ),
     ];
     for (want, req) in cases {
         let v = emu.send(&req).json();
@@ -368,7 +404,10 @@ fn tokens() {
     let emu = Emu::start(&["--token", "tok-123"]);
     let base = Req::post("DescribeSmsSignList", list_signs().to_string());
     assert_eq!(code(&emu.send(&base).json()), "AuthFailure.TokenFailure", "token missing");
-    assert_eq!(code(&emu.send(&base.clone().with(|r| r.token = Some("tok-999".into()))).json()), "AuthFailure.TokenFailure");
+    assert_eq!(
+        code(&emu.send(&base.clone().with(|r| r.token = Some("tok-999".into()))).json()),
+        "AuthFailure.TokenFailure"
+    );
     assert_ok(&emu.send(&base.clone().with(|r| r.token = Some("tok-123".into()))).json());
 }
 
@@ -381,13 +420,17 @@ fn parameter_verdicts() {
     assert_eq!(code(&pull(json!({"SmsSdkAppId": APP, "Limit": "10"}))), "InvalidParameter");
     assert_eq!(code(&pull(json!({"SmsSdkAppId": 1400000001, "Limit": 10}))), "InvalidParameter");
     assert_eq!(code(&pull(json!({"SmsSdkAppId": APP, "Limit": 101}))), "InvalidParameterValue.LimitVerifyFail");
-    assert_eq!(code(&pull(json!({"SmsSdkAppId": "1400009999", "Limit": 10}))), "UnauthorizedOperation.SmsSdkAppIdVerifyFail");
+    assert_eq!(
+        code(&pull(json!({"SmsSdkAppId": "1400009999", "Limit": 10}))),
+        "UnauthorizedOperation.SmsSdkAppIdVerifyFail"
+    );
     assert_ok(&pull(json!({"SmsSdkAppId": APP, "Limit": 10})));
     for bad in [&b"{not json"[..], b"[1,2]", b"\xff\xfe{}"] {
         let v = emu.send(&Req::post("PullSmsSendStatus", bad.to_vec())).json();
         assert_eq!(code(&v), "InvalidParameter", "{}", String::from_utf8_lossy(bad));
     }
-    let form = Req::post("PullSmsSendStatus", "Limit=1").with(|r| r.content_type = "application/x-www-form-urlencoded".into());
+    let form =
+        Req::post("PullSmsSendStatus", "Limit=1").with(|r| r.content_type = "application/x-www-form-urlencoded".into());
     assert_eq!(code(&emu.send(&form).json()), "InvalidParameter");
     let put = Req::post("PullSmsSendStatus", "{}").with(|r| r.method = "PUT".into());
     assert_eq!(code(&emu.send(&put).json()), "UnsupportedProtocol");
@@ -479,7 +522,8 @@ fn send_pull_and_report_conversion() {
     let msgs = inspect(&emu, "GET", "/_emulator/messages");
     assert_eq!((msgs[0]["Status"].as_str(), msgs[1]["Status"].as_str()), (Some("delivered"), Some("failed")));
 
-    let v = emu.call("ReportConversion", json!({"SmsSdkAppId": APP, "SerialNo": serial, "ConversionTime": 1_700_000_000}));
+    let v =
+        emu.call("ReportConversion", json!({"SmsSdkAppId": APP, "SerialNo": serial, "ConversionTime": 1_700_000_000}));
     assert_ok(&v);
     assert_eq!(v["Response"]["ReportConversionStatus"]["Code"], "OK");
     let msgs = inspect(&emu, "GET", "/_emulator/messages?PhoneNumber=%2B8618501234444");
@@ -496,12 +540,19 @@ fn send_pull_and_report_conversion() {
         let (y, m, d) = sign::civil_from_days(secs.div_euclid(86_400));
         format!("{y:04}{m:02}{d:02}{:02}", secs.rem_euclid(86_400) / 3600)
     };
-    let window = json!({"SmsSdkAppId": APP, "BeginTime": hour(now() - 3600), "EndTime": hour(now()), "Limit": 0, "Offset": 0});
+    let window =
+        json!({"SmsSdkAppId": APP, "BeginTime": hour(now() - 3600), "EndTime": hour(now()), "Limit": 0, "Offset": 0});
     let v = emu.call("SendStatusStatistics", window.clone());
-    assert_eq!(v["Response"]["SendStatusStatistics"], json!({"FeeCount": 2, "RequestCount": 2, "RequestSuccessCount": 2}));
+    assert_eq!(
+        v["Response"]["SendStatusStatistics"],
+        json!({"FeeCount": 2, "RequestCount": 2, "RequestSuccessCount": 2})
+    );
     let v = emu.call("CallbackStatusStatistics", window);
     let c = &v["Response"]["CallbackStatusStatistics"];
-    assert_eq!((c["CallbackCount"].as_u64(), c["CallbackSuccessCount"].as_u64(), c["CallbackFailCount"].as_u64()), (Some(2), Some(1), Some(1)));
+    assert_eq!(
+        (c["CallbackCount"].as_u64(), c["CallbackSuccessCount"].as_u64(), c["CallbackFailCount"].as_u64()),
+        (Some(2), Some(1), Some(1))
+    );
 
     assert_eq!(inspect(&emu, "DELETE", "/_emulator/messages"), json!({"Deleted": 2}));
     assert_eq!(inspect(&emu, "GET", "/_emulator/messages"), json!([]));
@@ -522,19 +573,34 @@ fn send_rules() {
     let s = &v["Response"]["SendStatusSet"][0];
     assert_eq!(s["Code"], "FailedOperation.TemplateParamSetNotMatchApprovedTemplate");
     assert_eq!((s["Fee"].as_u64(), s["SerialNo"].as_str()), (Some(0), Some("")));
-    assert_eq!(code(&send(with("PhoneNumberSet", json!(["+8618501234444", "+60198123000"])))), "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber");
+    assert_eq!(
+        code(&send(with("PhoneNumberSet", json!(["+8618501234444", "+60198123000"])))),
+        "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber"
+    );
     assert_eq!(code(&send(with("PhoneNumberSet", json!([])))), "MissingParameter.EmptyPhoneNumberSet");
     let many: Vec<String> = (0..201).map(|i| format!("+86185{i:08}")).collect();
     assert_eq!(code(&send(with("PhoneNumberSet", json!(many)))), "LimitExceeded.PhoneNumberCountLimit");
     assert_eq!(code(&send(with("PhoneNumberSet", json!(["12345"])))), "InvalidParameterValue.IncorrectPhoneNumber");
     assert_eq!(code(&send(with("SignName", json!("nope")))), "FailedOperation.SignatureIncorrectOrUnapproved");
     assert_eq!(code(&send(with("TemplateId", json!("9999")))), "FailedOperation.TemplateUnapprovedOrNotExist");
-    assert_eq!(code(&send(with("TemplateId", json!("2003")))), "UnsupportedOperation.GlobalTemplateToChineseMainlandPhone");
+    assert_eq!(
+        code(&send(with("TemplateId", json!("2003")))),
+        "UnsupportedOperation.GlobalTemplateToChineseMainlandPhone"
+    );
     assert_eq!(code(&send(with("TemplateId", json!(2001)))), "InvalidParameter");
-    assert_eq!(code(&send(with("TemplateParamSet", json!(["abcdefg", "5"])))), "InvalidParameterValue.TemplateParameterFormatError");
-    assert_eq!(code(&send(with("TemplateParamSet", json!(["1234567", "5"])))), "InvalidParameterValue.TemplateParameterFormatError");
+    assert_eq!(
+        code(&send(with("TemplateParamSet", json!(["abcdefg", "5"])))),
+        "InvalidParameterValue.TemplateParameterFormatError"
+    );
+    assert_eq!(
+        code(&send(with("TemplateParamSet", json!(["1234567", "5"])))),
+        "InvalidParameterValue.TemplateParameterFormatError"
+    );
     assert_ok(&send(with("TemplateParamSet", json!(["1234", "五"]))));
-    assert_eq!(code(&send(with("TemplateParamSet", json!(["1234", "see https://x.example"])))), "InvalidParameterValue.ProhibitedUseUrlInTemplateParameter");
+    assert_eq!(
+        code(&send(with("TemplateParamSet", json!(["1234", "see https://x.example"])))),
+        "InvalidParameterValue.ProhibitedUseUrlInTemplateParameter"
+    );
     // International: template 2003/2004, fee by GSM-7 segments.
     let intl = json!({"PhoneNumberSet": ["+6598765432", "+85261234567"], "SmsSdkAppId": APP, "TemplateId": "2003", "TemplateParamSet": ["123456", "10"]});
     let v = send(intl);
@@ -542,20 +608,30 @@ fn send_rules() {
     let set = &v["Response"]["SendStatusSet"];
     assert_eq!((set[0]["IsoCode"].as_str(), set[1]["IsoCode"].as_str()), (Some("SG"), Some("HK")));
     assert_eq!(set[0]["Fee"], 1);
-    let v = send(json!({"PhoneNumberSet": ["+6598765432"], "SmsSdkAppId": APP, "TemplateId": "2002", "TemplateParamSet": ["1"]}));
+    let v = send(
+        json!({"PhoneNumberSet": ["+6598765432"], "SmsSdkAppId": APP, "TemplateId": "2002", "TemplateParamSet": ["1"]}),
+    );
     assert_eq!(code(&v), "UnsupportedOperation.ChineseMainlandTemplateToGlobalPhone");
     // A long Unicode message costs several segments.
     let long = "长".repeat(100);
-    let v = send(json!({"PhoneNumberSet": ["+8618501234444"], "SmsSdkAppId": APP, "SignName": "tcsms", "TemplateId": "2002", "TemplateParamSet": [long]}));
+    let v = send(
+        json!({"PhoneNumberSet": ["+8618501234444"], "SmsSdkAppId": APP, "SignName": "tcsms", "TemplateId": "2002", "TemplateParamSet": [long]}),
+    );
     assert_eq!(v["Response"]["SendStatusSet"][0]["Fee"], 2, "{v}");
-    let v = emu.call("SendMultiGlobalSms", json!({"SmsSdkAppId": APP, "MultiSmsInfoSet": [{"PhoneNumber": "+8618501234444", "TemplateId": "2004"}]}));
+    let v = emu.call(
+        "SendMultiGlobalSms",
+        json!({"SmsSdkAppId": APP, "MultiSmsInfoSet": [{"PhoneNumber": "+8618501234444", "TemplateId": "2004"}]}),
+    );
     assert_eq!(code(&v), "UnsupportedOperation.ContainDomesticPhoneNumber");
 }
 
 #[test]
 fn signatures_and_templates_are_reviewed() {
     let emu = Emu::start(&["--review-delay-ms", "300", "--rate-limit", "all=0"]);
-    let v = emu.call("AddSmsTemplate", json!({"TemplateName": "t", "TemplateContent": "Code {1}", "SmsType": 3, "International": 1, "Remark": "r"}));
+    let v = emu.call(
+        "AddSmsTemplate",
+        json!({"TemplateName": "t", "TemplateContent": "Code {1}", "SmsType": 3, "International": 1, "Remark": "r"}),
+    );
     assert_ok(&v);
     let id: u64 = v["Response"]["AddTemplateStatus"]["TemplateId"].as_str().unwrap().parse().unwrap();
     let describe = || emu.call("DescribeSmsTemplateList", json!({"International": 1, "TemplateIdSet": [id]}));
@@ -697,7 +773,9 @@ fn log_lines_and_signals() {
     let _ = std::fs::remove_file(&log);
     let emu = Emu::start(&["--log", log.to_str().unwrap()]);
     let ok = emu.call("DescribeSmsSignList", list_signs());
-    let bad = emu.send(&Req::post("DescribeSmsSignList", list_signs().to_string()).with(|r| r.secret_key = "x".into())).json();
+    let bad = emu
+        .send(&Req::post("DescribeSmsSignList", list_signs().to_string()).with(|r| r.secret_key = "x".into()))
+        .json();
     assert_eq!(emu.stop(libc::SIGTERM).code(), Some(0), "SIGTERM exits 0");
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(!text.contains(KEY), "the secret key never reaches the log");
@@ -718,11 +796,10 @@ fn log_lines_and_signals() {
 #[test]
 fn demo_credentials_by_default() {
     let emu = Emu::start_raw(&["--listen", "127.0.0.1:0"]);
-    let req = Req::post("PullSmsSendStatus", json!({"SmsSdkAppId": "1400000001", "Limit": 1}).to_string())
-        .with(|r| {
-            r.secret_id = "AKIDtcsmsdemo00000000000000000000000".into();
-            r.secret_key = "tcsmsdemosecretkey00000000000000".into();
-        });
+    let req = Req::post("PullSmsSendStatus", json!({"SmsSdkAppId": "1400000001", "Limit": 1}).to_string()).with(|r| {
+        r.secret_id = "AKIDtcsmsdemo00000000000000000000000".into();
+        r.secret_key = "tcsmsdemosecretkey00000000000000".into();
+    });
     assert_ok(&emu.send(&req).json());
 }
 
@@ -731,12 +808,21 @@ fn phone_number_info_and_packages() {
     let emu = Emu::start(&[]);
     let v = emu.call("DescribePhoneNumberInfo", json!({"PhoneNumberSet": ["+8618501234444", "+447911123456", "nope"]}));
     let set = &v["Response"]["PhoneNumberInfoSet"];
-    assert_eq!(set[0], json!({"Code": "Ok", "Message": "Describe success", "NationCode": "86", "SubscriberNumber": "18501234444", "PhoneNumber": "+8618501234444", "IsoCode": "CN", "IsoName": "China"}));
+    assert_eq!(
+        set[0],
+        json!({"Code": "Ok", "Message": "Describe success", "NationCode": "86", "SubscriberNumber": "18501234444", "PhoneNumber": "+8618501234444", "IsoCode": "CN", "IsoName": "China"})
+    );
     assert_eq!(set[1]["IsoCode"], "GB");
     assert_eq!(set[2]["Code"], "InvalidParameterValue.IncorrectPhoneNumber");
-    let v = emu.call("SmsPackagesStatistics", json!({"SmsSdkAppId": APP, "BeginTime": "2020120100", "EndTime": "2021043023", "Limit": 10, "Offset": 0}));
+    let v = emu.call(
+        "SmsPackagesStatistics",
+        json!({"SmsSdkAppId": APP, "BeginTime": "2020120100", "EndTime": "2021043023", "Limit": 10, "Offset": 0}),
+    );
     assert_eq!(v["Response"]["SmsPackagesStatisticsSet"].as_array().unwrap().len(), 1, "{v}");
-    let v = emu.call("SmsPackagesStatistics", json!({"SmsSdkAppId": APP, "BeginTime": "2021139900", "EndTime": "2021043023", "Limit": 10, "Offset": 0}));
+    let v = emu.call(
+        "SmsPackagesStatistics",
+        json!({"SmsSdkAppId": APP, "BeginTime": "2021139900", "EndTime": "2021043023", "Limit": 10, "Offset": 0}),
+    );
     assert_eq!(code(&v), "InvalidParameterValue.BeginTimeVerifyFail");
 }
 
@@ -751,7 +837,10 @@ fn absurd_content_length_closes_the_connection() {
         let text = String::from_utf8_lossy(&buf);
         if path == "/" {
             // The API answers as the service does, then closes the connection.
-            assert!(text.contains("RequestSizeLimitExceeded") && text.to_ascii_lowercase().contains("connection: close"), "{text}");
+            assert!(
+                text.contains("RequestSizeLimitExceeded") && text.to_ascii_lowercase().contains("connection: close"),
+                "{text}"
+            );
         } else {
             assert!(buf.is_empty(), "{path}: closed without an answer: {text}");
         }

@@ -373,9 +373,15 @@ mod tests {
         assert!(take(out).contains("ClientError.NullArgument"));
         assert_eq!(unsafe { tcsms_client_new(c"{}".as_ptr(), ptr::null_mut(), &mut out) }, TCSMS_STATUS_NULL_ARGUMENT);
         assert!(take(out).contains("out_client"));
-        assert_eq!(unsafe { tcsms_call(ptr::null(), c"SendSms".as_ptr(), c"{}".as_ptr(), &mut out) }, TCSMS_STATUS_NULL_ARGUMENT);
+        assert_eq!(
+            unsafe { tcsms_call(ptr::null(), c"SendSms".as_ptr(), c"{}".as_ptr(), &mut out) },
+            TCSMS_STATUS_NULL_ARGUMENT
+        );
         assert!(take(out).contains("`client`"));
-        assert_eq!(unsafe { tcsms_call(ptr::null(), ptr::null(), ptr::null(), ptr::null_mut()) }, TCSMS_STATUS_NULL_ARGUMENT);
+        assert_eq!(
+            unsafe { tcsms_call(ptr::null(), ptr::null(), ptr::null(), ptr::null_mut()) },
+            TCSMS_STATUS_NULL_ARGUMENT
+        );
         unsafe { tcsms_client_free(ptr::null_mut()) };
         unsafe { tcsms_free(ptr::null_mut()) };
     }
@@ -389,7 +395,10 @@ mod tests {
         let json = take(out);
         assert!(json.contains("tiemout_ms") && json.contains("ClientError.InvalidConfig"), "{json}");
         let bytes = [b'{', 0xff, b'}', 0];
-        assert_eq!(unsafe { tcsms_client_new(bytes.as_ptr().cast(), &mut client, &mut out) }, TCSMS_STATUS_INVALID_UTF8);
+        assert_eq!(
+            unsafe { tcsms_client_new(bytes.as_ptr().cast(), &mut client, &mut out) },
+            TCSMS_STATUS_INVALID_UTF8
+        );
         assert!(take(out).contains("ClientError.InvalidUtf8"));
     }
 

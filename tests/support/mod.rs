@@ -24,7 +24,11 @@ impl RunningEmulator {
             .expect("spawn the emulator");
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("first line");
-        let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_owned();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
         let port = url
             .strip_prefix("http://127.0.0.1:")
             .and_then(|p| p.parse().ok())

@@ -166,22 +166,21 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String>
             "--report-delay-ms" => cfg.report_delay_ms = number("--report-delay-ms", &value("--report-delay-ms")?)?,
             "--rate-limit" => {
                 let v = value("--rate-limit")?;
-                let (action, n) = v
-                    .split_once('=')
-                    .ok_or_else(|| format!("--rate-limit wants ACTION=N, got {v:?}"))?;
+                let (action, n) = v.split_once('=').ok_or_else(|| format!("--rate-limit wants ACTION=N, got {v:?}"))?;
                 if action != "all" && tcsms::api::find_action(action).is_none() {
                     return Err(format!("--rate-limit: unknown action {action:?}"));
                 }
-                let n = u32::try_from(number("--rate-limit", n)?)
-                    .map_err(|_| "--rate-limit: N is too large".to_owned())?;
+                let n =
+                    u32::try_from(number("--rate-limit", n)?).map_err(|_| "--rate-limit: N is too large".to_owned())?;
                 cfg.rate_limits.push((action.to_owned(), n));
             }
             "--auto-reply" => cfg.auto_reply = Some(value("--auto-reply")?),
             "--fault" => {
                 let v = value("--fault")?;
-                cfg.fault = Some(FaultKind::parse(&v).ok_or_else(|| {
-                    format!("--fault must be http500, close, slow or garbage, got {v:?}")
-                })?);
+                cfg.fault = Some(
+                    FaultKind::parse(&v)
+                        .ok_or_else(|| format!("--fault must be http500, close, slow or garbage, got {v:?}"))?,
+                );
             }
             "--fault-every" => {
                 cfg.fault_every = number("--fault-every", &value("--fault-every")?)?;
@@ -253,9 +252,25 @@ mod tests {
     #[test]
     fn flags_parse() {
         let c = run(&[
-            "--listen", "127.0.0.1:0", "--secret-id", "ID", "--secret-key=KEY", "--token", "T",
-            "--app-id", "1400000001", "--app-id", "1400006666", "--rate-limit", "SendSms=5",
-            "--fault", "slow", "--fault-every", "3", "--fault-delay-ms", "10",
+            "--listen",
+            "127.0.0.1:0",
+            "--secret-id",
+            "ID",
+            "--secret-key=KEY",
+            "--token",
+            "T",
+            "--app-id",
+            "1400000001",
+            "--app-id",
+            "1400006666",
+            "--rate-limit",
+            "SendSms=5",
+            "--fault",
+            "slow",
+            "--fault-every",
+            "3",
+            "--fault-delay-ms",
+            "10",
         ])
         .unwrap();
         assert_eq!(c.secret_id, "ID");

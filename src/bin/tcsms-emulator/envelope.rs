@@ -47,8 +47,7 @@ impl ApiError {
 
 /// The body of an error answer.
 pub fn error_body(err: &ApiError, request_id: &str) -> String {
-    json!({"Response": {"Error": {"Code": err.code, "Message": err.message}, "RequestId": request_id}})
-        .to_string()
+    json!({"Response": {"Error": {"Code": err.code, "Message": err.message}, "RequestId": request_id}}).to_string()
 }
 
 /// The body of a successful answer carrying `fields`.

@@ -23,7 +23,9 @@ pub fn handle(emu: &Emulator, method: &str, path: &str, query: &str, body: &[u8]
             Ok(v) => (200, v.to_string()),
             Err(e) => (400, json!({"Error": e}).to_string()),
         },
-        (_, "/_emulator/messages") | (_, "/_emulator/replies") => (405, json!({"Error": "method not allowed"}).to_string()),
+        (_, "/_emulator/messages") | (_, "/_emulator/replies") => {
+            (405, json!({"Error": "method not allowed"}).to_string())
+        }
         _ => (404, json!({"Error": "no such inspection path; see /_emulator/messages"}).to_string()),
     }
 }
@@ -116,7 +118,8 @@ fn queue_reply(emu: &Emulator, body: &[u8], now_ms: u64) -> Result<Value, String
     };
     let number = get("PhoneNumber")?.ok_or("PhoneNumber is required")?;
     let content = get("ReplyContent")?.ok_or("ReplyContent is required")?;
-    let ph = phone::parse_send_target(&number).ok_or_else(|| format!("PhoneNumber {number:?} is not a valid number"))?;
+    let ph =
+        phone::parse_send_target(&number).ok_or_else(|| format!("PhoneNumber {number:?} is not a valid number"))?;
     let mut st = emu.lock();
     let last = st.messages.iter().rev().find(|m| m.phone == ph.e164).cloned();
     let app = match get("SmsSdkAppId")? {

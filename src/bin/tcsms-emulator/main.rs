@@ -62,7 +62,8 @@ fn run(cfg: cli::Config) -> Result<(), String> {
         Some(path) => Some(RequestLog::open(path).map_err(|e| format!("cannot open --log {}: {e}", path.display()))?),
         None => None,
     };
-    let listener = std::net::TcpListener::bind(cfg.listen.as_str()).map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+    let listener = std::net::TcpListener::bind(cfg.listen.as_str())
+        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
     let addr = listener.local_addr().map_err(|e| format!("the listener has no address: {e}"))?;
     listener.set_nonblocking(true).map_err(|e| format!("cannot set up the listener: {e}"))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -96,7 +97,9 @@ fn run(cfg: cli::Config) -> Result<(), String> {
         (watch(SignalKind::interrupt())?, watch(SignalKind::terminate())?)
     };
     let mut out = std::io::stdout().lock();
-    writeln!(out, "listening on http://{addr}").and_then(|_| out.flush()).map_err(|e| format!("cannot write to stdout: {e}"))?;
+    writeln!(out, "listening on http://{addr}")
+        .and_then(|_| out.flush())
+        .map_err(|e| format!("cannot write to stdout: {e}"))?;
     drop(out);
     eprintln!(
         "tcsms-emulator: SecretId {}, apps {}{}",
@@ -106,7 +109,8 @@ fn run(cfg: cli::Config) -> Result<(), String> {
     );
 
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| format!("cannot set up the listener: {e}"))?;
+        let listener =
+            tokio::net::TcpListener::from_std(listener).map_err(|e| format!("cannot set up the listener: {e}"))?;
         tokio::select! {
             result = server::serve(listener, service) => result.map_err(|e| format!("cannot accept connections: {e}")),
             _ = interrupt.recv() => { eprintln!("tcsms-emulator: SIGINT, stopping"); Ok(()) }

@@ -225,12 +225,9 @@ fn convert(schema: &Schema, ty: &Ty, node: Node, path: &str) -> Result<Value, Ap
         (Ty::String, Node::Leaf(s)) => Ok(Value::String(s)),
         (Ty::UInt, Node::Leaf(s)) => s.parse::<u64>().map(Value::from).map_err(|_| type_error()),
         (Ty::Int, Node::Leaf(s)) => s.parse::<i64>().map(Value::from).map_err(|_| type_error()),
-        (Ty::Float, Node::Leaf(s)) => s
-            .parse::<f64>()
-            .ok()
-            .and_then(Number::from_f64)
-            .map(Value::Number)
-            .ok_or_else(type_error),
+        (Ty::Float, Node::Leaf(s)) => {
+            s.parse::<f64>().ok().and_then(Number::from_f64).map(Value::Number).ok_or_else(type_error)
+        }
         (Ty::Bool, Node::Leaf(s)) => match s.as_str() {
             "true" | "True" | "1" => Ok(Value::Bool(true)),
             "false" | "False" | "0" => Ok(Value::Bool(false)),
@@ -294,7 +291,8 @@ mod tests {
             let want = if bad.is_null() { "MissingParameter" } else { "InvalidParameter" };
             assert_eq!(r.unwrap_err().code, want, "{bad}");
         }
-        let multi = json!({"SmsSdkAppId": "1", "MultiSmsInfoSet": [{"PhoneNumber": "+1", "TemplateId": "1", "Nope": 1}]});
+        let multi =
+            json!({"SmsSdkAppId": "1", "MultiSmsInfoSet": [{"PhoneNumber": "+1", "TemplateId": "1", "Nope": 1}]});
         let e = check("SendMultiGlobalSms", multi).unwrap_err();
         assert_eq!((e.code.as_str(), e.message.contains("MultiSmsInfoSet.0.Nope")), ("UnknownParameter", true));
         let multi = json!({"SmsSdkAppId": "1", "MultiSmsInfoSet": [{"PhoneNumber": "+1"}]});

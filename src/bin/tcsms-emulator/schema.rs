@@ -95,7 +95,8 @@ fn parse_fields(fields: &[Value], known: &[&str], required: impl Fn(&Value) -> b
         .map(|f| {
             let name = f["name"].as_str().ok_or("field without a name")?;
             let ty = f["type"].as_str().ok_or_else(|| format!("{name}: no type"))?;
-            let ty = parse_ty(ty, f["integer_kind"].as_str(), known).ok_or_else(|| format!("{name}: unknown type {ty}"))?;
+            let ty =
+                parse_ty(ty, f["integer_kind"].as_str(), known).ok_or_else(|| format!("{name}: unknown type {ty}"))?;
             Ok(Field { name: name.to_owned(), ty, required: required(f) })
         })
         .collect()

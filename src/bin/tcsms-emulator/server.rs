@@ -55,7 +55,9 @@ pub struct Received {
 pub enum Body {
     Complete(Vec<u8>),
     /// Larger than the limit; the rest was drained (or, when `close`, not).
-    TooLarge { close: bool },
+    TooLarge {
+        close: bool,
+    },
     /// The client went away or stalled while sending.
     Unreadable,
 }
@@ -109,7 +111,8 @@ pub async fn serve(listener: tokio::net::TcpListener, service: Arc<Service>) -> 
 
 fn is_transient_accept_error(e: &std::io::Error) -> bool {
     use std::io::ErrorKind::*;
-    matches!(e.kind(), ConnectionAborted | ConnectionReset | Interrupted | WouldBlock) || e.raw_os_error().is_some_and(|c| c == libc::EMFILE || c == libc::ENFILE)
+    matches!(e.kind(), ConnectionAborted | ConnectionReset | Interrupted | WouldBlock)
+        || e.raw_os_error().is_some_and(|c| c == libc::EMFILE || c == libc::ENFILE)
 }
 
 /// Returned to hyper to close a connection without an answer.
@@ -155,7 +158,8 @@ async fn respond(
                 tokio::time::sleep(delay).await;
             }
             let mut response = Response::new(Full::new(Bytes::from(body)));
-            *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+            *response.status_mut() =
+                hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
             response.headers_mut().insert(CONTENT_TYPE, hyper::header::HeaderValue::from_static(content_type));
             if close {
                 response.headers_mut().insert(CONNECTION, hyper::header::HeaderValue::from_static("close"));
@@ -209,7 +213,13 @@ pub fn handle(service: &Service, rq: Received) -> Reply {
         return Reply::Close;
     }
     if !is_api && matches!(body, Body::TooLarge { close: true }) {
-        log(Entry { method: &method, path, verdict: "dropped", code: Some("RequestSizeLimitExceeded"), ..Entry::default() });
+        log(Entry {
+            method: &method,
+            path,
+            verdict: "dropped",
+            code: Some("RequestSizeLimitExceeded"),
+            ..Entry::default()
+        });
         return Reply::Close;
     }
 
@@ -219,7 +229,13 @@ pub fn handle(service: &Service, rq: Received) -> Reply {
             _ => &[],
         };
         let (status, text) = inspect::handle(&service.emulator, &method, path, &query, bytes, now_ms());
-        log(Entry { method: &method, path, verdict: if status == 200 { "ok" } else { "error" }, status, ..Entry::default() });
+        log(Entry {
+            method: &method,
+            path,
+            verdict: if status == 200 { "ok" } else { "error" },
+            status,
+            ..Entry::default()
+        });
         return answer(status, "application/json", text);
     }
     if !is_api {
@@ -275,7 +291,16 @@ pub fn handle(service: &Service, rq: Received) -> Reply {
             Duration::from_millis(service.fault.as_ref().map_or(0, |f| f.delay_ms))
         }
         _ => {
-            log(Entry { method: &method, path, action, verdict, code, request_id: Some(&request_id), status: 200, ..Entry::default() });
+            log(Entry {
+                method: &method,
+                path,
+                action,
+                verdict,
+                code,
+                request_id: Some(&request_id),
+                status: 200,
+                ..Entry::default()
+            });
             Duration::ZERO
         }
     };

@@ -77,7 +77,13 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    pub fn new(secret_id: String, secret_key: Secret, token: Option<Secret>, schema: Schema, limiter: RateLimiter) -> Verifier {
+    pub fn new(
+        secret_id: String,
+        secret_key: Secret,
+        token: Option<Secret>,
+        schema: Schema,
+        limiter: RateLimiter,
+    ) -> Verifier {
         Verifier { secret_id, secret_key, token, schema, limiter }
     }
 
@@ -136,7 +142,10 @@ impl Verifier {
         }
         // 5. SecretId.
         if parsed.secret_id != self.secret_id {
-            return Err(ApiError::new("AuthFailure.SecretIdNotFound", "The SecretId is not found; check that it is correct."));
+            return Err(ApiError::new(
+                "AuthFailure.SecretIdNotFound",
+                "The SecretId is not found; check that it is correct.",
+            ));
         }
         // 6. Token.
         let sent_token = non_empty(req.header("X-TC-Token"));
@@ -212,7 +221,8 @@ impl Verifier {
                     "Content-Type `{content_type}` is not supported for POST with TC3-HMAC-SHA256; use application/json."
                 )));
             }
-            let text = std::str::from_utf8(req.body).map_err(|_| ApiError::invalid("The request body is not UTF-8."))?;
+            let text =
+                std::str::from_utf8(req.body).map_err(|_| ApiError::invalid("The request body is not UTF-8."))?;
             let obj = if text.trim().is_empty() {
                 Map::new()
             } else {

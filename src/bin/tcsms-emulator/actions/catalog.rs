@@ -25,7 +25,10 @@ fn review_for(ctx: &Ctx, texts: &[&str]) -> Review {
 
 fn check_international(v: u64) -> Result<(), ApiError> {
     if v > 1 {
-        return Err(ApiError::value(Some("InvalidInternational"), "International must be 0 (mainland) or 1 (international)."));
+        return Err(ApiError::value(
+            Some("InvalidInternational"),
+            "International must be 0 (mainland) or 1 (international).",
+        ));
     }
     Ok(())
 }
@@ -74,10 +77,16 @@ fn sign_input(p: &Params, modifying: bool) -> Result<SignInput, ApiError> {
         return Err(ApiError::value(Some("InvalidSignPurpose"), "SignPurpose must be 0 or 1."));
     }
     if (!modifying && proof.is_empty()) || !looks_like_base64(proof) {
-        return Err(ApiError::value(Some("ImageInvalid"), "ProofImage must be a base64 image without a data-URL prefix."));
+        return Err(ApiError::value(
+            Some("ImageInvalid"),
+            "ProofImage must be a base64 image without a data-URL prefix.",
+        ));
     }
     if !looks_like_base64(commission) || (purpose == 1 && !modifying && commission.is_empty()) {
-        return Err(ApiError::value(Some("ImageInvalid"), "CommissionImage must be a base64 image (needed when SignPurpose is 1)."));
+        return Err(ApiError::value(
+            Some("ImageInvalid"),
+            "CommissionImage must be a base64 image (needed when SignPurpose is 1).",
+        ));
     }
     Ok(SignInput {
         name,
@@ -147,7 +156,10 @@ pub fn modify_sign(ctx: &mut Ctx, p: &Params) -> Result<Fields, ApiError> {
         ));
     }
     if existing.international != input.international {
-        return Err(ApiError::value(Some("InvalidInternational"), "International cannot change when modifying a signature."));
+        return Err(ApiError::value(
+            Some("InvalidInternational"),
+            "International cannot change when modifying a signature.",
+        ));
     }
     check_duplicate_sign(ctx, &input, Some(id))?;
     let review = review_for(ctx, &[&input.name]);
@@ -269,7 +281,10 @@ fn template_input(p: &Params) -> Result<TemplateInput, ApiError> {
     let remark = p.req_str("Remark")?.to_owned();
     check_international(international)?;
     if !matches!(sms_type, 1..=3) {
-        return Err(ApiError::value(Some("InvalidSmsType"), "SmsType must be 1 (marketing), 2 (notification) or 3 (verification code)."));
+        return Err(ApiError::value(
+            Some("InvalidSmsType"),
+            "SmsType must be 1 (marketing), 2 (notification) or 3 (verification code).",
+        ));
     }
     if name.is_empty() {
         return Err(ApiError::value(None, "TemplateName must not be empty."));
@@ -332,7 +347,10 @@ pub fn modify_template(ctx: &mut Ctx, p: &Params) -> Result<Fields, ApiError> {
         ));
     }
     if existing.international != input.international {
-        return Err(ApiError::value(Some("InvalidInternational"), "International cannot change when modifying a template."));
+        return Err(ApiError::value(
+            Some("InvalidInternational"),
+            "International cannot change when modifying a template.",
+        ));
     }
     let review = review_for(ctx, &[&input.name, &input.content]);
     if let Some(t) = ctx.st.templates.get_mut(&id) {

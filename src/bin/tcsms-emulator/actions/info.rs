@@ -12,7 +12,10 @@ pub fn describe_phone_number_info(_ctx: &mut Ctx, p: &Params) -> Result<Map<Stri
         return Err(ApiError::new("MissingParameter.EmptyPhoneNumberSet", "PhoneNumberSet is empty."));
     }
     if numbers.len() > 200 {
-        return Err(ApiError::new("LimitExceeded.PhoneNumberCountLimit", "PhoneNumberSet holds more than 200 numbers."));
+        return Err(ApiError::new(
+            "LimitExceeded.PhoneNumberCountLimit",
+            "PhoneNumberSet holds more than 200 numbers.",
+        ));
     }
     let list: Vec<Value> = numbers
         .iter()

@@ -88,7 +88,12 @@ impl<'a> Params<'a> {
 }
 
 /// Runs `action` with verified `params`; returns the `Response` fields (without RequestId).
-pub fn dispatch(emu: &Emulator, action: &str, params: &Map<String, Value>, now_ms: u64) -> Result<Map<String, Value>, ApiError> {
+pub fn dispatch(
+    emu: &Emulator,
+    action: &str,
+    params: &Map<String, Value>,
+    now_ms: u64,
+) -> Result<Map<String, Value>, ApiError> {
     let mut st = emu.lock();
     let mut ctx = Ctx { st: &mut st, settings: &emu.settings, now_ms };
     let p = Params(params);

@@ -143,12 +143,10 @@ pub fn report_conversion(ctx: &mut Ctx, p: &Params) -> Result<Fields, ApiError> 
     let conversion_time = p.u64("ConversionTime").unwrap_or_else(|| ctx.now_secs());
     let now = ctx.now_ms;
     let st = &mut *ctx.st;
-    let message = st
-        .by_serial
-        .get(serial)
-        .and_then(|&i| st.messages.get_mut(i))
-        .filter(|m| m.app == app)
-        .ok_or_else(|| ApiError::value(None, format!("SerialNo `{serial}` was not issued to SmsSdkAppId `{app}`.")))?;
+    let message =
+        st.by_serial.get(serial).and_then(|&i| st.messages.get_mut(i)).filter(|m| m.app == app).ok_or_else(|| {
+            ApiError::value(None, format!("SerialNo `{serial}` was not issued to SmsSdkAppId `{app}`."))
+        })?;
     message.conversion = Some(Conversion { conversion_time, reported_ms: now });
     Ok(fields([("ReportConversionStatus", json!({"Code": "OK", "Message": "success"}))]))
 }

@@ -33,14 +33,15 @@ const GSM7_EXTENSION: &str = "^{}\\[~]|€\u{c}";
 /// 67 per segment beyond; international ones 160/153 GSM-7 septets, or 70/67 UTF-16 units
 /// when the text needs Unicode.
 pub fn segments(text: &str, mainland: bool) -> u64 {
-    let (len, single, multi) = if !mainland && text.chars().all(|c| GSM7_BASIC.contains(c) || GSM7_EXTENSION.contains(c)) {
-        let septets: usize = text.chars().map(|c| if GSM7_EXTENSION.contains(c) { 2 } else { 1 }).sum();
-        (septets, 160, 153)
-    } else if mainland {
-        (text.chars().count(), 70, 67)
-    } else {
-        (text.encode_utf16().count(), 70, 67)
-    };
+    let (len, single, multi) =
+        if !mainland && text.chars().all(|c| GSM7_BASIC.contains(c) || GSM7_EXTENSION.contains(c)) {
+            let septets: usize = text.chars().map(|c| if GSM7_EXTENSION.contains(c) { 2 } else { 1 }).sum();
+            (septets, 160, 153)
+        } else if mainland {
+            (text.chars().count(), 70, 67)
+        } else {
+            (text.encode_utf16().count(), 70, 67)
+        };
     if len <= single {
         1
     } else {
@@ -56,7 +57,10 @@ fn session_context(s: String) -> Result<String, ApiError> {
 }
 
 fn incorrect_number(n: &str) -> ApiError {
-    ApiError::value(Some("IncorrectPhoneNumber"), format!("The phone number `{n}` is not a valid number (E.164: +<country code><number>)."))
+    ApiError::value(
+        Some("IncorrectPhoneNumber"),
+        format!("The phone number `{n}` is not a valid number (E.164: +<country code><number>)."),
+    )
 }
 
 fn approved_template(ctx: &Ctx, id: &str) -> Option<Template> {
@@ -157,7 +161,10 @@ pub fn send_sms(ctx: &mut Ctx, p: &Params) -> Result<Fields, ApiError> {
         return Err(ApiError::new("MissingParameter.EmptyPhoneNumberSet", "PhoneNumberSet is empty."));
     }
     if numbers.len() > MAX_NUMBERS {
-        return Err(ApiError::new("LimitExceeded.PhoneNumberCountLimit", "PhoneNumberSet holds more than 200 numbers."));
+        return Err(ApiError::new(
+            "LimitExceeded.PhoneNumberCountLimit",
+            "PhoneNumberSet holds more than 200 numbers.",
+        ));
     }
     let phones = numbers
         .iter()
@@ -196,9 +203,10 @@ pub fn send_sms(ctx: &mut Ctx, p: &Params) -> Result<Fields, ApiError> {
     let sign_name = p.string("SignName");
     if mainland || !sign_name.is_empty() {
         let want = if mainland { 0 } else { 1 };
-        let ok = ctx.st.signs.values().any(|s| {
-            s.name == sign_name && s.international == want && s.review.status(ctx.now_ms) == STATUS_APPROVED
-        });
+        let ok =
+            ctx.st.signs.values().any(|s| {
+                s.name == sign_name && s.international == want && s.review.status(ctx.now_ms) == STATUS_APPROVED
+            });
         if !ok {
             return Err(ApiError::new(
                 "FailedOperation.SignatureIncorrectOrUnapproved",
@@ -248,7 +256,10 @@ pub fn send_multi_global_sms(ctx: &mut Ctx, p: &Params) -> Result<Fields, ApiErr
         return Err(ApiError::value(Some("MultiSmsInfoSetEmpty"), "MultiSmsInfoSet is empty."));
     }
     if entries.len() > MAX_NUMBERS {
-        return Err(ApiError::new("LimitExceeded.PhoneNumberCountLimit", "MultiSmsInfoSet holds more than 200 entries."));
+        return Err(ApiError::new(
+            "LimitExceeded.PhoneNumberCountLimit",
+            "MultiSmsInfoSet holds more than 200 entries.",
+        ));
     }
     let mut parsed = Vec::with_capacity(entries.len());
     for e in &entries {

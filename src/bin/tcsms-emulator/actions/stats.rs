@@ -19,10 +19,12 @@ const PACKAGE_ID_BASE: u64 = 1_000_000_000;
 fn hours(p: &Params, max_days: Option<i64>) -> Result<(u64, u64), ApiError> {
     let begin_text = p.req_str("BeginTime")?;
     let end_text = p.req_str("EndTime")?;
-    let begin = parse_hour(begin_text)
-        .ok_or_else(|| ApiError::value(Some("BeginTimeVerifyFail"), format!("BeginTime `{begin_text}` is not a yyyymmddhh hour.")))?;
-    let end = parse_hour(end_text)
-        .ok_or_else(|| ApiError::value(Some("EndTimeVerifyFail"), format!("EndTime `{end_text}` is not a yyyymmddhh hour.")))?;
+    let begin = parse_hour(begin_text).ok_or_else(|| {
+        ApiError::value(Some("BeginTimeVerifyFail"), format!("BeginTime `{begin_text}` is not a yyyymmddhh hour."))
+    })?;
+    let end = parse_hour(end_text).ok_or_else(|| {
+        ApiError::value(Some("EndTimeVerifyFail"), format!("EndTime `{end_text}` is not a yyyymmddhh hour."))
+    })?;
     if end < begin {
         return Err(ApiError::value(Some("EndTimeVerifyFail"), "EndTime is earlier than BeginTime."));
     }
