@@ -21,7 +21,9 @@ mkdir -p "$log_dir"
 step() { printf '\n==> %s\n' "$*"; }
 
 run_rust() {
-    cargo fmt --check && cargo build --release --locked && cargo test --release --locked
+    cargo fmt --check &&
+        cargo clippy --release --locked --all-targets -- -D warnings &&
+        cargo build --release --locked && cargo test --release --locked
 }
 
 run_header() {
