@@ -15,11 +15,15 @@ use ureq::unversioned::transport::NextTimeout;
 /// How long a resolved address is reused.
 pub const TTL: Duration = Duration::from_secs(30);
 
+/// Resolved addresses by scheme, then by authority (`host[:port]`); nested so that a
+/// lookup borrows the request's strings instead of building a key for every request.
+type Cache = HashMap<String, HashMap<String, (Instant, ResolvedSocketAddrs)>>;
+
 /// Clones share one cache.
 #[derive(Debug, Default, Clone)]
 pub struct CachingResolver {
     inner: Arc<DefaultResolver>,
-    cache: Arc<Mutex<HashMap<String, (Instant, ResolvedSocketAddrs)>>>,
+    cache: Arc<Mutex<Cache>>,
 }
 
 impl CachingResolver {
@@ -28,7 +32,7 @@ impl CachingResolver {
         self.lock().clear();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, ResolvedSocketAddrs)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
         self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
@@ -43,15 +47,16 @@ impl Resolver for CachingResolver {
         let Some(authority) = uri.authority() else {
             return self.inner.resolve(uri, config, timeout);
         };
-        let key = format!("{}|{authority}", uri.scheme_str().unwrap_or(""));
+        let scheme = uri.scheme_str().unwrap_or("");
         let now = Instant::now();
-        if let Some((at, addrs)) = self.lock().get(&key) {
+        if let Some((at, addrs)) = self.lock().get(scheme).and_then(|by_authority| by_authority.get(authority.as_str()))
+        {
             if now.duration_since(*at) < TTL {
                 return Ok(addrs.clone());
             }
         }
         let addrs = self.inner.resolve(uri, config, timeout)?;
-        self.lock().insert(key, (now, addrs.clone()));
+        self.lock().entry(scheme.to_owned()).or_default().insert(authority.as_str().to_owned(), (now, addrs.clone()));
         Ok(addrs)
     }
 }
