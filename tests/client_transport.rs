@@ -143,10 +143,7 @@ fn sends_the_documented_headers_and_a_valid_signature() {
     assert!((now - timestamp).abs() <= 5);
 
     // Verify the signature independently from the received bytes.
-    let auth = tcsms::sign::parse_authorization(&h["authorization"]).unwrap();
-    assert_eq!(auth.secret_id, SECRET_ID);
-    assert_eq!(auth.service, "sms");
-    assert_eq!(auth.date, tcsms::sign::utc_date(timestamp));
+    let date = tcsms::sign::utc_date(timestamp);
     let canonical = tcsms::sign::canonical_request(
         "POST",
         "/",
@@ -154,9 +151,11 @@ fn sends_the_documented_headers_and_a_valid_signature() {
         &[("content-type", &h["content-type"]), ("host", &h["host"])],
         &tcsms::sign::sha256_hex(&seen.body),
     );
-    let scope = tcsms::sign::credential_scope(&auth.date, "sms");
-    let key = tcsms::sign::SigningKey::derive(SECRET_KEY.as_bytes(), &auth.date, "sms");
-    assert_eq!(key.sign(&tcsms::sign::string_to_sign(timestamp, &scope, &canonical)), auth.signature);
+    let scope = tcsms::sign::credential_scope(&date, "sms");
+    let key = tcsms::sign::SigningKey::derive(SECRET_KEY.as_bytes(), &date, "sms");
+    let signature = key.sign(&tcsms::sign::string_to_sign(timestamp, &scope, &canonical));
+    let expected = tcsms::sign::authorization(SECRET_ID, &scope, "content-type;host", &signature);
+    assert_eq!(h["authorization"], expected);
 }
 
 #[test]

@@ -30,7 +30,7 @@ echo "== python binding: $("$python" --version 2>&1) at $(command -v "$python")"
 # The emulator the tests start (the library itself is built by pip below).
 if [[ -z "${TCSMS_EMULATOR:-}" && ! -x target/release/tcsms-emulator ]]; then
     echo "== building tcsms-emulator"
-    cargo build --release --bin tcsms-emulator
+    cargo build --release -p tcsms-emulator
 fi
 
 if ! "$python" -c "import pytest" 2>/dev/null; then

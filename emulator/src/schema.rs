@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-const ACTIONS_JSON: &str = include_str!("../../../spec/actions.json");
+const ACTIONS_JSON: &str = include_str!("../../spec/actions.json");
 
 /// The type of a request field.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,6 +8,8 @@ use serde_json::{Map, Value};
 use tcsms::api::{find_action, Action, API_VERSION};
 use tcsms::sign;
 
+use crate::authorization;
+
 use crate::cli::Secret;
 use crate::envelope::ApiError;
 use crate::params;
@@ -114,7 +116,7 @@ impl Verifier {
         })?;
         // 3. Authorization header.
         let auth = req.header("Authorization").ok_or_else(|| invalid_auth("The Authorization header is missing."))?;
-        let parsed = sign::parse_authorization(auth)
+        let parsed = authorization::parse_authorization(auth)
             .map_err(|why| invalid_auth(&format!("The Authorization header is malformed: {why}.")))?;
         if parsed.service != sign::SERVICE {
             return Err(invalid_auth(&format!(
@@ -150,7 +152,7 @@ impl Verifier {
         // 6. Token.
         let sent_token = non_empty(req.header("X-TC-Token"));
         let token_ok = match (&self.token, sent_token) {
-            (Some(want), Some(got)) => sign::constant_time_eq(want.expose(), got),
+            (Some(want), Some(got)) => authorization::constant_time_eq(want.expose(), got),
             (None, None) => true,
             _ => false,
         };
@@ -184,7 +186,7 @@ impl Verifier {
         let scope = sign::credential_scope(&date, sign::SERVICE);
         let key = sign::SigningKey::derive(self.secret_key.expose().as_bytes(), &date, sign::SERVICE);
         let expected = key.sign(&sign::string_to_sign(ts, &scope, &canonical));
-        if !sign::constant_time_eq(&expected, &parsed.signature) {
+        if !authorization::constant_time_eq(&expected, &parsed.signature) {
             return Err(signature_failure(
                 "The provided credentials could not be validated. Please check your signature is correct.",
             ));

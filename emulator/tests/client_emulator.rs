@@ -123,7 +123,7 @@ fn sts_tokens_and_regions_are_sent() {
 fn every_action_of_the_spec_is_reachable() {
     let emulator = Emulator::start(&["--app-id", "1400006666", "--app-id", "1400787878"]);
     let client = emulator.client("");
-    let spec: Value = serde_json::from_str(include_str!("../spec/actions.json")).unwrap();
+    let spec: Value = serde_json::from_str(include_str!("../../spec/actions.json")).unwrap();
     for action in spec["actions"].as_array().unwrap() {
         let name = action["name"].as_str().unwrap();
         let example = &action["doc_examples"][0]["request_body"];

@@ -2,6 +2,7 @@
 //! See `--help` and docs/emulator.md.
 
 mod actions;
+mod authorization;
 mod cli;
 mod clock;
 mod envelope;
