@@ -12,12 +12,11 @@
 //		SmsSdkAppId: "1400000001", SerialNo: serial, ConversionTime: 1658310430})
 //
 // Failed calls return *Error (see errors.As / errors.Is). The package links
-// libtcsms.so from ../../target/release by default; build with
-// -tags tcsms_static to link libtcsms.a instead (see README.md).
+// the installed libtcsms.so found through pkg-config (tcsms.pc) by default;
+// build with -tags tcsms_static to link libtcsms.a instead (see README.md).
 package tcsms
 
 //go:generate go run ./internal/gen/cmd/tcsms-gen -spec ../../spec/actions.json -out models_gen.go
-//go:generate cp ../../include/tcsms.h include/tcsms.h
 
 import (
 	"context"
