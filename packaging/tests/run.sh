@@ -49,6 +49,9 @@ check() {
 # has FILE PATTERN: FILE contains PATTERN (grep -E), shown when it does not.
 has() { grep -Eq -- "$2" "$1" || { echo "no /$2/ in $1:"; cat "$1"; return 1; }; }
 
+# Python tools of the wheel and sdist checks (.ci/run installs them too).
+python3 -c 'import auditwheel, build' 2>/dev/null || python3 -m pip install -q auditwheel build
+
 version="$(sed -n 's/^#define TCSMS_VERSION "\(.*\)"$/\1/p' "$root/include/tcsms.h")"
 abi="$(sed -n 's/^#define TCSMS_ABI_VERSION \([0-9][0-9]*\)$/\1/p' "$root/include/tcsms.h")"
 cargo_version="$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"$/\1/p' "$root/Cargo.toml")"
