@@ -4,16 +4,16 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tcsms::sign;
 
-const ID: &str = "AKIDtestemulator0000000000000000000";
-const KEY: &str = "test-secret-key-0000000000000000";
 const APP: &str = "1400000001";
 
 mod support;
+
+use support::{now, Req, ID, KEY};
 
 /// A running emulator, killed on drop.
 struct Emu {
@@ -69,115 +69,11 @@ impl Emu {
     }
 }
 
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
-/// A request to build and sign.
-#[derive(Clone)]
-struct Req {
-    method: String,
-    path: String,
-    query: String,
-    action: Option<String>,
-    version: Option<String>,
-    region: Option<String>,
-    content_type: String,
-    body: Vec<u8>,
-    /// Body actually sent, when it differs from the one signed.
-    sent_body: Option<Vec<u8>>,
-    timestamp: i64,
-    secret_id: String,
-    secret_key: String,
-    token: Option<String>,
-    /// Extra signed headers besides content-type and host: (lowercase name, value).
-    extra_signed: Vec<(String, String)>,
-    authorization: Option<String>,
-    scope_service: String,
-    unsigned: bool,
-}
-
-impl Req {
-    fn post(action: &str, body: impl Into<Vec<u8>>) -> Req {
-        Req {
-            method: "POST".into(),
-            path: "/".into(),
-            query: String::new(),
-            action: Some(action.into()),
-            version: Some("2021-01-11".into()),
-            region: Some("ap-guangzhou".into()),
-            content_type: "application/json".into(),
-            body: body.into(),
-            sent_body: None,
-            timestamp: now(),
-            secret_id: ID.into(),
-            secret_key: KEY.into(),
-            token: None,
-            extra_signed: Vec::new(),
-            authorization: None,
-            scope_service: "sms".into(),
-            unsigned: false,
-        }
-    }
-
-    fn get(action: &str, query: &str) -> Req {
-        Req {
-            method: "GET".into(),
-            query: query.into(),
-            content_type: "application/x-www-form-urlencoded".into(),
-            ..Req::post(action, "")
-        }
-    }
-
-    fn with(mut self, f: impl FnOnce(&mut Req)) -> Req {
-        f(&mut self);
-        self
-    }
-
-    fn authorization(&self, host: &str) -> String {
-        if let Some(a) = &self.authorization {
-            return a.clone();
-        }
-        let mut headers =
-            vec![("content-type".to_owned(), self.content_type.clone()), ("host".to_owned(), host.to_owned())];
-        headers.extend(self.extra_signed.iter().cloned());
-        headers.sort();
-        let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let payload = if self.unsigned { sign::sha256_hex(b"UNSIGNED-PAYLOAD") } else { sign::sha256_hex(&self.body) };
-        let canonical = sign::canonical_request(&self.method, &self.path, &self.query, &pairs, &payload);
-        let date = sign::utc_date(self.timestamp);
-        let scope = sign::credential_scope(&date, &self.scope_service);
-        let key = sign::SigningKey::derive(self.secret_key.as_bytes(), &date, &self.scope_service);
-        let signature = key.sign(&sign::string_to_sign(self.timestamp, &scope, &canonical));
-        let names: Vec<&str> = headers.iter().map(|(k, _)| k.as_str()).collect();
-        sign::authorization(&self.secret_id, &scope, &names.join(";"), &signature)
-    }
-}
-
 fn write_request(s: &mut TcpStream, host: &str, req: &Req) {
     let body = req.sent_body.as_ref().unwrap_or(&req.body);
-    let target = if req.query.is_empty() { req.path.clone() } else { format!("{}?{}", req.path, req.query) };
-    let mut head =
-        format!("{} {target} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {}\r\n", req.method, req.content_type);
-    head.push_str(&format!("Authorization: {}\r\n", req.authorization(host)));
-    head.push_str(&format!("X-TC-Timestamp: {}\r\n", req.timestamp));
-    for (name, value) in [
-        ("X-TC-Action", &req.action),
-        ("X-TC-Version", &req.version),
-        ("X-TC-Region", &req.region),
-        ("X-TC-Token", &req.token),
-    ] {
-        if let Some(v) = value {
-            head.push_str(&format!("{name}: {v}\r\n"));
-        }
-    }
-    for (name, value) in &req.extra_signed {
-        if name != "x-tc-action" {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-    }
-    if req.unsigned {
-        head.push_str("X-TC-Content-SHA256: UNSIGNED-PAYLOAD\r\n");
+    let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.target());
+    for (name, value) in req.headers(host) {
+        head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
     s.write_all(head.as_bytes()).unwrap();
@@ -525,14 +421,22 @@ fn send_pull_and_report_conversion() {
     let v =
         emu.call("ReportConversion", json!({"SmsSdkAppId": APP, "SerialNo": serial, "ConversionTime": 1_700_000_000}));
     assert_ok(&v);
-    assert_eq!(v["Response"]["ReportConversionStatus"]["Code"], "OK");
+    assert_eq!(v["Response"]["ReportConversionStatus"], json!({"Code": "ok", "Message": "report success"}));
     let msgs = inspect(&emu, "GET", "/_emulator/messages?PhoneNumber=%2B8618501234444");
     assert_eq!(msgs.as_array().unwrap().len(), 1);
     assert_eq!(msgs[0]["Conversion"]["ConversionTime"], 1_700_000_000);
-    for bad in ["a12gb4e2-sd11-5dx6-aav9-8f3d97xa2xu7", "2433:0000000000000000000000000000"] {
+    // SerialNos it did not issue, in both documented shapes, are accepted as the service does.
+    for other in ["a12gb4e2-sd11-5dx6-aav9-8f3d97xa2xu7", "5000:1045710669157053657849499619"] {
+        let v = emu.call("ReportConversion", json!({"SmsSdkAppId": APP, "SerialNo": other}));
+        assert_eq!(v["Response"]["ReportConversionStatus"]["Code"], "ok", "{other}: {v}");
+    }
+    for bad in ["", "not a serial", &"7".repeat(65)] {
         let v = emu.call("ReportConversion", json!({"SmsSdkAppId": APP, "SerialNo": bad}));
         assert_eq!(code(&v), "InvalidParameterValue", "{bad}");
     }
+    let converted = inspect(&emu, "GET", "/_emulator/messages");
+    let converted: Vec<&Value> = converted.as_array().unwrap().iter().filter(|m| !m["Conversion"].is_null()).collect();
+    assert_eq!(converted.len(), 1, "only the issued SerialNo records a conversion");
 
     // Statistics count what was sent.
     let hour = |secs: i64| {

@@ -121,8 +121,7 @@ fn check_duplicate_sign(ctx: &Ctx, input: &SignInput, except: Option<u64>) -> Re
 pub fn add_sign(ctx: &mut Ctx, p: &Params) -> Result<Fields, ApiError> {
     let input = sign_input(p, false)?;
     check_duplicate_sign(ctx, &input, None)?;
-    let id = ctx.st.next_sign_id;
-    ctx.st.next_sign_id += 1;
+    let id = ctx.st.take_sign_id();
     let review = review_for(ctx, &[&input.name]);
     ctx.st.signs.insert(
         id,
@@ -315,8 +314,7 @@ pub fn add_template(ctx: &mut Ctx, p: &Params) -> Result<Fields, ApiError> {
             "Apply for a signature of this kind (mainland/international) before a template.",
         ));
     }
-    let id = ctx.st.next_template_id;
-    ctx.st.next_template_id += 1;
+    let id = ctx.st.take_template_id();
     let review = review_for(ctx, &[&input.name, &input.content]);
     ctx.st.templates.insert(
         id,
