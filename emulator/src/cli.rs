@@ -55,6 +55,7 @@ pub struct Config {
     pub key_pairs: Vec<KeyPair>,
     /// `--token`: none, one for every key pair, or one per key pair (by position).
     pub tokens: Vec<Secret>,
+    /// The account's SmsSdkAppIds; empty means the default one, 1400000001.
     pub app_ids: Vec<String>,
     pub log: Option<PathBuf>,
     pub review_delay_ms: u64,

@@ -16,7 +16,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 
 use crate::actions;
-use crate::cli::Config;
+use crate::cli::{Config, DEFAULT_APP_ID};
 use crate::clock::Clock;
 use crate::envelope::{error_body, success_body, ApiError};
 use crate::faults::{self, FaultKind, FaultPlan};
@@ -65,7 +65,9 @@ impl Service {
             strict_serial_no: cfg.strict_serial_no,
             doc_examples: cfg.doc_examples,
         };
-        let mut state = State::seeded(&cfg.app_ids, clock.now_ms());
+        let default_app = [DEFAULT_APP_ID.to_owned()];
+        let apps = if cfg.app_ids.is_empty() { &default_app[..] } else { &cfg.app_ids };
+        let mut state = State::seeded(apps, clock.now_ms());
         if cfg.doc_examples {
             state.seed_doc_examples();
         }

@@ -173,3 +173,126 @@ impl Req {
         headers
     }
 }
+
+/// The order in which the documentation's examples tell one account's story: AddSms* create
+/// 1110, ModifySms* change it under review, and (after the review delay) the rest use it,
+/// DeleteSms* last. Every action of the spec is listed once.
+pub const DOC_EXAMPLE_ORDER: &[&str] = &[
+    "AddSmsSign",
+    "ModifySmsSign",
+    "AddSmsTemplate",
+    "ModifySmsTemplate",
+    // The review delay passes here.
+    "DescribeSmsSignList",
+    "DescribeSmsTemplateList",
+    "SendSms",
+    "SendMultiGlobalSms",
+    "PullSmsSendStatus",
+    "PullSmsSendStatusByPhoneNumber",
+    "PullSmsReplyStatus",
+    "PullSmsReplyStatusByPhoneNumber",
+    "ReportConversion",
+    "SendStatusStatistics",
+    "CallbackStatusStatistics",
+    "SmsPackagesStatistics",
+    "DescribePhoneNumberInfo",
+    "DeleteSmsSign",
+    "DeleteSmsTemplate",
+];
+
+/// The index in [`DOC_EXAMPLE_ORDER`] before which the review delay must have passed.
+pub const DOC_EXAMPLES_REVIEWED_FROM: usize = 4;
+
+/// One documented example: (action, request body, documented answer `Response`).
+pub struct DocExample {
+    pub action: String,
+    pub request: serde_json::Value,
+    pub response: serde_json::Value,
+}
+
+pub fn spec() -> serde_json::Value {
+    serde_json::from_str(include_str!("../../../spec/actions.json")).expect("spec/actions.json")
+}
+
+/// Every `doc_examples` entry of spec/actions.json, in [`DOC_EXAMPLE_ORDER`]. Digits the
+/// documentation masks with `*` (`+60198***000`) are written as `0`.
+pub fn doc_examples() -> Vec<DocExample> {
+    let spec = spec();
+    let actions = spec["actions"].as_array().expect("actions");
+    assert_eq!(actions.len(), DOC_EXAMPLE_ORDER.len(), "DOC_EXAMPLE_ORDER lists every action");
+    let mut out = Vec::new();
+    for name in DOC_EXAMPLE_ORDER {
+        let action = actions.iter().find(|a| a["name"] == *name).unwrap_or_else(|| panic!("{name} in the spec"));
+        let examples = action["doc_examples"].as_array().expect("doc_examples");
+        assert!(!examples.is_empty(), "{name} has a documented example");
+        for example in examples {
+            let request = example["request_body"].to_string().replace('*', "0");
+            out.push(DocExample {
+                action: (*name).to_owned(),
+                request: serde_json::from_str(&request).expect("an unmasked request"),
+                response: example["response"]["Response"].clone(),
+            });
+        }
+    }
+    out
+}
+
+/// Output fields the spec marks as not always present (newer than some examples).
+pub fn optional_output_fields() -> std::collections::HashSet<String> {
+    let spec = spec();
+    let mut out = std::collections::HashSet::new();
+    for ty in spec["data_types"].as_object().expect("data_types").values() {
+        for field in ty["fields"].as_array().into_iter().flatten() {
+            if field["always_present_in_output"].as_str().is_some_and(|p| p != "yes") {
+                out.insert(field["name"].as_str().unwrap_or_default().to_owned());
+            }
+        }
+    }
+    out
+}
+
+fn kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(n) if n.is_f64() => "float",
+        serde_json::Value::Number(_) => "integer",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+/// Whether `actual` has the shape of `documented`: every documented key with a value of
+/// the same JSON type (recursively; each array element like the documented first one, and
+/// a documented non-empty array not empty), and no other key except `optional` ones.
+pub fn same_shape(
+    documented: &serde_json::Value,
+    actual: &serde_json::Value,
+    optional: &std::collections::HashSet<String>,
+    path: &str,
+) -> Result<(), String> {
+    if kind(documented) != kind(actual) {
+        return Err(format!("{path}: documented {}, got {} ({actual})", kind(documented), kind(actual)));
+    }
+    match (documented, actual) {
+        (serde_json::Value::Object(doc), serde_json::Value::Object(got)) => {
+            for (key, value) in doc {
+                let sub = got.get(key).ok_or_else(|| format!("{path}.{key}: missing"))?;
+                same_shape(value, sub, optional, &format!("{path}.{key}"))?;
+            }
+            match got.keys().find(|k| !doc.contains_key(*k) && !optional.contains(*k)) {
+                Some(extra) => Err(format!("{path}.{extra}: not in the documented answer")),
+                None => Ok(()),
+            }
+        }
+        (serde_json::Value::Array(doc), serde_json::Value::Array(got)) => match doc.first() {
+            Some(first) if got.is_empty() => Err(format!("{path}: empty, documented {first}")),
+            Some(first) => {
+                got.iter().enumerate().try_for_each(|(i, v)| same_shape(first, v, optional, &format!("{path}[{i}]")))
+            }
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
