@@ -238,3 +238,43 @@ fn the_shape_check_can_fail() {
         assert!(support::same_shape(&doc, &bad, &optional, "").is_err(), "{bad}");
     }
 }
+
+/// Every documented request with its values replaced by odd ones of every JSON type, signed
+/// correctly so that the business rules see them: an answer each time, never a panic.
+#[test]
+fn odd_parameter_values_get_answers() {
+    let service = service(|c| {
+        c.doc_examples = true;
+        c.rate_limits = vec![("all".into(), 0)];
+    });
+    let odd = [
+        json!(null),
+        json!(-1),
+        json!(u64::MAX),
+        json!(1.5),
+        json!(""),
+        json!("+"),
+        json!("{1}{99}{100}"),
+        json!("9".repeat(600)),
+        json!([]),
+        json!([""]),
+        json!([{}]),
+        json!({}),
+        json!(true),
+    ];
+    let mut answered = 0;
+    for example in support::doc_examples() {
+        let Value::Object(fields) = &example.request else { panic!("{}", example.request) };
+        for key in fields.keys() {
+            for value in &odd {
+                let mut body = fields.clone();
+                body.insert(key.clone(), value.clone());
+                let req = Req::post(&example.action, Value::Object(body).to_string());
+                let r = response(send(&service, &req));
+                assert!(r["Error"]["Code"].is_string() || r.as_object().is_some_and(|o| o.len() > 1), "{r}");
+                answered += 1;
+            }
+        }
+    }
+    assert!(answered > 1000, "{answered}");
+}
