@@ -154,7 +154,7 @@ def serial_no(client: tcsms.Client) -> str:
 
 
 def ok(code: str) -> bool:
-    """A success Code in a status object ("Ok"; ReportConversion answers "OK")."""
+    """A success Code in a status object ("Ok"; ReportConversion answers "ok")."""
     return code.lower() == "ok"
 
 
