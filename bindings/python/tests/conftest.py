@@ -174,3 +174,56 @@ def wait_until(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-unty
             return True
         time.sleep(0.01)
     return predicate()
+
+
+class ScriptedServer:
+    """An HTTP server on 127.0.0.1 answering every POST with ``status`` and ``body``.
+
+    ``echo_headers`` appends the request's headers to the body (a hostile server or proxy
+    that reflects what it was sent).  ``requests`` counts the requests that arrived.
+    """
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.status = 200
+        self.body = b"{}"
+        self.echo_headers = False
+        self.requests = 0
+        script = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                script.requests += 1
+                body = script.body
+                if script.echo_headers:
+                    body += str(self.headers).encode("utf-8", "replace")
+                self.send_response(script.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def scripted_server() -> Iterator[ScriptedServer]:
+    server = ScriptedServer()
+    try:
+        yield server
+    finally:
+        server.stop()
