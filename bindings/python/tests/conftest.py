@@ -199,13 +199,18 @@ class ScriptedServer:
                 self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 script.requests += 1
                 body = script.body
-                if script.echo_headers:
-                    body += str(self.headers).encode("utf-8", "replace")
+                if script.echo_headers:  # credential headers first, as short excerpts show them
+                    first = ("x-tc-token", "proxy-authorization", "authorization")
+                    items = sorted(self.headers.items(), key=lambda kv: (
+                        first.index(kv[0].lower()) if kv[0].lower() in first else len(first)))
+                    body += "".join(f"{k}: {v}\n" for k, v in items).encode("utf-8", "replace")
                 self.send_response(script.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            do_CONNECT = do_POST  # noqa: N815 - also a (refusing) proxy
 
             def log_message(self, *args: object) -> None:
                 pass
