@@ -152,6 +152,6 @@ def test_api_error_paths(emulator, caplog, capfd) -> None:
         err = assert_clean("wrong key", lambda: call(client), caplog, capfd)
         assert isinstance(err, tcsms.APIError)
         assert_clean("unknown action", lambda: client.call("NoSuchAction", {}), caplog, capfd)
-        assert_clean("bad request", lambda: client.call("SendSms", {"x": KEY}), caplog, capfd)
+        assert_clean("bad request", lambda: client.call("SendSms", {"x": 1}), caplog, capfd)
     with emulator.client(secret_key=DEMO_SECRET_KEY, token=TOKEN) as client:
         assert_clean("missing field", lambda: client.call("SendSms", {}), caplog, capfd)
