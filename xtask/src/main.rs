@@ -7,6 +7,7 @@
 //!                                   # and any ClientError code of src/ missing from the table
 
 mod codes;
+mod docs_out;
 mod go_out;
 mod python_out;
 mod rust_out;
@@ -18,8 +19,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Every generated file, relative to the repository root, with its content.
-fn outputs(inputs: &Inputs) -> Result<Vec<(&'static str, String)>, String> {
+fn outputs(root: &Path, inputs: &Inputs) -> Result<Vec<(&'static str, String)>, String> {
+    let contracts =
+        std::fs::read_to_string(root.join("docs/contracts.md")).map_err(|e| format!("docs/contracts.md: {e}"))?;
     Ok(vec![
+        ("docs/contracts.md", docs_out::contracts_md(inputs, &contracts)?),
         ("src/api_gen.rs", rust_out::api_gen(inputs)),
         ("bindings/python/src/tcsms/_actions.py", python_out::actions_py(inputs)),
         ("bindings/python/src/tcsms/_status.py", python_out::status_py(inputs)),
@@ -61,7 +65,7 @@ fn check(root: &Path, files: &[(&str, String)], inputs: &Inputs) -> Result<(), S
 fn run(command: &str) -> Result<(), String> {
     let root = repo_root();
     let inputs = Inputs::load(&root)?;
-    let files = outputs(&inputs)?;
+    let files = outputs(&root, &inputs)?;
     match command {
         "gen" => gen(&root, &files),
         "check" => check(&root, &files, &inputs),
