@@ -35,7 +35,7 @@ pub fn actions_py(inputs: &Inputs) -> String {
         &format!("Typed methods and TypedDicts for every SMS action (API {}).", spec.meta.api_version),
         "spec/actions.json",
     );
-    out.push_str("from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, TypedDict\n\n");
+    out.push_str("from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, TypedDict, cast\n\n");
     out.push_str("Response = Dict[str, Any]\n");
     out.push_str("\"\"\"A ``Response`` object: the decoded ``Response`` member of the service's answer.\"\"\"\n\n");
     let _ = writeln!(out, "#: API version of the actions below.\nAPI_VERSION = {}\n", quote(&spec.meta.api_version));
@@ -190,11 +190,12 @@ fn method(out: &mut String, a: &Action, inputs: &Inputs) {
     }
     let _ = writeln!(out, "        timeout: Optional[float] = None,\n    ) -> {}:", a.response_struct);
     method_doc(out, a, required.iter().chain(&optional).copied(), inputs);
-    let _ = writeln!(out, "        return self._invoke(\n            {},\n            {{", quote(&a.name));
+    let _ = writeln!(out, "        response = self._invoke(\n            {},\n            {{", quote(&a.name));
     for f in &a.request_fields {
         let _ = writeln!(out, "                {}: {},", quote(&f.name), snake(&f.name));
     }
     out.push_str("            },\n            timeout,\n        )\n");
+    let _ = writeln!(out, "        return cast({}, response)", quote(&a.response_struct));
 }
 
 fn method_doc<'a>(out: &mut String, a: &Action, fields: impl Iterator<Item = &'a Field>, inputs: &Inputs) {
