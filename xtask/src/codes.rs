@@ -108,6 +108,28 @@ pub fn check_library_codes(root: &Path, table: &ClientErrors) -> Result<usize, S
     Ok(checked)
 }
 
+/// The header documents, for each status, the codes the library reports with it: the
+/// same codes as the table's library rows.
+pub fn check_header_docs(header: &str, table: &ClientErrors) -> Result<(), String> {
+    for status in &table.statuses {
+        let documented = crate::spec::header_status_codes(header, &status.name);
+        let mut listed: Vec<String> = table
+            .codes
+            .iter()
+            .filter(|c| c.status == status.name && c.source == "library")
+            .map(|c| c.code.clone())
+            .collect();
+        listed.sort();
+        if documented != listed {
+            return Err(format!(
+                "include/tcsms.h documents {documented:?} for TCSMS_STATUS_{}, spec/client_errors.json lists {listed:?}",
+                status.name
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn check_one(table: &ClientErrors, file: &str, code: &str, status: &str) -> Result<(), String> {
     match table.codes.iter().find(|c| c.code == code) {
         None => Err(format!("{file} emits {code}, which spec/client_errors.json does not list")),
@@ -150,6 +172,20 @@ mod tests {
         assert!(wrong.unwrap_err().contains("says NETWORK"));
         let missing = check_one(&table("ClientError.Other", "TIMEOUT"), "f", "ClientError.Timeout", "TIMEOUT");
         assert!(missing.unwrap_err().contains("does not list"));
+    }
+
+    #[test]
+    fn header_docs_are_compared_with_the_table() {
+        let mut t = table("ClientError.Timeout", "TIMEOUT");
+        t.statuses.push(crate::spec::StatusInfo {
+            name: "TIMEOUT".into(),
+            description: String::new(),
+            default_code: String::new(),
+        });
+        let good = "/**\n * Timed out. Code `ClientError.Timeout`.\n */\n#define TCSMS_STATUS_TIMEOUT 7\n";
+        assert!(check_header_docs(good, &t).is_ok());
+        let bad = good.replace("ClientError.Timeout", "ClientError.Other");
+        assert!(check_header_docs(&bad, &t).unwrap_err().contains("ClientError.Other"));
     }
 
     #[test]

@@ -50,6 +50,8 @@ fn gen(root: &Path, files: &[(&str, String)]) -> Result<(), String> {
 
 fn check(root: &Path, files: &[(&str, String)], inputs: &Inputs) -> Result<(), String> {
     let checked = codes::check_library_codes(root, &inputs.errors)?;
+    let header = std::fs::read_to_string(root.join("include/tcsms.h")).map_err(|e| format!("include/tcsms.h: {e}"))?;
+    codes::check_header_docs(&header, &inputs.errors)?;
     let stale: Vec<&str> = files
         .iter()
         .filter(|(rel, text)| std::fs::read_to_string(root.join(rel)).ok().as_ref() != Some(text))
@@ -58,7 +60,7 @@ fn check(root: &Path, files: &[(&str, String)], inputs: &Inputs) -> Result<(), S
     if !stale.is_empty() {
         return Err(format!("stale generated files (run `cargo run -p xtask -- gen`): {}", stale.join(", ")));
     }
-    println!("{} generated files are current; {checked} ClientError codes of src/ are in the table", files.len());
+    println!("{} generated files are current; the {checked} ClientError codes src/ emits and the header documents are in the table", files.len());
     Ok(())
 }
 

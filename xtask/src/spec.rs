@@ -176,6 +176,21 @@ pub fn header_statuses(header: &str) -> Result<Vec<(String, i32)>, String> {
     Ok(out)
 }
 
+/// The `ClientError.*` codes named in the doc comment right above `#define TCSMS_STATUS_<name>`.
+pub fn header_status_codes(header: &str, name: &str) -> Vec<String> {
+    let define = format!("#define TCSMS_STATUS_{name} ");
+    let Some(at) = header.find(&define) else { return Vec::new() };
+    let comment = header[..at].rfind("/**").map_or("", |start| &header[start..at]);
+    let mut codes: Vec<String> = comment
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+        .filter(|w| w.starts_with("ClientError.") && w.len() > "ClientError.".len())
+        .map(|w| w.trim_end_matches('.').to_owned())
+        .collect();
+    codes.sort();
+    codes.dedup();
+    codes
+}
+
 fn join_statuses(header: Vec<(String, i32)>, errors: &ClientErrors) -> Result<Vec<Status>, String> {
     let names: Vec<&str> = errors.statuses.iter().map(|s| s.name.as_str()).collect();
     let header_names: Vec<&str> = header.iter().map(|(n, _)| n.as_str()).collect();
