@@ -22,7 +22,8 @@ step() { printf '\n==> %s\n' "$*"; }
 
 run_rust() {
     cargo fmt --check &&
-        cargo clippy --release --locked --all-targets -- -D warnings &&
+        cargo clippy --release --locked --workspace --all-targets -- -D warnings &&
+        cargo run --release --locked -p xtask -- check && cargo test --release --locked -p xtask &&
         cargo build --release --locked && cargo test --release --locked
 }
 
