@@ -12,8 +12,8 @@
 #   DIR/lib/cmake/tcsms/tcsmsConfig.cmake, tcsmsConfigVersion.cmake
 #   DIR/bin/tcsms-emulator
 #
-# Everything is derived from the build: the version and ABI major from the generated
-# header (TCSMS_VERSION comes from Cargo.toml), the system libraries from
+# Everything is derived from the build: the header is the one the build generated, the
+# version and ABI major come from it (TCSMS_VERSION is Cargo.toml's), the system libraries from
 # `cargo rustc ... --print native-static-libs` (the one source of that list; cached in the
 # target directory per rustc version and Cargo.lock). Needs cargo; installs patchelf and
 # cmake with apt-get when they are missing. Options: --no-build (use what target/release
@@ -90,15 +90,25 @@ if [ -z "$native_static_libs" ]; then
     printf '%s\n%s\n' "$nsl_key" "$native_static_libs" > "$nsl_cache"
 fi
 
+# The header to install is the one the build generated for this library ($OUT_DIR/tcsms.h
+# of the tcsms build script); with --no-build, the committed include/tcsms.h.
+header="$root/include/tcsms.h"
 if [ "$build" = 1 ]; then
     say "cargo build --release"
-    cargo build "${cargo_q[@]}" --release --locked
+    cargo build "${cargo_q[@]}" --release --locked --message-format=json-render-diagnostics > "$release/tcsms-install-build.json" ||
+        die "cargo build failed"
+    # (cargo names the package ...#tcsms@V, or .../tcsms#V when the directory is called tcsms)
+    out_dir="$(grep '"reason":"build-script-executed"' "$release/tcsms-install-build.json" | grep -E '"package_id":"path\+file://[^"]*(#tcsms@|/tcsms#)[0-9]' |
+        sed -n 's/.*"out_dir":"\([^"]*\)".*/\1/p' | tail -1)"
+    [ -n "$out_dir" ] && [ -f "$out_dir/tcsms.h" ] || die "the build script wrote no tcsms.h"
+    header="$out_dir/tcsms.h"
+    cmp -s "$header" "$root/include/tcsms.h" ||
+        echo "install.sh: warning: include/tcsms.h is stale (scripts/header.sh --update); installing the generated one" >&2
 fi
 for f in libtcsms.so libtcsms.a tcsms-emulator; do
     [ -f "$release/$f" ] || die "$release/$f is missing (run without --no-build)"
 done
 
-header="$root/include/tcsms.h"
 version="$(sed -n 's/^#define TCSMS_VERSION "\(.*\)"$/\1/p' "$header")"
 abi="$(sed -n 's/^#define TCSMS_ABI_VERSION \([0-9][0-9]*\)$/\1/p' "$header")"
 [ -n "$version" ] && [ -n "$abi" ] || die "$header lacks TCSMS_VERSION or TCSMS_ABI_VERSION"
