@@ -43,7 +43,7 @@ check() {
     else
         failed=$((failed + 1))
         echo "FAIL  $name"
-        tail -n 25 "$log" | sed 's/^/      /'
+        tail -n 25 "$log" | sed -e 's/^/      /' -e '$a\'   # (ends the last line)
     fi
 }
 # has FILE PATTERN: FILE contains PATTERN (grep -E), shown when it does not.
