@@ -6,6 +6,12 @@
 //! until the whole body has been handed over, then writes head and body together.
 //! Anything else (no length, very large bodies, responses) passes straight through.
 //!
+//! It also keeps a connection to the process that opened it: after `fork()`, a child
+//! that finds a connection inherited from its parent in the pool reports it closed, so
+//! the pool drops it (closing the child's copy of the descriptor, without
+//! `shutdown(2)`, which would cut the parent's connection too) and the child opens its
+//! own. Parent and child never share a socket, so never read each other's answers.
+//!
 //! It also rounds the time limits it hands down: ureq sets the socket's send and receive
 //! timeouts (one syscall each) whenever the remaining time differs from the last one,
 //! which at nanosecond precision is every request. Rounded down to [`TIMEOUT_STEP`], the
@@ -30,7 +36,7 @@ impl<In: Transport> Connector<In> for OneWriteConnector {
     type Out = OneWrite<In>;
 
     fn connect(&self, _: &ConnectionDetails, chained: Option<In>) -> Result<Option<Self::Out>, ureq::Error> {
-        Ok(chained.map(|inner| OneWrite { inner, held: Vec::new(), expected: 0 }))
+        Ok(chained.map(|inner| OneWrite { inner, held: Vec::new(), expected: 0, pid: std::process::id() }))
     }
 }
 
@@ -40,6 +46,8 @@ pub struct OneWrite<T> {
     held: Vec<u8>,
     /// The length of the whole request being held; 0 when nothing is held.
     expected: usize,
+    /// The process that opened the connection.
+    pid: u32,
 }
 
 impl<T: fmt::Debug> fmt::Debug for OneWrite<T> {
@@ -99,6 +107,11 @@ impl<T: Transport> Transport for OneWrite<T> {
     }
 
     fn is_open(&mut self) -> bool {
+        // A connection inherited across fork() is shared with the other process: this
+        // one must never use it again. Dropping it only closes this process's descriptor.
+        if self.pid != std::process::id() {
+            return false;
+        }
         // Checked every time the pool asks (on check-in and on check-out): skipping a
         // check saves three syscalls but lets a request go out on a connection the
         // server has just closed, and a SendSms that fails that way is not resent.
@@ -161,6 +174,35 @@ mod tests {
         assert_eq!(after(coarse(with(Duration::from_nanos(14_950_000_001)))), Duration::from_millis(14_900));
         assert_eq!(after(coarse(with(Duration::from_micros(999_999)))), Duration::from_micros(999_999));
         assert!(matches!(coarse(NextTimeout::default()).after, Remaining::NotHappening));
+    }
+
+    /// A transport that is always open and never does I/O.
+    #[derive(Debug)]
+    struct Idle(ureq::unversioned::transport::LazyBuffers);
+
+    impl Transport for Idle {
+        fn buffers(&mut self) -> &mut dyn Buffers {
+            &mut self.0
+        }
+        fn transmit_output(&mut self, _: usize, _: NextTimeout) -> Result<(), ureq::Error> {
+            Ok(())
+        }
+        fn await_input(&mut self, _: NextTimeout) -> Result<bool, ureq::Error> {
+            Ok(false)
+        }
+        fn is_open(&mut self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn connections_from_another_process_are_never_reused() {
+        let idle = || Idle(ureq::unversioned::transport::LazyBuffers::new(64, 64));
+        let mut own = OneWrite { inner: idle(), held: Vec::new(), expected: 0, pid: std::process::id() };
+        assert!(own.is_open(), "opened by this process");
+        // As the child sees a connection its parent opened before fork().
+        let mut inherited = OneWrite { inner: idle(), held: Vec::new(), expected: 0, pid: std::process::id() ^ 1 };
+        assert!(!inherited.is_open(), "inherited across fork()");
     }
 
     #[test]
