@@ -64,16 +64,14 @@ impl Credentials {
             if value.trim() != value {
                 return Err(Error::invalid_config(format!("{name} has surrounding whitespace")));
             }
-            if value.bytes().any(|b| b.is_ascii_control()) {
-                return Err(Error::invalid_config(format!("{name} contains a control character")));
-            }
+            check_header_safe(name, value)?;
         }
         let token = match token {
-            Some(t) if t.bytes().any(|b| b.is_ascii_control()) => {
-                return Err(Error::invalid_config("token contains a control character"))
-            }
             Some("") | None => None,
-            Some(t) => Some(Secret::new(t)),
+            Some(t) => {
+                check_header_safe("token", t)?;
+                Some(Secret::new(t))
+            }
         };
         Ok(Credentials { secret_id: secret_id.to_owned(), secret_key: Secret::new(secret_key), token, source })
     }
@@ -104,6 +102,19 @@ impl fmt::Debug for Credentials {
             .field("source", &self.source)
             .finish()
     }
+}
+
+/// Credentials travel in HTTP headers (and are signed): only printable ASCII can be
+/// sent as given, so anything else is refused now rather than on every call. The
+/// message never repeats the value.
+fn check_header_safe(name: &str, value: &str) -> Result<(), Error> {
+    if value.bytes().any(|b| b.is_ascii_control()) {
+        return Err(Error::invalid_config(format!("{name} contains a control character")));
+    }
+    if !value.is_ascii() {
+        return Err(Error::invalid_config(format!("{name} contains a non-ASCII character")));
+    }
+    Ok(())
 }
 
 /// Shows the first four characters of an identifier, enough to tell keys apart.
@@ -267,6 +278,26 @@ mod tests {
         assert!(resolve(None, Some("k"), None, &env).unwrap_err().message().contains("secret_id"));
         assert!(resolve(Some(" id"), Some("k"), None, &env).unwrap_err().message().contains("whitespace"));
         assert!(resolve(Some("id"), Some(""), None, &env).unwrap_err().message().contains("empty"));
+    }
+
+    #[test]
+    fn values_that_cannot_travel_in_a_header_are_refused_without_echoing_them() {
+        let env = env_of(&[]);
+        for (id, key, token, needle) in [
+            ("AKIDé1", "k1", None, "secret_id contains a non-ASCII"),
+            ("AKID1", "kéy1", None, "secret_key contains a non-ASCII"),
+            ("AKID1", "k1", Some("tök1"), "token contains a non-ASCII"),
+            ("AKID\u{7f}1", "k1", None, "secret_id contains a control"),
+            ("AKID1", "k\t1", None, "secret_key contains a control"),
+            ("AKID1", "k1", Some("t\r\nX-Evil: 1"), "token contains a control"),
+        ] {
+            let e = resolve(Some(id), Some(key), token, &env).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{needle}");
+            assert!(e.message().contains(needle), "{}", e.message());
+            for value in [id, key, token.unwrap_or(id)] {
+                assert!(!e.message().contains(value), "{}", e.message());
+            }
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! value repeats from one request to the next and the syscalls are skipped. A call can
 //! then time out at most one step early, never late.
 
+use std::cell::Cell;
 use std::fmt;
 use std::time::Duration;
 use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
@@ -27,6 +28,25 @@ const TIMEOUT_STEP: Duration = Duration::from_millis(100);
 
 /// Bodies larger than this are not held back.
 const MAX_HELD: usize = 1 << 20;
+
+thread_local! {
+    /// Whether any byte of the current attempt's request reached the socket (ureq runs
+    /// a request on the calling thread).
+    static WRITTEN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Starts an attempt on this thread: nothing of its request has been written yet.
+pub(crate) fn start_attempt() {
+    WRITTEN.with(|w| w.set(false));
+}
+
+/// Whether any byte of this thread's current request was handed to the socket. When
+/// not, the service cannot have seen the request: the connection, the TLS handshake or
+/// the request's own encoding failed first. A TLS handshake happens within the first
+/// write, so a certificate error leaves this false.
+pub(crate) fn request_written() -> bool {
+    WRITTEN.with(Cell::get)
+}
 
 /// Wraps every transport of a connector chain in [`OneWrite`].
 #[derive(Debug, Default, Clone, Copy)]
@@ -65,6 +85,7 @@ impl<T: Transport> OneWrite<T> {
             let n = output.len().min(self.held.len() - start);
             output[..n].copy_from_slice(&self.held[start..start + n]);
             self.inner.transmit_output(n, timeout)?;
+            WRITTEN.with(|w| w.set(true));
             start += n;
         }
         self.held.clear();
@@ -87,7 +108,11 @@ impl<T: Transport> Transport for OneWrite<T> {
                     self.expected = total;
                     return Ok(());
                 }
-                _ => return self.inner.transmit_output(amount, coarse(timeout)),
+                _ => {
+                    self.inner.transmit_output(amount, coarse(timeout))?;
+                    WRITTEN.with(|w| w.set(true));
+                    return Ok(());
+                }
             }
         }
         let chunk = &self.inner.buffers().output()[..amount];
