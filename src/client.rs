@@ -39,6 +39,9 @@ pub struct Client {
     agent: ureq::Agent,
     resolver: CachingResolver,
     key_cache: Mutex<Option<CachedKey>>,
+    /// `X-TC-Token`, made once over memory zeroed when the client is dropped: every
+    /// request shares it, so no request leaves a copy of the token in freed memory.
+    token_header: Option<ureq::http::HeaderValue>,
 }
 
 struct CachedKey {
@@ -175,7 +178,8 @@ impl Client {
             ),
             resolver.clone(),
         );
-        Ok(Client { config, agent, resolver, key_cache: Mutex::new(None) })
+        let token_header = config.credentials.token().map(|token| secret_header(token.expose())).transpose()?;
+        Ok(Client { config, agent, resolver, key_cache: Mutex::new(None), token_header })
     }
 
     pub fn config(&self) -> &Config {
@@ -268,8 +272,8 @@ impl Client {
             .header("X-TC-Timestamp", timestamp.to_string())
             .header("X-TC-Region", &self.config.region)
             .header("X-TC-RequestClient", REQUEST_CLIENT);
-        if let Some(token) = credentials.token() {
-            request = request.header("X-TC-Token", token.expose());
+        if let Some(token) = &self.token_header {
+            request = request.header("X-TC-Token", token.clone());
         }
         if let Some(language) = self.config.language {
             request = request.header("X-TC-Language", language.as_str());
@@ -361,6 +365,13 @@ fn redact_secrets(mut message: String, secrets: &[&str]) -> String {
         }
     }
     message
+}
+
+/// A header value over a zeroed-on-drop copy of `secret`; clones share that copy.
+fn secret_header(secret: &str) -> Result<ureq::http::HeaderValue, Error> {
+    let shared = bytes::Bytes::from_owner(zeroize::Zeroizing::new(secret.as_bytes().to_vec()));
+    ureq::http::HeaderValue::from_maybe_shared(shared)
+        .map_err(|_| Error::invalid_config("token cannot be sent in an HTTP header"))
 }
 
 /// System CA bundles that `ca_file` roots are added to.

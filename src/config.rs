@@ -5,6 +5,7 @@ use crate::error::{codes, Error, ErrorKind};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::time::Duration;
+use zeroize::Zeroize;
 
 pub const DEFAULT_REGION: &str = "ap-guangzhou";
 pub const DEFAULT_ENDPOINT: &str = "sms.intl.tencentcloudapi.com";
@@ -132,14 +133,21 @@ impl Config {
         let value: Value = serde_json::from_str(json).map_err(|e| {
             Error::local(ErrorKind::InvalidJson, codes::INVALID_JSON, format!("configuration is not valid JSON: {e}"))
         })?;
-        let Value::Object(map) = value else {
+        let Value::Object(mut map) = value else {
             return Err(Error::local(
                 ErrorKind::InvalidJson,
                 codes::INVALID_JSON,
                 "configuration must be a JSON object",
             ));
         };
-        Config::from_map(&map, env)
+        let config = Config::from_map(&map, env);
+        // The parsed copies of the secrets are zeroed before they are freed.
+        for key in ["secret_key", "token", "proxy"] {
+            if let Some(Value::String(secret)) = map.get_mut(key) {
+                secret.zeroize();
+            }
+        }
+        config
     }
 
     fn from_map(map: &Map<String, Value>, env: EnvLookup<'_>) -> Result<Config, Error> {

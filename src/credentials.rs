@@ -3,7 +3,7 @@
 
 use crate::error::{codes, Error, ErrorKind};
 use std::fmt;
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 /// A secret string: redacted in `Debug` and `Display`, zeroed on drop.
 #[derive(Clone, PartialEq, Eq)]
@@ -151,21 +151,21 @@ pub fn resolve(
         (None, Some(_)) => return Err(Error::invalid_config("secret_key is set but secret_id is not")),
         (None, None) => {}
     }
-    if let (Some(id), Some(key)) = (env(ENV_SECRET_ID), env(ENV_SECRET_KEY)) {
-        let env_token = env(ENV_SESSION_TOKEN).or_else(|| env(ENV_TOKEN));
-        let token = token.map(str::to_owned).or(env_token);
-        return Credentials::new(&id, &key, token.as_deref(), CredentialSource::Environment);
+    // Copies of secrets read here are zeroed when dropped.
+    let secret = |name: &str| env(name).map(Zeroizing::new);
+    if let (Some(id), Some(key)) = (env(ENV_SECRET_ID), secret(ENV_SECRET_KEY)) {
+        let env_token = secret(ENV_SESSION_TOKEN).or_else(|| secret(ENV_TOKEN));
+        let token = token.or(env_token.as_deref().map(String::as_str));
+        return Credentials::new(&id, &key, token, CredentialSource::Environment);
     }
     let path = env(ENV_CREDENTIALS_FILE).or_else(|| env("HOME").map(|h| format!("{h}/.tencentcloud/credentials")));
     if let Some(path) = &path {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            let profile = parse_profile(&text, "default");
+        if let Ok(text) = std::fs::read_to_string(path).map(Zeroizing::new) {
+            let profile = Zeroizing::new(parse_profile(&text, "default"));
             let get = |k: &str| profile.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
             match (get("secret_id"), get("secret_key")) {
                 (Some(id), Some(key)) => {
-                    let file_token = get("token").map(str::to_owned);
-                    let token = token.map(str::to_owned).or(file_token);
-                    return Credentials::new(id, key, token.as_deref(), CredentialSource::ProfileFile);
+                    return Credentials::new(id, key, token.or(get("token")), CredentialSource::ProfileFile);
                 }
                 _ => {
                     return Err(Error::local(

@@ -22,6 +22,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::time::Duration;
 use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
+use zeroize::Zeroize;
 
 /// Remaining times above one second are rounded down to a multiple of this.
 const TIMEOUT_STEP: Duration = Duration::from_millis(100);
@@ -61,7 +62,7 @@ impl<In: Transport> Connector<In> for OneWriteConnector {
 }
 
 /// A transport that coalesces a request's head and body into one write.
-pub struct OneWrite<T> {
+pub struct OneWrite<T: Transport> {
     inner: T,
     held: Vec<u8>,
     /// The length of the whole request being held; 0 when nothing is held.
@@ -70,7 +71,7 @@ pub struct OneWrite<T> {
     pid: u32,
 }
 
-impl<T: fmt::Debug> fmt::Debug for OneWrite<T> {
+impl<T: Transport + fmt::Debug> fmt::Debug for OneWrite<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OneWrite").field("inner", &self.inner).field("held", &self.held.len()).finish()
     }
@@ -88,9 +89,19 @@ impl<T: Transport> OneWrite<T> {
             WRITTEN.with(|w| w.set(true));
             start += n;
         }
-        self.held.clear();
+        // Zeroed, not just cleared: it held the request head, with the X-TC-Token.
+        self.held.zeroize();
         self.expected = 0;
         Ok(())
+    }
+}
+
+impl<T: Transport> Drop for OneWrite<T> {
+    /// Zeroes what held the request heads (with their X-TC-Token) before the
+    /// connection's memory is freed: the held copy and the output buffer.
+    fn drop(&mut self) {
+        self.held.zeroize();
+        self.inner.buffers().output().zeroize();
     }
 }
 
@@ -104,6 +115,9 @@ impl<T: Transport> Transport for OneWrite<T> {
             let chunk = &self.inner.buffers().output()[..amount];
             match request_length(chunk) {
                 Some(total) if total > amount && total <= MAX_HELD => {
+                    // Room for the whole request at once: growing would free a copy
+                    // of the head (and its X-TC-Token) without zeroing it.
+                    self.held.reserve_exact(total);
                     self.held.extend_from_slice(chunk);
                     self.expected = total;
                     return Ok(());
