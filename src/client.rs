@@ -255,18 +255,38 @@ impl Client {
         }
     }
 
+    /// One try: sign, send, read and judge the answer.
     fn attempt(&self, action: &Action, body: &[u8], deadline: Instant) -> Result<String, Failure> {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(Failure::new(Reach::Final, timeout_error(&self.config)));
         }
+        let request = self.signed_request(action, body, remaining);
+        crate::transport::start_attempt();
+        let (status, answer) = self.exchange(request, body)?;
+        self.judge(status, answer)
+    }
+
+    /// A request for `action`, signed now, with the API's headers and `remaining` as its
+    /// time limit.
+    fn signed_request(
+        &self,
+        action: &Action,
+        body: &[u8],
+        remaining: Duration,
+    ) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
         let timestamp = unix_now();
         let (date, key) = self.signing_key(timestamp);
         let endpoint = &self.config.endpoint;
-        let credentials = &self.config.credentials;
-        crate::transport::start_attempt();
-        let authorization =
-            sign::sign_post(credentials.secret_id(), &key, &date, timestamp, CONTENT_TYPE, &endpoint.authority, body);
+        let authorization = sign::sign_post(
+            self.config.credentials.secret_id(),
+            &key,
+            &date,
+            timestamp,
+            CONTENT_TYPE,
+            &endpoint.authority,
+            body,
+        );
         let mut request = self
             .agent
             .post(&endpoint.url)
@@ -284,11 +304,20 @@ impl Client {
         if let Some(language) = self.config.language {
             request = request.header("X-TC-Language", language.as_str());
         }
-        let request = request
+        request
             .config()
             .timeout_global(Some(remaining))
             .timeout_connect(Some(self.config.connect_timeout.min(remaining)))
-            .build();
+            .build()
+    }
+
+    /// Sends the request and reads the whole answer (at most [`MAX_RESPONSE_BYTES`]):
+    /// its HTTP status and body.
+    fn exchange(
+        &self,
+        request: ureq::RequestBuilder<ureq::typestate::WithBody>,
+        body: &[u8],
+    ) -> Result<(u16, Vec<u8>), Failure> {
         let response = request.send(body).map_err(|e| {
             let failure = self.transport_failure(e);
             if failure.reach == Reach::NotSent {
@@ -310,16 +339,17 @@ impl Client {
                 ),
                 other => self.transport_failure(other),
             })?;
+        Ok((status, answer))
+    }
+
+    /// The body of a 200 answer that is the service's success envelope, or the failure
+    /// that the status or the content stands for.
+    fn judge(&self, status: u16, answer: Vec<u8>) -> Result<String, Failure> {
         if status != 200 {
             let reach = if status >= 500 { Reach::MaybeActed } else { Reach::Final };
-            return Err(Failure::new(
-                reach,
-                Error::local(
-                    ErrorKind::HttpStatus,
-                    codes::HTTP_STATUS,
-                    format!("HTTP status {status} from {}: {}", endpoint.url, excerpt(&answer, &self.secrets())),
-                ),
-            ));
+            let shown = excerpt(&answer, &self.secrets());
+            let message = format!("HTTP status {status} from {}: {shown}", self.config.endpoint.url);
+            return Err(Failure::new(reach, Error::local(ErrorKind::HttpStatus, codes::HTTP_STATUS, message)));
         }
         interpret_answer(answer, &self.secrets())
     }
