@@ -115,9 +115,7 @@ extern "C" {
  * "sms.intl.tencentcloudapi.com"; "host", "host:port", "https://host[:port]" or
  * "http://host:port"), `language` ("en-US" or "zh-CN"), `timeout_ms` (whole call,
  * default 15000), `connect_timeout_ms` (default 5000), `max_retries` (default 2),
- * `proxy` (an HTTP CONNECT proxy, http://[user:password@]host:port; SOCKS is refused;
- * default: ALL_PROXY/HTTPS_PROXY/HTTP_PROXY and NO_PROXY), `ca_file` (extra PEM roots:
- * a regular file of at most 1 MiB). Without
+ * `proxy` (default: HTTPS_PROXY/NO_PROXY), `ca_file` (extra PEM roots). Without
  * `secret_id`/`secret_key`, TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY are read,
  * then ~/.tencentcloud/credentials.
  *
@@ -182,9 +180,8 @@ tcsms_status tcsms_report_conversion(const tcsms_client *client,
 /**
  * Calls any action of the SMS API 2021-01-11 by name (for example "SendSms",
  * "PullSmsSendStatus", "DescribeSmsTemplateList") with its parameters as a JSON object
- * (for example `{"SmsSdkAppId":"1400000001","Limit":10}`). The JSON is checked, not
- * re-encoded: it is signed and sent as given, less any spaces, tabs and line breaks
- * around it. An action not in the API is refused locally (ClientError.UnknownAction).
+ * (for example `{"SmsSdkAppId":"1400000001","Limit":10}`). The JSON is sent exactly
+ * as given. An action not in the API is refused locally (ClientError.UnknownAction).
  *
  * Ownership, errors and `*out_json` as for `tcsms_report_conversion`.
  *
