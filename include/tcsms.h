@@ -120,7 +120,9 @@ extern "C" {
  * "sms.intl.tencentcloudapi.com"; "host", "host:port", "https://host[:port]" or
  * "http://host:port"), `language` ("en-US" or "zh-CN"), `timeout_ms` (whole call,
  * default 15000), `connect_timeout_ms` (default 5000), `max_retries` (default 2),
- * `proxy` (default: HTTPS_PROXY/NO_PROXY), `ca_file` (extra PEM roots). Without
+ * `proxy` (an HTTP CONNECT proxy, http://[user:password@]host:port; SOCKS is refused;
+ * default: ALL_PROXY/HTTPS_PROXY/HTTP_PROXY and NO_PROXY), `ca_file` (extra PEM roots:
+ * a regular file of at most 1 MiB). Without
  * `secret_id`/`secret_key`, TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY are read,
  * then ~/.tencentcloud/credentials.
  *
@@ -130,6 +132,11 @@ extern "C" {
  * envelope owned by the caller (free it with `tcsms_free`).
  *
  * Thread safety: may be called from any thread.
+ *
+ * fork(): a client made before fork() may be used by the parent and the child, at
+ * the same time: the child never uses a connection the parent opened (it closes its
+ * copies, leaving the parent's connections alone, and opens its own). Fork while no
+ * other thread is inside a call on the client.
  *
  * Errors: TCSMS_STATUS_NULL_ARGUMENT, TCSMS_STATUS_INVALID_UTF8,
  * TCSMS_STATUS_INVALID_JSON, TCSMS_STATUS_INVALID_CONFIG. Secrets never appear in
@@ -185,8 +192,9 @@ tcsms_status tcsms_report_conversion(const tcsms_client *client,
 /**
  * Calls any action of the SMS API 2021-01-11 by name (for example "SendSms",
  * "PullSmsSendStatus", "DescribeSmsTemplateList") with its parameters as a JSON object
- * (for example `{"SmsSdkAppId":"1400000001","Limit":10}`). The JSON is sent exactly
- * as given. An action not in the API is refused locally (ClientError.UnknownAction).
+ * (for example `{"SmsSdkAppId":"1400000001","Limit":10}`). The JSON is checked, not
+ * re-encoded: it is signed and sent as given, less any spaces, tabs and line breaks
+ * around it. An action not in the API is refused locally (ClientError.UnknownAction).
  *
  * Ownership, errors and `*out_json` as for `tcsms_report_conversion`.
  *
