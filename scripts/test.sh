@@ -4,7 +4,8 @@
 # emulator, the Python binding and the Go binding. Prints one line per suite and a
 # closing "N passed, N failed" line; exits non-zero if any suite failed.
 #
-# Usage: scripts/test.sh [suite...]   suites: rust header c official-sdk python go
+# Usage: scripts/test.sh [suite...]   suites: rust header c official-sdk python go fuzz
+# (fuzz: every cargo-fuzz target for TCSMS_FUZZ_SECONDS, default 25, each; see scripts/fuzz.sh)
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -13,7 +14,7 @@ export TCSMS_EMULATOR="$root/target/release/tcsms-emulator"
 export CARGO_TERM_COLOR=never
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(rust header c official-sdk python go)
+[ ${#suites[@]} -gt 0 ] || suites=(rust header c official-sdk python go fuzz)
 
 log_dir="$root/target/test-logs"
 mkdir -p "$log_dir"
@@ -45,6 +46,8 @@ run_python() { bash bindings/python/run-tests.sh; }
 
 run_go() { bash bindings/go/run-tests.sh; }
 
+run_fuzz() { nice -n 10 bash scripts/fuzz.sh "${TCSMS_FUZZ_SECONDS:-25}"; }
+
 passed=0
 failed=0
 failed_names=()
@@ -58,7 +61,7 @@ fi
 for suite in "${suites[@]}"; do
     fn="run_${suite//-/_}"
     if ! declare -F "$fn" >/dev/null; then
-        echo "unknown suite: $suite (known: rust header c official-sdk python go)"
+        echo "unknown suite: $suite (known: rust header c official-sdk python go fuzz)"
         exit 2
     fi
     step "suite: $suite (log: target/test-logs/$suite.log)"
