@@ -4,8 +4,9 @@
 # emulator, the Python binding and the Go binding. Prints one line per suite and a
 # closing "N passed, N failed" line; exits non-zero if any suite failed.
 #
-# Usage: scripts/test.sh [suite...]   suites: rust header c official-sdk python go fuzz
-# (fuzz: every cargo-fuzz target for TCSMS_FUZZ_SECONDS, default 25, each; see scripts/fuzz.sh)
+# Usage: scripts/test.sh [suite...]   suites: rust header c official-sdk python go fuzz sanitize
+# (fuzz: every cargo-fuzz target for TCSMS_FUZZ_SECONDS, default 20, each, scripts/fuzz.sh;
+# sanitize: ASan+LSan Rust tests, ASan+UBSan C suite, TSan threaded tests, scripts/sanitize.sh)
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -14,7 +15,7 @@ export TCSMS_EMULATOR="$root/target/release/tcsms-emulator"
 export CARGO_TERM_COLOR=never
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(rust header c official-sdk python go fuzz)
+[ ${#suites[@]} -gt 0 ] || suites=(rust header c official-sdk python go fuzz sanitize)
 
 log_dir="$root/target/test-logs"
 mkdir -p "$log_dir"
@@ -46,7 +47,9 @@ run_python() { bash bindings/python/run-tests.sh; }
 
 run_go() { bash bindings/go/run-tests.sh; }
 
-run_fuzz() { nice -n 10 bash scripts/fuzz.sh "${TCSMS_FUZZ_SECONDS:-25}"; }
+run_fuzz() { nice -n 10 bash scripts/fuzz.sh "${TCSMS_FUZZ_SECONDS:-20}"; }
+
+run_sanitize() { nice -n 10 bash scripts/sanitize.sh; }
 
 passed=0
 failed=0
@@ -61,7 +64,7 @@ fi
 for suite in "${suites[@]}"; do
     fn="run_${suite//-/_}"
     if ! declare -F "$fn" >/dev/null; then
-        echo "unknown suite: $suite (known: rust header c official-sdk python go fuzz)"
+        echo "unknown suite: $suite (known: rust header c official-sdk python go fuzz sanitize)"
         exit 2
     fi
     step "suite: $suite (log: target/test-logs/$suite.log)"
