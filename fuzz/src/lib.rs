@@ -21,6 +21,8 @@ pub const INVALID_ARGUMENT: Status = 4;
 pub const INVALID_CONFIG: Status = 5;
 pub const NETWORK: Status = 6;
 pub const TIMEOUT: Status = 7;
+pub const HTTP_STATUS: Status = 8;
+pub const DECODE: Status = 9;
 pub const API_ERROR: Status = 10;
 pub const PANIC: Status = 11;
 
