@@ -7,56 +7,32 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::ffi::CString;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::ptr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tcsms_fuzz::*;
 
-/// The answer the server sends next, and the server's port.
+#[path = "../../tests/support/hostile.rs"]
+mod hostile;
+
+/// The answer the server sends next, and the server.
 struct Server {
     answer: Arc<Mutex<Vec<u8>>>,
-    port: u16,
-}
-
-/// Reads one request (headers, then Content-Length bytes of body), so the answer never
-/// races the request.
-fn read_request(stream: &mut TcpStream) {
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
-    while let Ok(n @ 1..) = stream.read(&mut buf) {
-        seen.extend_from_slice(&buf[..n]);
-        let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
-        let head = String::from_utf8_lossy(&seen[..end]).to_ascii_lowercase();
-        let length = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length:"))
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .unwrap_or(0);
-        if seen.len() >= end + 4 + length {
-            return;
-        }
-    }
+    hostile: hostile::Hostile,
 }
 
 fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
-        let port = listener.local_addr().expect("local address").port();
         let answer = Arc::new(Mutex::new(Vec::new()));
         let shared = answer.clone();
-        std::thread::spawn(move || {
-            for mut stream in listener.incoming().flatten() {
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-                read_request(&mut stream);
+        let hostile = hostile::Hostile::start(move |mut stream| {
+            if hostile::read_request(&mut stream) {
                 let answer = shared.lock().expect("answer lock").clone();
-                let _ = stream.write_all(&answer);
-                let _ = stream.shutdown(std::net::Shutdown::Both);
+                hostile::answer_and_close(&mut stream, &answer);
             }
         });
-        Server { answer, port }
+        Server { answer, hostile }
     })
 }
 
@@ -70,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
     let config = CString::new(format!(
         r#"{{"secret_id":"AKIDfuzz0000000000000000000000000000","secret_key":"{MARKER_SECRET_KEY}",
         "token":"{MARKER_TOKEN}","endpoint":"http://127.0.0.1:{}","timeout_ms":3000,"max_retries":0}}"#,
-        server.port
+        server.hostile.port
     ))
     .expect("no NUL");
     let mut client = ptr::null_mut();
