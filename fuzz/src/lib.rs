@@ -4,7 +4,7 @@
 //! The targets call the exported C functions through `extern "C"` declarations rather than
 //! `tcsms::ffi`, so they exercise exactly what a C caller links against.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::ffi::{c_char, CStr, CString};
 use std::ptr;
 use std::sync::{Once, OnceLock};
@@ -229,4 +229,21 @@ pub unsafe fn first_bad_argument(client_null: bool, strings: &[*const c_char]) -
         // SAFETY: per the contract.
         unsafe { CStr::from_ptr(s) }.to_str().is_err().then_some(INVALID_UTF8)
     })
+}
+
+/// Checks that no secret of the configuration `map` (`secret_key`, `token`, `proxy`) shows in
+/// `shown`, the output made from it. A secret found there is a leak only if the output for
+/// the same configuration with that secret replaced by `#`s (`output_for(json)`) no longer
+/// contains it; otherwise the text comes from elsewhere (another field, a fixed message).
+pub fn assert_config_secrets_hidden(map: &Map<String, Value>, shown: &str, output_for: impl Fn(&str) -> String) {
+    for key in ["secret_key", "token", "proxy"] {
+        let Some(Value::String(secret)) = map.get(key) else { continue };
+        if secret.len() < 6 || !shown.contains(secret.as_str()) {
+            continue;
+        }
+        let mut replaced = map.clone();
+        replaced.insert(key.to_owned(), Value::String("#".repeat(secret.len())));
+        let again = output_for(&Value::Object(replaced).to_string());
+        assert!(again.contains(secret.as_str()), "`{key}` shows: {shown}");
+    }
 }
