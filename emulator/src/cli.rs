@@ -12,6 +12,8 @@ pub const DEMO_SECRET_ID: &str = "AKIDtcsmsdemo00000000000000000000000";
 pub const DEMO_SECRET_KEY: &str = "tcsmsdemosecretkey00000000000000";
 /// App created when no `--app-id` is given.
 pub const DEFAULT_APP_ID: &str = "1400000001";
+/// `--clock-offset` beyond ten years either way is surely a typo.
+const MAX_CLOCK_OFFSET_SECS: u64 = 10 * 366 * 86_400;
 
 /// A secret that never shows up in `Debug` output.
 #[derive(Clone, PartialEq, Eq)]
@@ -32,13 +34,28 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// One accepted SecretId with its SecretKey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPair {
+    pub secret_id: String,
+    pub secret_key: Secret,
+}
+
+impl KeyPair {
+    pub fn new(secret_id: &str, secret_key: &str) -> KeyPair {
+        KeyPair { secret_id: secret_id.to_owned(), secret_key: Secret::new(secret_key.to_owned()) }
+    }
+}
+
 /// Everything the emulator is told on its command line.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: String,
-    pub secret_id: String,
-    pub secret_key: Secret,
-    pub token: Option<Secret>,
+    /// The accepted key pairs (`--secret-id`/`--secret-key`, paired by position); never empty.
+    pub key_pairs: Vec<KeyPair>,
+    /// `--token`: none, one for every key pair, or one per key pair (by position).
+    pub tokens: Vec<Secret>,
+    /// The account's SmsSdkAppIds; empty means the default one, 1400000001.
     pub app_ids: Vec<String>,
     pub log: Option<PathBuf>,
     pub review_delay_ms: u64,
@@ -50,15 +67,20 @@ pub struct Config {
     pub fault_delay_ms: u64,
     pub auto_reply: Option<String>,
     pub workers: usize,
+    /// How far the emulator's clock runs ahead of the host's (negative: behind), in seconds.
+    pub clock_offset_secs: i64,
+    /// Seed the state the documentation's examples assume (`--doc-examples`).
+    pub doc_examples: bool,
+    /// ReportConversion refuses SerialNos this emulator did not issue to the app.
+    pub strict_serial_no: bool,
 }
 
 impl Default for Config {
     fn default() -> Config {
         Config {
             listen: "127.0.0.1:0".to_owned(),
-            secret_id: DEMO_SECRET_ID.to_owned(),
-            secret_key: Secret::new(DEMO_SECRET_KEY.to_owned()),
-            token: None,
+            key_pairs: vec![KeyPair::new(DEMO_SECRET_ID, DEMO_SECRET_KEY)],
+            tokens: Vec::new(),
             app_ids: Vec::new(),
             log: None,
             review_delay_ms: 1000,
@@ -69,6 +91,9 @@ impl Default for Config {
             fault_delay_ms: 30_000,
             auto_reply: None,
             workers: 4,
+            clock_offset_secs: 0,
+            doc_examples: false,
+            strict_serial_no: false,
         }
     }
 }
@@ -92,12 +117,14 @@ connections; point a client's endpoint at that URL. SIGINT/SIGTERM stop it (exit
 
 OPTIONS:
     --listen ADDR           Address to listen on [default: 127.0.0.1:0; port 0 = any free port]
-    --secret-id ID          SecretId clients must sign with
-    --secret-key KEY        SecretKey clients must sign with (give both or neither; without
-                            them the demo credentials are used:
+    --secret-id ID          SecretId clients may sign with; repeat with --secret-key for more
+                            accepted key pairs (paired by position, for credential rotation)
+    --secret-key KEY        SecretKey of the --secret-id at the same position (as many of
+                            each; without them the demo credentials are used:
                             AKIDtcsmsdemo00000000000000000000000 / tcsmsdemosecretkey00000000000000)
-    --token TOKEN           Require X-TC-Token to equal TOKEN (temporary credentials); without
-                            it, requests that carry a token are refused (AuthFailure.TokenFailure)
+    --token TOKEN           Require X-TC-Token to equal TOKEN (temporary credentials); give it
+                            once for every key pair or once per key pair; without it, requests
+                            that carry a token are refused (AuthFailure.TokenFailure)
     --app-id ID             An SmsSdkAppId the account owns; repeat for more
                             [default: 1400000001]
     --log FILE              Append one JSON line per request (action, verdict, error code,
@@ -115,6 +142,15 @@ OPTIONS:
     --fault-every N         Inject the fault into every Nth API request [default: 1]
     --fault-delay-ms MS     Delay of the `slow` fault [default: 30000]
     --workers N             Threads serving connections (each serves many) [default: 4]
+    --clock-offset SECONDS  Run the emulator's clock (timestamps it issues, the signature-expiry
+                            check, the HTTP Date header) SECONDS ahead of the host's; negative
+                            runs it behind [default: 0]
+    --doc-examples          Seed the state the API documentation's examples assume (app
+                            1400006666, signature 1111, templates 1111 and 1800308, the
+                            sample reports and replies); see docs/emulator.md
+    --strict-serial-no      ReportConversion refuses a SerialNo this emulator did not issue to
+                            the app (InvalidParameterValue); by default any well-formed one is
+                            accepted, as the service does
     -h, --help              Print this help
     -V, --version           Print the version
 
@@ -130,8 +166,8 @@ the rules the emulator applies.
 /// Parses the arguments after the program name.
 pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String> {
     let mut cfg = Config::default();
-    let mut secret_id = None;
-    let mut secret_key = None;
+    let mut secret_ids = Vec::new();
+    let mut secret_keys = Vec::new();
     let mut fault_every_given = false;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -149,9 +185,9 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String>
             "-h" | "--help" => return Ok(Command::Help),
             "-V" | "--version" => return Ok(Command::Version),
             "--listen" => cfg.listen = value("--listen")?,
-            "--secret-id" => secret_id = Some(non_empty("--secret-id", value("--secret-id")?)?),
-            "--secret-key" => secret_key = Some(non_empty("--secret-key", value("--secret-key")?)?),
-            "--token" => cfg.token = Some(Secret::new(non_empty("--token", value("--token")?)?)),
+            "--secret-id" => secret_ids.push(non_empty("--secret-id", value("--secret-id")?)?),
+            "--secret-key" => secret_keys.push(non_empty("--secret-key", value("--secret-key")?)?),
+            "--token" => cfg.tokens.push(Secret::new(non_empty("--token", value("--token")?)?)),
             "--app-id" => {
                 let id = value("--app-id")?;
                 if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
@@ -197,16 +233,33 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String>
                 }
                 cfg.workers = n as usize;
             }
+            "--clock-offset" => {
+                let v = value("--clock-offset")?;
+                cfg.clock_offset_secs =
+                    v.parse::<i64>().ok().filter(|s| s.unsigned_abs() <= MAX_CLOCK_OFFSET_SECS).ok_or_else(|| {
+                        format!("--clock-offset wants seconds (at most 10 years either way), got {v:?}")
+                    })?;
+            }
+            "--doc-examples" => cfg.doc_examples = true,
+            "--strict-serial-no" => cfg.strict_serial_no = true,
             other => return Err(format!("unknown argument {other:?} (see --help)")),
         }
     }
-    match (secret_id, secret_key) {
-        (Some(id), Some(key)) => {
-            cfg.secret_id = id;
-            cfg.secret_key = Secret::new(key);
-        }
-        (None, None) => {}
-        _ => return Err("--secret-id and --secret-key go together".to_owned()),
+    if secret_ids.len() != secret_keys.len() {
+        return Err("--secret-id and --secret-key go together: give as many of each".to_owned());
+    }
+    if !secret_ids.is_empty() {
+        cfg.key_pairs = secret_ids
+            .into_iter()
+            .zip(secret_keys)
+            .map(|(secret_id, key)| KeyPair { secret_id, secret_key: Secret::new(key) })
+            .collect();
+    }
+    if cfg.key_pairs.iter().enumerate().any(|(i, p)| cfg.key_pairs[..i].iter().any(|q| q.secret_id == p.secret_id)) {
+        return Err("--secret-id: each SecretId may be given once".to_owned());
+    }
+    if cfg.tokens.len() > 1 && cfg.tokens.len() != cfg.key_pairs.len() {
+        return Err("--token: give it once, or once per key pair".to_owned());
     }
     if cfg.app_ids.is_empty() {
         cfg.app_ids.push(DEFAULT_APP_ID.to_owned());
@@ -243,8 +296,7 @@ mod tests {
     #[test]
     fn defaults_use_demo_credentials() {
         let c = run(&[]).unwrap();
-        assert_eq!(c.secret_id, DEMO_SECRET_ID);
-        assert_eq!(c.secret_key.expose(), DEMO_SECRET_KEY);
+        assert_eq!(c.key_pairs, vec![KeyPair::new(DEMO_SECRET_ID, DEMO_SECRET_KEY)]);
         assert_eq!(c.app_ids, vec![DEFAULT_APP_ID]);
         assert!(!format!("{c:?}").contains(DEMO_SECRET_KEY));
     }
@@ -273,9 +325,8 @@ mod tests {
             "10",
         ])
         .unwrap();
-        assert_eq!(c.secret_id, "ID");
-        assert_eq!(c.secret_key.expose(), "KEY");
-        assert_eq!(c.token.unwrap().expose(), "T");
+        assert_eq!(c.key_pairs, vec![KeyPair::new("ID", "KEY")]);
+        assert_eq!(c.tokens.iter().map(Secret::expose).collect::<Vec<_>>(), ["T"]);
         assert_eq!(c.app_ids, vec!["1400000001", "1400006666"]);
         assert_eq!(c.rate_limits, vec![("SendSms".to_owned(), 5)]);
         assert_eq!(c.fault, Some(FaultKind::Slow));
@@ -292,9 +343,43 @@ mod tests {
             &["--fault-every", "0", "--fault", "close"],
             &["--rate-limit", "Nope=1"],
             &["--listen"],
+            &["--secret-id", "a", "--secret-key", "k", "--secret-id", "b"],
+            &["--secret-id", "a", "--secret-key", "k", "--secret-id", "a", "--secret-key", "k2"],
+            &["--token", "t1", "--token", "t2"],
+            &["--clock-offset", "1.5"],
+            &["--clock-offset", "999999999999"],
         ] {
             assert!(run(bad).is_err(), "{bad:?}");
         }
         assert!(matches!(parse(["--help".to_owned()]), Ok(Command::Help)));
+    }
+
+    #[test]
+    fn key_pairs_pair_by_position_and_options_parse() {
+        let c = run(&[
+            "--secret-id",
+            "A",
+            "--secret-id",
+            "B",
+            "--secret-key",
+            "ka",
+            "--secret-key",
+            "second-secret-key",
+            "--token",
+            "ta",
+            "--token",
+            "tb",
+            "--clock-offset",
+            "-900",
+            "--doc-examples",
+            "--strict-serial-no",
+        ])
+        .unwrap();
+        assert_eq!(c.key_pairs, vec![KeyPair::new("A", "ka"), KeyPair::new("B", "second-secret-key")]);
+        assert_eq!(c.tokens.len(), 2);
+        assert_eq!(c.clock_offset_secs, -900);
+        assert!(c.doc_examples && c.strict_serial_no);
+        assert!(!format!("{c:?}").contains("second-secret-key"), "secrets stay out of Debug");
+        assert!(!run(&[]).unwrap().doc_examples);
     }
 }

@@ -1,10 +1,35 @@
-//! Wall-clock helpers: Unix milliseconds and the `yyyymmddhh` hours of the statistics actions.
+//! Wall-clock helpers: the emulator's clock (the host's, shifted by `--clock-offset`), the
+//! HTTP `Date` header, and the `yyyymmddhh` hours of the statistics actions.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Milliseconds since the Unix epoch.
+/// Milliseconds since the Unix epoch, by the host's clock.
 pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// The emulator's clock: the host's clock shifted by a fixed offset (`--clock-offset`).
+/// Everything time-dependent reads it: issued times, the signature-expiry check, `Date`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Clock {
+    offset_ms: i64,
+}
+
+impl Clock {
+    /// A clock `offset_secs` ahead of the host's (behind when negative).
+    pub fn with_offset_secs(offset_secs: i64) -> Clock {
+        Clock { offset_ms: offset_secs.saturating_mul(1000) }
+    }
+
+    /// The emulator's time in Unix milliseconds.
+    pub fn now_ms(&self) -> u64 {
+        now_ms().saturating_add_signed(self.offset_ms)
+    }
+
+    /// The emulator's time as an RFC 7231 IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+    pub fn http_date(&self) -> String {
+        httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_millis(self.now_ms()))
+    }
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (inverse of `tcsms::sign::civil_from_days`).
@@ -44,6 +69,19 @@ pub fn parse_hour(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_clock_runs_offset_and_dates_are_imf_fixdate() {
+        let host = now_ms() / 1000;
+        let ahead = Clock::with_offset_secs(900).now_ms() / 1000;
+        assert!((host + 899..=host + 901).contains(&ahead), "{host} {ahead}");
+        let behind = Clock::with_offset_secs(-900).now_ms() / 1000;
+        assert!((host - 901..=host - 899).contains(&behind), "{host} {behind}");
+        let date = Clock::with_offset_secs(-900).http_date();
+        let parsed = httpdate::parse_http_date(&date).unwrap().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        assert!(parsed.abs_diff(host - 900) <= 1, "{date}");
+        assert!(date.ends_with(" GMT") && date.len() == 29, "{date}");
+    }
 
     #[test]
     fn hours_are_beijing_time() {

@@ -53,17 +53,15 @@ pub fn serial_no(unix_secs: u64) -> String {
     format!("{SERIAL_PREFIX}{:010}{n:08}{:010}", unix_secs % 10_000_000_000, next_u64() % 10_000_000_000)
 }
 
-/// Whether `s` has the shape of a SerialNo the service issues (`NNNN:` and 20-40 digits).
-pub fn looks_like_serial_no(s: &str) -> bool {
-    match s.split_once(':') {
-        Some((head, tail)) => {
-            head.len() == 4
-                && head.bytes().all(|b| b.is_ascii_digit())
-                && (20..=40).contains(&tail.len())
-                && tail.bytes().all(|b| b.is_ascii_digit())
-        }
-        None => false,
-    }
+/// Longest SerialNo ReportConversion takes (the service's are 33 or 36 characters).
+const MAX_SERIAL_LEN: usize = 64;
+
+/// Whether the service could have issued `s` as a SerialNo. The documentation shows two
+/// shapes, `5000:1045710669157053657849499619` (SendSms) and a UUID-like one
+/// (`a12gb4e2-sd11-5dx6-aav9-8f3d97xa2xu7`, not even hex), so any short run of letters,
+/// digits, `:`, `-` and `_` passes; empty, long or spaced text does not.
+pub fn plausible_serial_no(s: &str) -> bool {
+    (1..=MAX_SERIAL_LEN).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b":-_".contains(&b))
 }
 
 #[cfg(test)]
@@ -87,10 +85,17 @@ mod tests {
         let s = serial_no(1_700_000_000);
         assert!(s.starts_with("2433:"));
         assert_eq!(s.len(), 5 + 28);
-        assert!(looks_like_serial_no(&s));
+        assert!(plausible_serial_no(&s));
         assert_ne!(s, serial_no(1_700_000_000));
-        assert!(looks_like_serial_no("5000:1045710669157053657849499619"));
-        assert!(!looks_like_serial_no("a12gb4e2-sd11-5dx6-aav9-8f3d97xa2xu7"));
-        assert!(!looks_like_serial_no("2433:12"));
+    }
+
+    #[test]
+    fn documented_serial_numbers_are_plausible() {
+        for good in ["5000:1045710669157053657849499619", "a12gb4e2-sd11-5dx6-aav9-8f3d97xa2xu7", "2433:12"] {
+            assert!(plausible_serial_no(good), "{good}");
+        }
+        for bad in ["", "not a serial", "2433:1\n", &"9".repeat(65), "序列号"] {
+            assert!(!plausible_serial_no(bad), "{bad:?}");
+        }
     }
 }

@@ -30,25 +30,10 @@ pub fn handle(emu: &Emulator, method: &str, path: &str, query: &str, body: &[u8]
     }
 }
 
-/// The `name=value` pairs of a query string, percent-decoded (invalid escapes kept as-is).
+/// The `name=value` pairs of a query string, form-decoded (a part with a malformed escape
+/// is kept as sent).
 fn query_pairs(query: &str) -> Vec<(String, String)> {
-    let decode = |s: &str| -> String {
-        let bytes = s.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            match (bytes[i], bytes.get(i + 1..i + 3).and_then(crate::params::hex_byte)) {
-                (b'%', Some(b)) => {
-                    out.push(b);
-                    i += 2;
-                }
-                (b'+', _) => out.push(b' '),
-                (b, _) => out.push(b),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    };
+    let decode = |s: &str| crate::params::form_decode(s).unwrap_or_else(|_| s.to_owned());
     query
         .split('&')
         .filter(|p| !p.is_empty())

@@ -1,22 +1,6 @@
 //! `tcsms-emulator`: a local Tencent Cloud SMS API 2021-01-11 service for demos and tests.
-//! See `--help` and docs/emulator.md.
-
-mod actions;
-mod authorization;
-mod cli;
-mod clock;
-mod envelope;
-mod faults;
-mod ids;
-mod inspect;
-mod params;
-mod phone;
-mod ratelimit;
-mod reqlog;
-mod schema;
-mod server;
-mod state;
-mod verify;
+//! See `--help` and docs/emulator.md. This binary parses its arguments and serves; the
+//! emulator itself is the `tcsms_emulator` library.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -24,13 +8,8 @@ use std::sync::Arc;
 
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::cli::Command;
-use crate::faults::FaultPlan;
-use crate::ratelimit::RateLimiter;
-use crate::reqlog::RequestLog;
-use crate::server::Service;
-use crate::state::{Emulator, Settings, State};
-use crate::verify::Verifier;
+use tcsms_emulator::cli::{self, Command};
+use tcsms_emulator::{serve, Service};
 
 fn main() -> ExitCode {
     let cfg = match cli::parse(std::env::args().skip(1)) {
@@ -48,7 +27,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(*cfg) {
+    match run(&cfg) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tcsms-emulator: {e}");
@@ -57,12 +36,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cfg: cli::Config) -> Result<(), String> {
-    let schema = schema::Schema::load()?;
-    let log = match &cfg.log {
-        Some(path) => Some(RequestLog::open(path).map_err(|e| format!("cannot open --log {}: {e}", path.display()))?),
-        None => None,
-    };
+fn run(cfg: &cli::Config) -> Result<(), String> {
+    let service = Arc::new(Service::new(cfg)?);
     let listener = std::net::TcpListener::bind(cfg.listen.as_str())
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
     let addr = listener.local_addr().map_err(|e| format!("the listener has no address: {e}"))?;
@@ -72,24 +47,6 @@ fn run(cfg: cli::Config) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-
-    let settings = Settings {
-        review_delay_ms: cfg.review_delay_ms,
-        report_delay_ms: cfg.report_delay_ms,
-        auto_reply: cfg.auto_reply.clone(),
-    };
-    let service = Arc::new(Service {
-        verifier: Verifier::new(
-            cfg.secret_id.clone(),
-            cfg.secret_key.clone(),
-            cfg.token.clone(),
-            schema,
-            RateLimiter::new(&cfg.rate_limits),
-        ),
-        emulator: Emulator::new(State::seeded(&cfg.app_ids, clock::now_ms()), settings),
-        log,
-        fault: cfg.fault.map(|kind| FaultPlan::new(kind, cfg.fault_every, cfg.fault_delay_ms)),
-    });
     // Watch the signals before announcing the address, so that a SIGINT sent right after
     // the first line stops the emulator cleanly.
     let (mut interrupt, mut terminate) = {
@@ -102,18 +59,13 @@ fn run(cfg: cli::Config) -> Result<(), String> {
         .and_then(|_| out.flush())
         .map_err(|e| format!("cannot write to stdout: {e}"))?;
     drop(out);
-    eprintln!(
-        "tcsms-emulator: SecretId {}, apps {}{}",
-        cfg.secret_id,
-        cfg.app_ids.join(", "),
-        cfg.fault.map(|f| format!(", fault {} every {} request(s)", f.name(), cfg.fault_every)).unwrap_or_default()
-    );
+    eprintln!("tcsms-emulator: {}", summary(cfg));
 
     runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::from_std(listener).map_err(|e| format!("cannot set up the listener: {e}"))?;
         tokio::select! {
-            result = server::serve(listener, service) => result.map_err(|e| format!("cannot accept connections: {e}")),
+            result = serve(listener, service) => result.map_err(|e| format!("cannot accept connections: {e}")),
             _ = interrupt.recv() => { eprintln!("tcsms-emulator: SIGINT, stopping"); Ok(()) }
             _ = terminate.recv() => { eprintln!("tcsms-emulator: SIGTERM, stopping"); Ok(()) }
         }
@@ -121,4 +73,20 @@ fn run(cfg: cli::Config) -> Result<(), String> {
     // Connections still open are dropped with the runtime.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     Ok(())
+}
+
+/// The startup line on stderr: SecretIds (never keys), apps, options that change answers.
+fn summary(cfg: &cli::Config) -> String {
+    let ids: Vec<&str> = cfg.key_pairs.iter().map(|p| p.secret_id.as_str()).collect();
+    let mut line = format!("SecretId {}, apps {}", ids.join(", "), cfg.app_ids.join(", "));
+    if let Some(f) = cfg.fault {
+        line.push_str(&format!(", fault {} every {} request(s)", f.name(), cfg.fault_every));
+    }
+    if cfg.clock_offset_secs != 0 {
+        line.push_str(&format!(", clock offset {} s", cfg.clock_offset_secs));
+    }
+    if cfg.doc_examples {
+        line.push_str(", documentation examples seeded");
+    }
+    line
 }

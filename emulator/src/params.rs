@@ -164,7 +164,8 @@ pub fn from_query(schema: &Schema, fields: &[Field], query: &str) -> Result<Map<
     validate(schema, fields, obj)
 }
 
-fn form_decode(s: &str) -> Result<String, ApiError> {
+/// Decodes one `application/x-www-form-urlencoded` name or value (`+` is a space).
+pub fn form_decode(s: &str) -> Result<String, ApiError> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -187,7 +188,7 @@ fn form_decode(s: &str) -> Result<String, ApiError> {
 }
 
 /// The byte of two hex digits (`u8::from_str_radix` alone would also take "+1").
-pub fn hex_byte(pair: &[u8]) -> Option<u8> {
+fn hex_byte(pair: &[u8]) -> Option<u8> {
     let digit = |b: u8| (b as char).to_digit(16);
     match pair {
         [hi, lo] => Some((digit(*hi)? * 16 + digit(*lo)?) as u8),

@@ -132,6 +132,10 @@ pub struct Settings {
     pub review_delay_ms: u64,
     pub report_delay_ms: u64,
     pub auto_reply: Option<String>,
+    /// ReportConversion refuses SerialNos not issued to the app (`--strict-serial-no`).
+    pub strict_serial_no: bool,
+    /// `--doc-examples`: the ByPhoneNumber pulls reach back to the documented dates (2021).
+    pub doc_examples: bool,
 }
 
 #[derive(Debug, Default)]
@@ -206,6 +210,28 @@ impl State {
         st
     }
 
+    /// Adds what the documentation's examples assume (`--doc-examples`).
+    pub fn seed_doc_examples(&mut self) {
+        crate::doc_examples::seed(self);
+    }
+
+    /// Adds `app` to the account unless it is there.
+    pub fn add_app(&mut self, app: &str) {
+        if !self.has_app(app) {
+            self.apps.push(app.to_owned());
+        }
+    }
+
+    /// A fresh signature id: the counter, past ids already taken (seeds may sit above it).
+    pub fn take_sign_id(&mut self) -> u64 {
+        take_id(&mut self.next_sign_id, |id| self.signs.contains_key(&id))
+    }
+
+    /// A fresh template id, as [`State::take_sign_id`].
+    pub fn take_template_id(&mut self) -> u64 {
+        take_id(&mut self.next_template_id, |id| self.templates.contains_key(&id))
+    }
+
     pub fn has_app(&self, app: &str) -> bool {
         self.apps.iter().any(|a| a == app)
     }
@@ -229,6 +255,14 @@ impl State {
     pub fn inspectable(&self) -> &[Message] {
         self.messages.get(self.inspect_from..).unwrap_or(&[])
     }
+}
+
+fn take_id(next: &mut u64, taken: impl Fn(u64) -> bool) -> u64 {
+    while taken(*next) {
+        *next += 1;
+    }
+    *next += 1;
+    *next - 1
 }
 
 /// The shared, thread-safe emulator state.
@@ -273,5 +307,15 @@ mod tests {
         assert_eq!(st.templates.len(), 4);
         assert_eq!(st.next_sign_id, 1003);
         assert_eq!(st.next_template_id, 2005);
+    }
+
+    #[test]
+    fn fresh_ids_skip_taken_ones() {
+        let mut st = State::seeded(&["1400000001".to_owned()], 0);
+        st.next_sign_id = 1001;
+        assert_eq!(st.take_sign_id(), 1003, "1001 and 1002 are seeded");
+        assert_eq!(st.take_sign_id(), 1004);
+        st.next_template_id = 1;
+        assert_eq!(st.take_template_id(), 1);
     }
 }

@@ -8,9 +8,8 @@ use serde_json::{Map, Value};
 use tcsms::api::{find_action, Action, API_VERSION};
 use tcsms::sign;
 
-use crate::authorization;
-
-use crate::cli::Secret;
+use crate::authorization::{self, ParsedAuthorization};
+use crate::cli::{KeyPair, Secret};
 use crate::envelope::ApiError;
 use crate::params;
 use crate::ratelimit::RateLimiter;
@@ -71,179 +70,231 @@ pub struct Verified {
 /// Holds what verification compares against.
 #[derive(Debug)]
 pub struct Verifier {
-    pub secret_id: String,
-    secret_key: Secret,
-    token: Option<Secret>,
+    key_pairs: Vec<KeyPair>,
+    /// None, one for every key pair, or one per key pair (by position).
+    tokens: Vec<Secret>,
     schema: Schema,
     limiter: RateLimiter,
 }
 
 impl Verifier {
-    pub fn new(
-        secret_id: String,
-        secret_key: Secret,
-        token: Option<Secret>,
-        schema: Schema,
-        limiter: RateLimiter,
-    ) -> Verifier {
-        Verifier { secret_id, secret_key, token, schema, limiter }
+    pub fn new(key_pairs: Vec<KeyPair>, tokens: Vec<Secret>, schema: Schema, limiter: RateLimiter) -> Verifier {
+        Verifier { key_pairs, tokens, schema, limiter }
     }
 
-    /// Runs every check; `now_secs` is the emulator's Unix time.
+    /// Runs every check in the service's order; `now_secs` is the emulator's Unix time.
     pub fn verify(&self, req: &RawRequest, now_secs: i64, now: Instant) -> Result<Verified, ApiError> {
-        // 0. Size limits (the service refuses these before reading further).
-        if req.body.len() > MAX_BODY_BYTES || (req.method == "GET" && req.query.len() > MAX_QUERY_BYTES) {
-            return Err(size_exceeded());
-        }
-        // 1. Method.
-        if req.method != "POST" && req.method != "GET" {
-            return Err(ApiError::new(
-                "UnsupportedProtocol",
-                format!("The HTTP method `{}` is not supported; use POST or GET.", req.method),
-            ));
-        }
-        // 2. Version and action.
-        let action_name = non_empty(req.header("X-TC-Action")).ok_or_else(|| ApiError::missing("Action"))?;
-        let version = non_empty(req.header("X-TC-Version")).ok_or_else(|| ApiError::missing("Version"))?;
-        if version != API_VERSION {
-            return Err(ApiError::new(
-                "NoSuchVersion",
-                format!("The requested version `{version}` of service `sms` does not exist."),
-            ));
-        }
-        let action = find_action(action_name).ok_or_else(|| {
-            ApiError::new("InvalidAction", format!("The requested action `{action_name}` does not exist."))
-        })?;
-        // 3. Authorization header.
-        let auth = req.header("Authorization").ok_or_else(|| invalid_auth("The Authorization header is missing."))?;
-        let parsed = authorization::parse_authorization(auth)
-            .map_err(|why| invalid_auth(&format!("The Authorization header is malformed: {why}.")))?;
-        if parsed.service != sign::SERVICE {
-            return Err(invalid_auth(&format!(
-                "The credential scope names service `{}`; this service is `sms`.",
-                parsed.service
-            )));
-        }
-        for needed in ["content-type", "host"] {
-            if !parsed.signed_headers.iter().any(|h| h == needed) {
-                return Err(invalid_auth(&format!("SignedHeaders must include `{needed}`.")));
-            }
-        }
-        // 4. Timestamp.
-        let ts_text = non_empty(req.header("X-TC-Timestamp")).ok_or_else(|| ApiError::missing("Timestamp"))?;
-        let ts: i64 = ts_text
-            .parse()
-            .map_err(|_| ApiError::invalid(format!("X-TC-Timestamp `{ts_text}` is not a Unix time in seconds.")))?;
-        if now_secs.abs_diff(ts) > MAX_SKEW_SECS as u64 {
-            return Err(ApiError::new(
-                "AuthFailure.SignatureExpire",
-                format!(
-                    "Signature expired. Timestamp is {ts}, server time is {now_secs}; they may differ by at most {MAX_SKEW_SECS} seconds."
-                ),
-            ));
-        }
-        // 5. SecretId.
-        if parsed.secret_id != self.secret_id {
-            return Err(ApiError::new(
-                "AuthFailure.SecretIdNotFound",
-                "The SecretId is not found; check that it is correct.",
-            ));
-        }
-        // 6. Token.
-        let sent_token = non_empty(req.header("X-TC-Token"));
-        let token_ok = match (&self.token, sent_token) {
+        check_size(req)?; // 0
+        check_method(req)?; // 1
+        let action = check_version_and_action(req)?; // 2
+        let auth = check_authorization(req)?; // 3
+        let ts = check_timestamp(req, now_secs)?; // 4
+        let pair = self.key_pair(&auth.secret_id)?; // 5
+        self.check_token(req, pair)?; // 6
+        check_signature(req, &auth, ts, &self.key_pairs[pair].secret_key)?; // 7
+        let region = check_region(req, action)?; // 8
+        self.check_rate(action, region, now)?; // 9
+        let params = self.parameters(req, action)?; // 10, 11
+        Ok(Verified { action, params })
+    }
+
+    /// Step 5: the index of the key pair whose SecretId signed the request.
+    fn key_pair(&self, secret_id: &str) -> Result<usize, ApiError> {
+        self.key_pairs.iter().position(|p| p.secret_id == secret_id).ok_or_else(|| {
+            ApiError::new("AuthFailure.SecretIdNotFound", "The SecretId is not found; check that it is correct.")
+        })
+    }
+
+    /// Step 6: `X-TC-Token` must equal the key pair's token, and be absent when it has none.
+    fn check_token(&self, req: &RawRequest, pair: usize) -> Result<(), ApiError> {
+        let want = match self.tokens.as_slice() {
+            [] => None,
+            [one] => Some(one),
+            many => many.get(pair),
+        };
+        let token_ok = match (want, non_empty(req.header("X-TC-Token"))) {
             (Some(want), Some(got)) => authorization::constant_time_eq(want.expose(), got),
             (None, None) => true,
             _ => false,
         };
-        if !token_ok {
-            return Err(ApiError::new("AuthFailure.TokenFailure", "The token (X-TC-Token) is invalid or missing."));
-        }
-        // 7. Scope date and signature.
-        let date = sign::utc_date(ts);
-        if parsed.date != date {
-            return Err(signature_failure(&format!(
-                "The credential date `{}` is not the UTC date `{date}` of X-TC-Timestamp.",
-                parsed.date
-            )));
-        }
-        let mut names: Vec<&str> = parsed.signed_headers.iter().map(String::as_str).collect();
-        names.sort_unstable();
-        names.dedup();
-        let mut signed = Vec::with_capacity(names.len());
-        for name in names {
-            let value = req
-                .header(name)
-                .ok_or_else(|| signature_failure(&format!("The signed header `{name}` is not in the request.")))?;
-            signed.push((name, value));
-        }
-        let payload_hash = if req.header("X-TC-Content-SHA256") == Some("UNSIGNED-PAYLOAD") {
-            sign::sha256_hex(b"UNSIGNED-PAYLOAD")
+        if token_ok {
+            Ok(())
         } else {
-            sign::sha256_hex(req.body)
-        };
-        let canonical = sign::canonical_request(req.method, req.path, req.query, &signed, &payload_hash);
-        let scope = sign::credential_scope(&date, sign::SERVICE);
-        let key = sign::SigningKey::derive(self.secret_key.expose().as_bytes(), &date, sign::SERVICE);
-        let expected = key.sign(&sign::string_to_sign(ts, &scope, &canonical));
-        if !authorization::constant_time_eq(&expected, &parsed.signature) {
-            return Err(signature_failure(
-                "The provided credentials could not be validated. Please check your signature is correct.",
-            ));
+            Err(ApiError::new("AuthFailure.TokenFailure", "The token (X-TC-Token) is invalid or missing."))
         }
-        // 8. Region.
-        let region = non_empty(req.header("X-TC-Region")).ok_or_else(|| ApiError::missing("Region"))?;
-        if !REGIONS.contains(&region) {
-            return Err(ApiError::new(
-                "UnsupportedRegion",
-                format!("The action `{}` does not support the region `{region}`.", action.name),
-            ));
+    }
+
+    /// Step 9: the action's rate limit, counted per action and region.
+    fn check_rate(&self, action: &Action, region: &str, now: Instant) -> Result<(), ApiError> {
+        if self.limiter.admit(action.name, region, now) {
+            return Ok(());
         }
-        // 9. Rate limit.
-        if !self.limiter.admit(action.name, region, now) {
-            return Err(ApiError::new(
-                "RequestLimitExceeded",
-                format!(
-                    "Your current request rate of `{}` exceeds {} requests per second; try again later.",
-                    action.name,
-                    self.limiter.limit(action.name)
-                ),
-            ));
-        }
-        // 10. Content-Type and body; 11. parameters.
+        Err(ApiError::new(
+            "RequestLimitExceeded",
+            format!(
+                "Your current request rate of `{}` exceeds {} requests per second; try again later.",
+                action.name,
+                self.limiter.limit(action.name)
+            ),
+        ))
+    }
+
+    /// Steps 10 and 11: Content-Type and body (POST) or query (GET), then the parameters
+    /// against the schema.
+    fn parameters(&self, req: &RawRequest, action: &Action) -> Result<Map<String, Value>, ApiError> {
         let content_type = req.header("Content-Type").unwrap_or("");
         let media_type = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         let fields = self
             .schema
             .request_fields(action.name)
             .ok_or_else(|| ApiError::internal("The action has no parameter metadata."))?;
-        let params = if req.method == "POST" {
+        if req.method == "POST" {
             if media_type != "application/json" {
                 return Err(ApiError::invalid(format!(
                     "Content-Type `{content_type}` is not supported for POST with TC3-HMAC-SHA256; use application/json."
                 )));
             }
-            let text =
-                std::str::from_utf8(req.body).map_err(|_| ApiError::invalid("The request body is not UTF-8."))?;
-            let obj = if text.trim().is_empty() {
-                Map::new()
-            } else {
-                match serde_json::from_str::<Value>(text) {
-                    Ok(Value::Object(m)) => m,
-                    Ok(_) => return Err(ApiError::invalid("The request body must be a JSON object.")),
-                    Err(e) => return Err(ApiError::invalid(format!("The request body is not valid JSON: {e}."))),
-                }
-            };
-            params::validate(&self.schema, fields, obj)?
+            params::validate(&self.schema, fields, json_object(req.body)?)
         } else {
             if media_type != "application/x-www-form-urlencoded" {
                 return Err(ApiError::invalid(format!(
                     "Content-Type `{content_type}` is not supported for GET; use application/x-www-form-urlencoded."
                 )));
             }
-            params::from_query(&self.schema, fields, req.query)?
-        };
-        Ok(Verified { action, params })
+            params::from_query(&self.schema, fields, req.query)
+        }
+    }
+}
+
+/// Step 0: size limits (the service refuses these before reading further).
+fn check_size(req: &RawRequest) -> Result<(), ApiError> {
+    if req.body.len() > MAX_BODY_BYTES || (req.method == "GET" && req.query.len() > MAX_QUERY_BYTES) {
+        return Err(size_exceeded());
+    }
+    Ok(())
+}
+
+/// Step 1: only POST and GET.
+fn check_method(req: &RawRequest) -> Result<(), ApiError> {
+    if req.method != "POST" && req.method != "GET" {
+        return Err(ApiError::new(
+            "UnsupportedProtocol",
+            format!("The HTTP method `{}` is not supported; use POST or GET.", req.method),
+        ));
+    }
+    Ok(())
+}
+
+/// Step 2: `X-TC-Action` and `X-TC-Version` present, the version ours, the action known.
+fn check_version_and_action(req: &RawRequest) -> Result<&'static Action, ApiError> {
+    let action_name = non_empty(req.header("X-TC-Action")).ok_or_else(|| ApiError::missing("Action"))?;
+    let version = non_empty(req.header("X-TC-Version")).ok_or_else(|| ApiError::missing("Version"))?;
+    if version != API_VERSION {
+        return Err(ApiError::new(
+            "NoSuchVersion",
+            format!("The requested version `{version}` of service `sms` does not exist."),
+        ));
+    }
+    find_action(action_name)
+        .ok_or_else(|| ApiError::new("InvalidAction", format!("The requested action `{action_name}` does not exist.")))
+}
+
+/// Step 3: a well-formed TC3 `Authorization` for service `sms` that signs content-type and host.
+fn check_authorization(req: &RawRequest) -> Result<ParsedAuthorization, ApiError> {
+    let auth = req.header("Authorization").ok_or_else(|| invalid_auth("The Authorization header is missing."))?;
+    let parsed = authorization::parse_authorization(auth)
+        .map_err(|why| invalid_auth(&format!("The Authorization header is malformed: {why}.")))?;
+    if parsed.service != sign::SERVICE {
+        return Err(invalid_auth(&format!(
+            "The credential scope names service `{}`; this service is `sms`.",
+            parsed.service
+        )));
+    }
+    for needed in ["content-type", "host"] {
+        if !parsed.signed_headers.iter().any(|h| h == needed) {
+            return Err(invalid_auth(&format!("SignedHeaders must include `{needed}`.")));
+        }
+    }
+    Ok(parsed)
+}
+
+/// Step 4: `X-TC-Timestamp` an integer within [`MAX_SKEW_SECS`] of the emulator's clock.
+fn check_timestamp(req: &RawRequest, now_secs: i64) -> Result<i64, ApiError> {
+    let ts_text = non_empty(req.header("X-TC-Timestamp")).ok_or_else(|| ApiError::missing("Timestamp"))?;
+    let ts: i64 = ts_text
+        .parse()
+        .map_err(|_| ApiError::invalid(format!("X-TC-Timestamp `{ts_text}` is not a Unix time in seconds.")))?;
+    if now_secs.abs_diff(ts) > MAX_SKEW_SECS as u64 {
+        return Err(ApiError::new(
+            "AuthFailure.SignatureExpire",
+            format!(
+                "Signature expired. Timestamp is {ts}, server time is {now_secs}; they may differ by at most {MAX_SKEW_SECS} seconds."
+            ),
+        ));
+    }
+    Ok(ts)
+}
+
+/// Step 7: the credential date must be the timestamp's UTC date, and the signature the one
+/// `key` makes over what arrived.
+fn check_signature(req: &RawRequest, auth: &ParsedAuthorization, ts: i64, key: &Secret) -> Result<(), ApiError> {
+    let date = sign::utc_date(ts);
+    if auth.date != date {
+        return Err(signature_failure(&format!(
+            "The credential date `{}` is not the UTC date `{date}` of X-TC-Timestamp.",
+            auth.date
+        )));
+    }
+    let mut names: Vec<&str> = auth.signed_headers.iter().map(String::as_str).collect();
+    names.sort_unstable();
+    names.dedup();
+    let signed = names
+        .into_iter()
+        .map(|name| {
+            req.header(name)
+                .map(|value| (name, value))
+                .ok_or_else(|| signature_failure(&format!("The signed header `{name}` is not in the request.")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let payload_hash = if req.header("X-TC-Content-SHA256") == Some("UNSIGNED-PAYLOAD") {
+        sign::sha256_hex(b"UNSIGNED-PAYLOAD")
+    } else {
+        sign::sha256_hex(req.body)
+    };
+    let canonical = sign::canonical_request(req.method, req.path, req.query, &signed, &payload_hash);
+    let scope = sign::credential_scope(&date, sign::SERVICE);
+    let signing_key = sign::SigningKey::derive(key.expose().as_bytes(), &date, sign::SERVICE);
+    let expected = signing_key.sign(&sign::string_to_sign(ts, &scope, &canonical));
+    if !authorization::constant_time_eq(&expected, &auth.signature) {
+        return Err(signature_failure(
+            "The provided credentials could not be validated. Please check your signature is correct.",
+        ));
+    }
+    Ok(())
+}
+
+/// Step 8: `X-TC-Region` present and a known region.
+fn check_region<'r>(req: &'r RawRequest, action: &Action) -> Result<&'r str, ApiError> {
+    let region = non_empty(req.header("X-TC-Region")).ok_or_else(|| ApiError::missing("Region"))?;
+    if !REGIONS.contains(&region) {
+        return Err(ApiError::new(
+            "UnsupportedRegion",
+            format!("The action `{}` does not support the region `{region}`.", action.name),
+        ));
+    }
+    Ok(region)
+}
+
+/// The POST body as a JSON object (an empty body is an empty object).
+fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::invalid("The request body is not UTF-8."))?;
+    if text.trim().is_empty() {
+        return Ok(Map::new());
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(ApiError::invalid("The request body must be a JSON object.")),
+        Err(e) => Err(ApiError::invalid(format!("The request body is not valid JSON: {e}."))),
     }
 }
 

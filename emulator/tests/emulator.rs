@@ -4,16 +4,16 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tcsms::sign;
 
-const ID: &str = "AKIDtestemulator0000000000000000000";
-const KEY: &str = "test-secret-key-0000000000000000";
 const APP: &str = "1400000001";
 
 mod support;
+
+use support::{now, Req, ID, KEY};
 
 /// A running emulator, killed on drop.
 struct Emu {
@@ -69,115 +69,11 @@ impl Emu {
     }
 }
 
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
-/// A request to build and sign.
-#[derive(Clone)]
-struct Req {
-    method: String,
-    path: String,
-    query: String,
-    action: Option<String>,
-    version: Option<String>,
-    region: Option<String>,
-    content_type: String,
-    body: Vec<u8>,
-    /// Body actually sent, when it differs from the one signed.
-    sent_body: Option<Vec<u8>>,
-    timestamp: i64,
-    secret_id: String,
-    secret_key: String,
-    token: Option<String>,
-    /// Extra signed headers besides content-type and host: (lowercase name, value).
-    extra_signed: Vec<(String, String)>,
-    authorization: Option<String>,
-    scope_service: String,
-    unsigned: bool,
-}
-
-impl Req {
-    fn post(action: &str, body: impl Into<Vec<u8>>) -> Req {
-        Req {
-            method: "POST".into(),
-            path: "/".into(),
-            query: String::new(),
-            action: Some(action.into()),
-            version: Some("2021-01-11".into()),
-            region: Some("ap-guangzhou".into()),
-            content_type: "application/json".into(),
-            body: body.into(),
-            sent_body: None,
-            timestamp: now(),
-            secret_id: ID.into(),
-            secret_key: KEY.into(),
-            token: None,
-            extra_signed: Vec::new(),
-            authorization: None,
-            scope_service: "sms".into(),
-            unsigned: false,
-        }
-    }
-
-    fn get(action: &str, query: &str) -> Req {
-        Req {
-            method: "GET".into(),
-            query: query.into(),
-            content_type: "application/x-www-form-urlencoded".into(),
-            ..Req::post(action, "")
-        }
-    }
-
-    fn with(mut self, f: impl FnOnce(&mut Req)) -> Req {
-        f(&mut self);
-        self
-    }
-
-    fn authorization(&self, host: &str) -> String {
-        if let Some(a) = &self.authorization {
-            return a.clone();
-        }
-        let mut headers =
-            vec![("content-type".to_owned(), self.content_type.clone()), ("host".to_owned(), host.to_owned())];
-        headers.extend(self.extra_signed.iter().cloned());
-        headers.sort();
-        let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let payload = if self.unsigned { sign::sha256_hex(b"UNSIGNED-PAYLOAD") } else { sign::sha256_hex(&self.body) };
-        let canonical = sign::canonical_request(&self.method, &self.path, &self.query, &pairs, &payload);
-        let date = sign::utc_date(self.timestamp);
-        let scope = sign::credential_scope(&date, &self.scope_service);
-        let key = sign::SigningKey::derive(self.secret_key.as_bytes(), &date, &self.scope_service);
-        let signature = key.sign(&sign::string_to_sign(self.timestamp, &scope, &canonical));
-        let names: Vec<&str> = headers.iter().map(|(k, _)| k.as_str()).collect();
-        sign::authorization(&self.secret_id, &scope, &names.join(";"), &signature)
-    }
-}
-
 fn write_request(s: &mut TcpStream, host: &str, req: &Req) {
     let body = req.sent_body.as_ref().unwrap_or(&req.body);
-    let target = if req.query.is_empty() { req.path.clone() } else { format!("{}?{}", req.path, req.query) };
-    let mut head =
-        format!("{} {target} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {}\r\n", req.method, req.content_type);
-    head.push_str(&format!("Authorization: {}\r\n", req.authorization(host)));
-    head.push_str(&format!("X-TC-Timestamp: {}\r\n", req.timestamp));
-    for (name, value) in [
-        ("X-TC-Action", &req.action),
-        ("X-TC-Version", &req.version),
-        ("X-TC-Region", &req.region),
-        ("X-TC-Token", &req.token),
-    ] {
-        if let Some(v) = value {
-            head.push_str(&format!("{name}: {v}\r\n"));
-        }
-    }
-    for (name, value) in &req.extra_signed {
-        if name != "x-tc-action" {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-    }
-    if req.unsigned {
-        head.push_str("X-TC-Content-SHA256: UNSIGNED-PAYLOAD\r\n");
+    let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.target());
+    for (name, value) in req.headers(host) {
+        head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
     s.write_all(head.as_bytes()).unwrap();
@@ -266,6 +162,9 @@ fn help_documents_the_flags() {
         "--fault",
         "--fault-every",
         "--rate-limit",
+        "--clock-offset",
+        "--doc-examples",
+        "--strict-serial-no",
     ] {
         assert!(text.contains(flag), "{flag}");
     }
@@ -525,14 +424,22 @@ fn send_pull_and_report_conversion() {
     let v =
         emu.call("ReportConversion", json!({"SmsSdkAppId": APP, "SerialNo": serial, "ConversionTime": 1_700_000_000}));
     assert_ok(&v);
-    assert_eq!(v["Response"]["ReportConversionStatus"]["Code"], "OK");
+    assert_eq!(v["Response"]["ReportConversionStatus"], json!({"Code": "ok", "Message": "report success"}));
     let msgs = inspect(&emu, "GET", "/_emulator/messages?PhoneNumber=%2B8618501234444");
     assert_eq!(msgs.as_array().unwrap().len(), 1);
     assert_eq!(msgs[0]["Conversion"]["ConversionTime"], 1_700_000_000);
-    for bad in ["a12gb4e2-sd11-5dx6-aav9-8f3d97xa2xu7", "2433:0000000000000000000000000000"] {
+    // SerialNos it did not issue, in both documented shapes, are accepted as the service does.
+    for other in ["a12gb4e2-sd11-5dx6-aav9-8f3d97xa2xu7", "5000:1045710669157053657849499619"] {
+        let v = emu.call("ReportConversion", json!({"SmsSdkAppId": APP, "SerialNo": other}));
+        assert_eq!(v["Response"]["ReportConversionStatus"]["Code"], "ok", "{other}: {v}");
+    }
+    for bad in ["", "not a serial", &"7".repeat(65)] {
         let v = emu.call("ReportConversion", json!({"SmsSdkAppId": APP, "SerialNo": bad}));
         assert_eq!(code(&v), "InvalidParameterValue", "{bad}");
     }
+    let converted = inspect(&emu, "GET", "/_emulator/messages");
+    let converted: Vec<&Value> = converted.as_array().unwrap().iter().filter(|m| !m["Conversion"].is_null()).collect();
+    assert_eq!(converted.len(), 1, "only the issued SerialNo records a conversion");
 
     // Statistics count what was sent.
     let hour = |secs: i64| {
@@ -847,4 +754,138 @@ fn absurd_content_length_closes_the_connection() {
     }
     // The emulator is still there.
     assert_ok(&emu.call("DescribeSmsSignList", list_signs()));
+}
+
+/// The Date header of an answer as Unix seconds; it must be an RFC 7231 IMF-fixdate.
+fn date_of(r: &Resp) -> i64 {
+    let date = r.header("Date").unwrap_or_else(|| panic!("no Date header: {r:?}"));
+    assert!(date.len() == 29 && date.ends_with(" GMT"), "{date:?} is not an IMF-fixdate");
+    let t = httpdate::parse_http_date(date).unwrap_or_else(|e| panic!("{date:?}: {e}"));
+    t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+#[test]
+fn every_answer_carries_the_emulators_date() {
+    for offset in [0i64, -900, 900] {
+        let emu = Emu::start(&["--clock-offset", &offset.to_string(), "--fault", "http500", "--fault-every", "3"]);
+        let signed_now =
+            Req::post("DescribeSmsSignList", list_signs().to_string()).with(|r| r.timestamp = now() + offset);
+        let answers = [
+            emu.send(&signed_now),                                       // API success
+            emu.send(&Req::post("DescribeSmsSignList", "{".to_owned())), // API error
+            emu.send(&signed_now),                                       // the http500 fault
+            emu.send(&Req::get("DescribeSmsSignList", "").with(|r| r.path = "/_emulator/messages".into())),
+            emu.send(&Req::get("DescribeSmsSignList", "").with(|r| r.path = "/nowhere".into())),
+        ];
+        let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+        assert_eq!(statuses, [200, 200, 500, 200, 404], "offset {offset}");
+        assert_ok(&answers[0].json());
+        for r in &answers {
+            let skew = date_of(r) - (now() + offset);
+            assert!(skew.abs() <= 2, "offset {offset}: Date is {skew} s off");
+        }
+    }
+}
+
+#[test]
+fn clock_offset_moves_expiry_and_issued_times() {
+    let emu = Emu::start(&["--clock-offset", "-900", "--report-delay-ms", "0"]);
+    let v = emu.call("DescribeSmsSignList", list_signs());
+    assert_eq!(code(&v), "AuthFailure.SignatureExpire", "the host's time is 900 s ahead of the emulator's");
+    let behind = |action: &str, body: Value| {
+        emu.send(&Req::post(action, body.to_string()).with(|r| r.timestamp = now() - 900)).json()
+    };
+    let sent = behind(
+        "SendSms",
+        json!({"PhoneNumberSet": ["+8613800000077"], "SmsSdkAppId": APP, "SignName": "tcsms", "TemplateId": "2002", "TemplateParamSet": ["A1"]}),
+    );
+    assert_ok(&sent);
+    let msgs = inspect(&emu, "GET", "/_emulator/messages");
+    let send_time = msgs[0]["SendTime"].as_i64().unwrap();
+    assert!((send_time - (now() - 900)).abs() <= 2, "SendTime {send_time} runs on the emulator's clock");
+}
+
+#[test]
+fn test_numbers_get_their_documented_per_number_codes() {
+    let emu = Emu::start(&[]);
+    // (number suffix, Code), as listed in docs/emulator.md.
+    let table = [
+        ("001", "InvalidParameterValue.IncorrectPhoneNumber"),
+        ("002", "FailedOperation.PhoneNumberInBlacklist"),
+        ("011", "LimitExceeded.PhoneNumberThirtySecondLimit"),
+        ("012", "LimitExceeded.PhoneNumberOneHourLimit"),
+        ("013", "LimitExceeded.PhoneNumberDailyLimit"),
+        ("014", "LimitExceeded.PhoneNumberSameContentDailyLimit"),
+        ("021", "InternalError.Timeout"),
+        ("022", "InternalError.OtherError"),
+    ];
+    let mut numbers = vec!["+8613800000001".to_owned()];
+    numbers.extend(table.iter().map(|(n, _)| format!("+8619900000{n}")));
+    numbers.push("19900000999".to_owned());
+    let v = emu.call(
+        "SendSms",
+        json!({"PhoneNumberSet": numbers, "SmsSdkAppId": APP, "SignName": "tcsms", "TemplateId": "2002", "TemplateParamSet": ["A1"]}),
+    );
+    let set = v["Response"]["SendStatusSet"].as_array().unwrap_or_else(|| panic!("{v}"));
+    let codes: Vec<&str> = set.iter().map(|e| e["Code"].as_str().unwrap()).collect();
+    let mut want = vec!["Ok"];
+    want.extend(table.iter().map(|(_, c)| *c));
+    want.push("Ok");
+    assert_eq!(codes, want, "one result per number, in order");
+    for e in &set[1..=table.len()] {
+        assert_eq!((e["Fee"].as_u64(), e["SerialNo"].as_str()), (Some(0), Some("")), "{e}");
+        assert!(!e["Message"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(set[9]["PhoneNumber"], "+8619900000999", "normalised, an ordinary number");
+    assert_eq!(inspect(&emu, "GET", "/_emulator/messages").as_array().unwrap().len(), 2, "only the Ok ones are sent");
+
+    let entries: Vec<Value> = ["+15550000002", "+15550000013", "+15550000021", "+15550000100"]
+        .iter()
+        .map(|n| json!({"PhoneNumber": n, "TemplateId": "2004"}))
+        .collect();
+    let v = emu.call("SendMultiGlobalSms", json!({"SmsSdkAppId": APP, "MultiSmsInfoSet": entries}));
+    let set = v["Response"]["SendMultiStatusSet"].as_array().unwrap_or_else(|| panic!("{v}"));
+    let codes: Vec<&str> = set.iter().map(|e| e["Code"].as_str().unwrap()).collect();
+    assert_eq!(
+        codes,
+        [
+            "FailedOperation.PhoneNumberInBlacklist",
+            "LimitExceeded.PhoneNumberDailyLimit",
+            "InternalError.Timeout",
+            "Ok"
+        ]
+    );
+    assert_eq!((set[0]["Fee"].as_u64(), set[0]["IsoCode"].as_str()), (Some(0), Some("US")));
+}
+
+#[test]
+fn several_key_pairs_are_accepted() {
+    let emu = Emu::start_raw(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--secret-id",
+        "AKIDold",
+        "--secret-key",
+        "old-key",
+        "--secret-id",
+        ID,
+        "--secret-key",
+        KEY,
+    ]);
+    assert_ok(&emu.call("DescribeSmsSignList", list_signs()));
+    let old = Req::post("DescribeSmsSignList", list_signs().to_string()).with(|r| {
+        r.secret_id = "AKIDold".into();
+        r.secret_key = "old-key".into();
+    });
+    assert_ok(&emu.send(&old).json());
+    let mixed = old.clone().with(|r| r.secret_key = KEY.into());
+    assert_eq!(code(&emu.send(&mixed).json()), "AuthFailure.SignatureFailure", "keys pair by position");
+}
+
+#[test]
+fn strict_serial_numbers() {
+    let emu = Emu::start(&["--strict-serial-no"]);
+    let v = emu.call("ReportConversion", json!({"SmsSdkAppId": APP, "SerialNo": "5000:1045710669157053657849499619"}));
+    assert_eq!(code(&v), "InvalidParameterValue");
+    assert!(v["Response"]["Error"]["Message"].as_str().unwrap().contains("was not issued"), "{v}");
 }

@@ -519,11 +519,11 @@ static int report_one(const tcsms_client *client, const char *serial, int verbos
     int ok;
     json = take(out);
     code = json_str(json, "Code");
-    /* The documented ReportConversionStatus.Code is "OK" (SendStatusSet uses "Ok"). */
+    /* The documented ReportConversionStatus.Code is "ok" (SendStatusSet uses "Ok"). */
     ok = st == TCSMS_STATUS_OK && json != NULL && strstr(json, "ReportConversionStatus") != NULL &&
-         str_eq(code, "OK");
+         str_eq(code, "ok");
     if (!ok || verbose) {
-        if (!check(ok, "%s: ReportConversion(SerialNo %s) -> status OK, ReportConversionStatus Code \"OK\"",
+        if (!check(ok, "%s: ReportConversion(SerialNo %s) -> status OK, ReportConversionStatus Code \"ok\"",
                    name, serial))
             note("got status %d, out_json %s", (int)st, json ? json : "(null)");
     }

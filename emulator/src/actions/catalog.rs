@@ -121,8 +121,7 @@ fn check_duplicate_sign(ctx: &Ctx, input: &SignInput, except: Option<u64>) -> Re
 pub fn add_sign(ctx: &mut Ctx, p: &Params) -> Result<Fields, ApiError> {
     let input = sign_input(p, false)?;
     check_duplicate_sign(ctx, &input, None)?;
-    let id = ctx.st.next_sign_id;
-    ctx.st.next_sign_id += 1;
+    let id = ctx.st.take_sign_id();
     let review = review_for(ctx, &[&input.name]);
     ctx.st.signs.insert(
         id,
@@ -219,23 +218,27 @@ fn sign_json(s: &Sign, now_ms: u64) -> Value {
 }
 
 pub fn describe_signs(ctx: &mut Ctx, p: &Params) -> Result<Fields, ApiError> {
+    let list = describe(p, "SignIdSet", &ctx.st.signs, |s: &Sign| s.international, |s| sign_json(s, ctx.now_ms))?;
+    Ok(fields([("DescribeSignListStatusSet", Value::Array(list))]))
+}
+
+/// The Describe*List rules: with an id set (at most 100), the existing ones among them
+/// (whatever their International); otherwise those of that International, paged.
+fn describe<T>(
+    p: &Params,
+    id_set_name: &str,
+    items: &std::collections::BTreeMap<u64, T>,
+    international_of: impl Fn(&T) -> u64,
+    to_json: impl Fn(&T) -> Value,
+) -> Result<Vec<Value>, ApiError> {
     let international = p.req_u64("International")?;
     check_international(international)?;
-    let ids = id_set(p, "SignIdSet")?;
-    let list: Vec<Value> = if ids.is_empty() {
-        let (offset, limit) = page(p)?;
-        ctx.st
-            .signs
-            .values()
-            .filter(|s| s.international == international)
-            .skip(offset)
-            .take(limit)
-            .map(|s| sign_json(s, ctx.now_ms))
-            .collect()
-    } else {
-        ids.iter().filter_map(|id| ctx.st.signs.get(id)).map(|s| sign_json(s, ctx.now_ms)).collect()
-    };
-    Ok(fields([("DescribeSignListStatusSet", Value::Array(list))]))
+    let ids = id_set(p, id_set_name)?;
+    if !ids.is_empty() {
+        return Ok(ids.iter().filter_map(|id| items.get(id)).map(to_json).collect());
+    }
+    let (offset, limit) = page(p)?;
+    Ok(items.values().filter(|t| international_of(t) == international).skip(offset).take(limit).map(to_json).collect())
 }
 
 /// The number of variables of a template: the largest `{N}`. `None` when a `{` does not
@@ -315,8 +318,7 @@ pub fn add_template(ctx: &mut Ctx, p: &Params) -> Result<Fields, ApiError> {
             "Apply for a signature of this kind (mainland/international) before a template.",
         ));
     }
-    let id = ctx.st.next_template_id;
-    ctx.st.next_template_id += 1;
+    let id = ctx.st.take_template_id();
     let review = review_for(ctx, &[&input.name, &input.content]);
     ctx.st.templates.insert(
         id,
@@ -384,22 +386,13 @@ fn template_json(t: &Template, now_ms: u64) -> Value {
 }
 
 pub fn describe_templates(ctx: &mut Ctx, p: &Params) -> Result<Fields, ApiError> {
-    let international = p.req_u64("International")?;
-    check_international(international)?;
-    let ids = id_set(p, "TemplateIdSet")?;
-    let list: Vec<Value> = if ids.is_empty() {
-        let (offset, limit) = page(p)?;
-        ctx.st
-            .templates
-            .values()
-            .filter(|t| t.international == international)
-            .skip(offset)
-            .take(limit)
-            .map(|t| template_json(t, ctx.now_ms))
-            .collect()
-    } else {
-        ids.iter().filter_map(|id| ctx.st.templates.get(id)).map(|t| template_json(t, ctx.now_ms)).collect()
-    };
+    let list = describe(
+        p,
+        "TemplateIdSet",
+        &ctx.st.templates,
+        |t: &Template| t.international,
+        |t| template_json(t, ctx.now_ms),
+    )?;
     Ok(fields([("DescribeTemplateStatusSet", Value::Array(list))]))
 }
 

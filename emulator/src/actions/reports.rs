@@ -93,7 +93,8 @@ fn window(ctx: &Ctx, p: &Params) -> Result<(String, String, u64, u64, usize, usi
     })?;
     let begin = p.req_u64("BeginTime")?;
     let end = p.u64("EndTime").unwrap_or_else(|| ctx.now_secs());
-    if begin.saturating_add(MAX_LOOKBACK_SECS) < ctx.now_secs() {
+    // `--doc-examples` lifts the limit: the documented requests ask for May 2021.
+    if !ctx.settings.doc_examples && begin.saturating_add(MAX_LOOKBACK_SECS) < ctx.now_secs() {
         return Err(ApiError::value(Some("BeginTimeVerifyFail"), "BeginTime may be at most 7 days ago."));
     }
     if end < begin {
@@ -134,19 +135,29 @@ pub fn pull_reply_status_by_phone(ctx: &mut Ctx, p: &Params) -> Result<Fields, A
     Ok(fields([("PullSmsReplyStatusSet", Value::Array(out))]))
 }
 
+/// The answer of an accepted ReportConversion, as on the action's documentation page.
+pub const CONVERSION_OK: (&str, &str) = ("ok", "report success");
+
+/// Accepts any SerialNo the service could have issued; records the conversion on the
+/// message when this emulator issued it to the app. With `--strict-serial-no`, a SerialNo
+/// not issued to the app is refused.
 pub fn report_conversion(ctx: &mut Ctx, p: &Params) -> Result<Fields, ApiError> {
     let app = ctx.app(p)?;
     let serial = p.req_str("SerialNo")?;
-    if !ids::looks_like_serial_no(serial) {
+    if !ids::plausible_serial_no(serial) {
         return Err(ApiError::value(None, format!("SerialNo `{serial}` is not a SerialNo this service issues.")));
     }
     let conversion_time = p.u64("ConversionTime").unwrap_or_else(|| ctx.now_secs());
     let now = ctx.now_ms;
+    let strict = ctx.settings.strict_serial_no;
     let st = &mut *ctx.st;
-    let message =
-        st.by_serial.get(serial).and_then(|&i| st.messages.get_mut(i)).filter(|m| m.app == app).ok_or_else(|| {
-            ApiError::value(None, format!("SerialNo `{serial}` was not issued to SmsSdkAppId `{app}`."))
-        })?;
-    message.conversion = Some(Conversion { conversion_time, reported_ms: now });
-    Ok(fields([("ReportConversionStatus", json!({"Code": "OK", "Message": "success"}))]))
+    match st.by_serial.get(serial).and_then(|&i| st.messages.get_mut(i)).filter(|m| m.app == app) {
+        Some(message) => message.conversion = Some(Conversion { conversion_time, reported_ms: now }),
+        None if strict => {
+            return Err(ApiError::value(None, format!("SerialNo `{serial}` was not issued to SmsSdkAppId `{app}`.")))
+        }
+        None => {}
+    }
+    let (code, message) = CONVERSION_OK;
+    Ok(fields([("ReportConversionStatus", json!({"Code": code, "Message": message}))]))
 }

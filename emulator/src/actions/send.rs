@@ -49,6 +49,46 @@ pub fn segments(text: &str, mainland: bool) -> u64 {
     }
 }
 
+/// Test numbers whose per-number result is fixed (docs/emulator.md, "Test phone numbers"):
+/// `+8619900000NNN` (mainland) and `+15550000NNN` (international) with NNN from this table
+/// get (Code, Message) in SendSms and SendMultiGlobalSms. Codes are from errorcodes.json.
+pub const TEST_NUMBER_RESULTS: &[(&str, &str, &str)] = &[
+    ("001", "InvalidParameterValue.IncorrectPhoneNumber", "incorrect number format"),
+    ("002", "FailedOperation.PhoneNumberInBlacklist", "the number is on the do-not-disturb list"),
+    ("011", "LimitExceeded.PhoneNumberThirtySecondLimit", "the number's 30-second limit is exceeded"),
+    ("012", "LimitExceeded.PhoneNumberOneHourLimit", "the number's one-hour limit is exceeded"),
+    ("013", "LimitExceeded.PhoneNumberDailyLimit", "the number's daily limit is exceeded"),
+    ("014", "LimitExceeded.PhoneNumberSameContentDailyLimit", "the number's daily limit for this content is exceeded"),
+    ("021", "InternalError.Timeout", "submitting the message timed out"),
+    ("022", "InternalError.OtherError", "internal error"),
+];
+
+/// The E.164 prefixes of the test numbers; three digits follow.
+const TEST_NUMBER_PREFIXES: &[&str] = &["+8619900000", "+15550000"];
+
+/// The fixed (Code, Message) of a test number, if `phone` is one.
+fn test_number_result(phone: &Phone) -> Option<(&'static str, &'static str)> {
+    let suffix = TEST_NUMBER_PREFIXES.iter().find_map(|p| phone.e164.strip_prefix(p))?;
+    TEST_NUMBER_RESULTS.iter().find(|(n, _, _)| *n == suffix).map(|&(_, code, message)| (code, message))
+}
+
+const PARAM_MISMATCH: (&str, &str) =
+    ("FailedOperation.TemplateParamSetNotMatchApprovedTemplate", "request content does not match the template content");
+const TEMPLATE_MISMATCH: (&str, &str) = (
+    "FailedOperation.TemplateIncorrectOrUnapproved",
+    "template is not approved or request content does not match the approved template content",
+);
+
+/// A per-number result entry of SendStatusSet / SendMultiStatusSet.
+fn status_entry(serial: &str, ph: &Phone, fee: u64, session: &str, (code, message): (&str, &str), iso: &str) -> Value {
+    json!({
+        "SerialNo": serial, "PhoneNumber": ph.e164, "Fee": fee, "SessionContext": session,
+        "Code": code, "Message": message, "IsoCode": iso,
+    })
+}
+
+const SENT: (&str, &str) = ("Ok", "send success");
+
 fn session_context(s: String) -> Result<String, ApiError> {
     if s.len() >= MAX_SESSION_CONTEXT_BYTES {
         return Err(ApiError::value(None, "SessionContext must be shorter than 512 bytes."));
@@ -231,20 +271,17 @@ pub fn send_sms(ctx: &mut Ctx, p: &Params) -> Result<Fields, ApiError> {
     };
     let mut set = Vec::with_capacity(phones.len());
     for ph in &phones {
-        if !count_ok {
-            failed_attempt(ctx, &app);
-            set.push(json!({
-                "SerialNo": "", "PhoneNumber": ph.e164, "Fee": 0, "SessionContext": session,
-                "Code": "FailedOperation.TemplateParamSetNotMatchApprovedTemplate",
-                "Message": "request content does not match the template content", "IsoCode": "",
-            }));
-            continue;
+        // Failures carry no SerialNo and no IsoCode, as in the documented failure sample.
+        match test_number_result(ph).or((!count_ok).then_some(PARAM_MISMATCH)) {
+            Some(failure) => {
+                failed_attempt(ctx, &app);
+                set.push(status_entry("", ph, 0, &session, failure, ""));
+            }
+            None => {
+                let (serial, fee) = accept(ctx, ph, &out);
+                set.push(status_entry(&serial, ph, fee, &session, SENT, ph.iso_code));
+            }
         }
-        let (serial, fee) = accept(ctx, ph, &out);
-        set.push(json!({
-            "SerialNo": serial, "PhoneNumber": ph.e164, "Fee": fee, "SessionContext": session,
-            "Code": "Ok", "Message": "send success", "IsoCode": ph.iso_code,
-        }));
     }
     Ok(fields([("SendStatusSet", Value::Array(set))]))
 }
@@ -281,14 +318,12 @@ pub fn send_multi_global_sms(ctx: &mut Ctx, p: &Params) -> Result<Fields, ApiErr
         let params = e.strs("TemplateParamSet");
         let template = approved_template(ctx, &template_id)
             .filter(|t| t.international == 1 && super::param_count(&t.content) == Some(params.len()));
-        let Some(template) = template else {
+        // Failures still carry a SerialNo and the IsoCode, as in the documented sample.
+        let failure = test_number_result(&ph).or(template.is_none().then_some(TEMPLATE_MISMATCH));
+        let (Some(template), None) = (template, failure) else {
             failed_attempt(ctx, &app);
-            set.push(json!({
-                "SerialNo": ids::serial_no(ctx.now_secs()), "PhoneNumber": ph.e164, "Fee": 0,
-                "SessionContext": session, "Code": "FailedOperation.TemplateIncorrectOrUnapproved",
-                "Message": "template is not approved or request content does not match the approved template content",
-                "IsoCode": ph.iso_code,
-            }));
+            let serial = ids::serial_no(ctx.now_secs());
+            set.push(status_entry(&serial, &ph, 0, &session, failure.unwrap_or(TEMPLATE_MISMATCH), ph.iso_code));
             continue;
         };
         let out = Outgoing {
@@ -302,10 +337,7 @@ pub fn send_multi_global_sms(ctx: &mut Ctx, p: &Params) -> Result<Fields, ApiErr
             session_context: session.clone(),
         };
         let (serial, fee) = accept(ctx, &ph, &out);
-        set.push(json!({
-            "SerialNo": serial, "PhoneNumber": ph.e164, "Fee": fee, "SessionContext": session,
-            "Code": "Ok", "Message": "send success", "IsoCode": ph.iso_code,
-        }));
+        set.push(status_entry(&serial, &ph, fee, &session, SENT, ph.iso_code));
     }
     Ok(fields([("SendMultiStatusSet", Value::Array(set))]))
 }
@@ -330,5 +362,19 @@ mod tests {
         assert_eq!(segments(&"ł".repeat(70), false), 1, "ł needs Unicode");
         assert_eq!(segments(&"ł".repeat(71), false), 2);
         assert_eq!(segments("", false), 1);
+    }
+
+    #[test]
+    fn test_numbers_have_fixed_results() {
+        let result = |n: &str| test_number_result(&phone::parse_e164(n).unwrap());
+        assert_eq!(result("+8619900000002").map(|r| r.0), Some("FailedOperation.PhoneNumberInBlacklist"));
+        assert_eq!(result("+15550000013").map(|r| r.0), Some("LimitExceeded.PhoneNumberDailyLimit"));
+        assert_eq!(result("+8619900000999"), None, "suffixes outside the table are ordinary numbers");
+        assert_eq!(result("+8613800000001"), None);
+        let codes: Vec<&str> = TEST_NUMBER_RESULTS.iter().map(|r| r.1).collect();
+        let spec = include_str!("../../../spec/errorcodes.json");
+        for code in codes {
+            assert!(spec.contains(&format!("\"{code}\"")), "{code} is a real code");
+        }
     }
 }
