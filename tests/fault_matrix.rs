@@ -100,7 +100,7 @@ fn slow_answer() {
             }
         },
         ErrorKind::Timeout,
-        1,
+        3,
     );
 }
 
@@ -119,13 +119,13 @@ fn slow_drip_one_byte_per_500_ms() {
             }
         },
         ErrorKind::Timeout,
-        1,
+        3,
     );
 }
 
 #[test]
 fn silent_server() {
-    both("silent", |mut s| until_hangup(&mut s), ErrorKind::Timeout, 1);
+    both("silent", |mut s| until_hangup(&mut s), ErrorKind::Timeout, 3);
 }
 
 #[test]
@@ -138,7 +138,7 @@ fn headers_then_stall() {
             }
         },
         ErrorKind::Timeout,
-        1,
+        3,
     );
 }
 
