@@ -18,6 +18,8 @@ targets=("$@")
 
 logs="$root/target/fuzz-logs"
 mkdir -p "$logs"
+# fuzz/ is outside the root workspace, so the rust suite's format check does not see it.
+cargo fmt --check || { echo "fuzz/ is not formatted (cd fuzz && cargo fmt)"; echo "0 passed, ${#targets[@]} failed"; exit 1; }
 echo "building the fuzz targets (cargo +nightly fuzz build)"
 if ! cargo +nightly fuzz build >"$logs/build.log" 2>&1; then
     tail -n 30 "$logs/build.log"
