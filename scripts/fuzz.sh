@@ -33,7 +33,8 @@ for target in "${targets[@]}"; do
     mkdir -p "corpus-run/$target" "corpus/$target"
     log="$logs/$target.log"
     started=$(date +%s)
-    cargo +nightly fuzz run "$target" "corpus-run/$target" "corpus/$target" -- \
+    LSAN_OPTIONS="suppressions=$root/fuzz/lsan.supp:print_suppressions=0" \
+        cargo +nightly fuzz run "$target" "corpus-run/$target" "corpus/$target" -- \
         -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1
     rc=$?
     runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
