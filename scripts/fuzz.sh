@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every cargo-fuzz target of fuzz/ for SECONDS each (default 600: a long offline run;
-# CI runs `scripts/fuzz.sh 25` as the `fuzz` suite of scripts/test.sh). Starts from the
+# CI runs `scripts/fuzz.sh 15` as the `fuzz` suite of scripts/test.sh). Starts from the
 # committed seeds in fuzz/corpus/TARGET and grows fuzz/corpus-run/TARGET (not committed),
 # so repeated long runs build on each other. A crash, a failed check, a timeout (5 s per
 # input) or a leak fails the target; libFuzzer saves the input in fuzz/artifacts/TARGET/.

@@ -7,7 +7,7 @@
 # closing "N passed, N failed" line; exits non-zero if any suite failed.
 #
 # Usage: scripts/test.sh [suite...]   suites: header rust c official-sdk python go install fuzz sanitize
-# (fuzz: every cargo-fuzz target for TCSMS_FUZZ_SECONDS, default 20, each, scripts/fuzz.sh;
+# (fuzz: every cargo-fuzz target for TCSMS_FUZZ_SECONDS, default 15, each, scripts/fuzz.sh;
 # sanitize: ASan+LSan Rust tests, ASan+UBSan C suite, TSan threaded tests, scripts/sanitize.sh)
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -49,7 +49,7 @@ run_go() { bash bindings/go/run-tests.sh; }
 
 run_install() { bash packaging/tests/run.sh; }
 
-run_fuzz() { nice -n 10 bash scripts/fuzz.sh "${TCSMS_FUZZ_SECONDS:-20}"; }
+run_fuzz() { nice -n 10 bash scripts/fuzz.sh "${TCSMS_FUZZ_SECONDS:-15}"; }
 
 run_sanitize() { nice -n 10 bash scripts/sanitize.sh; }
 
