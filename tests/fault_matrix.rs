@@ -34,7 +34,7 @@ fn client(url: &str) -> Client {
 fn check(
     fault: &str,
     (action, request): (&str, &str),
-    behaviour: fn(TcpStream),
+    behaviour: impl Fn(TcpStream) + Send + Sync + 'static,
     kind: ErrorKind,
     max_connections: usize,
 ) {
@@ -54,9 +54,23 @@ fn check(
 
 /// SendSms reaches the server once and is never resent; ReportConversion may be retried
 /// (1 + max_retries = 3 attempts) when the service may not have acted or it is idempotent.
-fn both(fault: &str, behaviour: fn(TcpStream), kind: ErrorKind, report_connections: usize) {
-    check(fault, SEND, behaviour, kind, 1);
+fn both(
+    fault: &str,
+    behaviour: impl Fn(TcpStream) + Send + Sync + Clone + 'static,
+    kind: ErrorKind,
+    report_connections: usize,
+) {
+    check(fault, SEND, behaviour.clone(), kind, 1);
     check(fault, REPORT, behaviour, kind, report_connections);
+}
+
+/// Reads the request, writes `bytes` and closes the connection.
+fn answers(bytes: &'static [u8]) -> impl Fn(TcpStream) + Send + Sync + Clone + 'static {
+    move |mut s| {
+        if read_request(&mut s) {
+            answer_and_close(&mut s, bytes);
+        }
+    }
 }
 
 const OK_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n";
@@ -65,11 +79,7 @@ const OK_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCo
 fn http_500() {
     both(
         "500",
-        |mut s| {
-            if read_request(&mut s) {
-                answer_and_close(&mut s, b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops");
-            }
-        },
+        answers(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops"),
         ErrorKind::HttpStatus,
         3,
     );
@@ -77,16 +87,7 @@ fn http_500() {
 
 #[test]
 fn close_after_the_request() {
-    both(
-        "close",
-        |mut s| {
-            if read_request(&mut s) {
-                answer_and_close(&mut s, b"");
-            }
-        },
-        ErrorKind::Network,
-        3,
-    );
+    both("close", answers(b""), ErrorKind::Network, 3);
 }
 
 #[test]
@@ -144,16 +145,7 @@ fn headers_then_stall() {
 
 #[test]
 fn garbage_answer() {
-    both(
-        "garbage",
-        |mut s| {
-            if read_request(&mut s) {
-                answer_and_close(&mut s, b"\x00\x01\x02 this is not HTTP \xff\r\n\r\n{}");
-            }
-        },
-        ErrorKind::Network,
-        3,
-    );
+    both("garbage", answers(b"\x00\x01\x02 this is not HTTP \xff\r\n\r\n{}"), ErrorKind::Network, 3);
 }
 
 #[test]
@@ -196,11 +188,7 @@ fn chunked_forever() {
 fn content_length_lie() {
     both(
         "content-length-lie",
-        |mut s| {
-            if read_request(&mut s) {
-                answer_and_close(&mut s, b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"Response\":{}}");
-            }
-        },
+        answers(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"Response\":{}}"),
         ErrorKind::Network,
         3,
     );
@@ -225,14 +213,9 @@ fn refused_port() {
 
 #[test]
 fn proxy_answers_407() {
-    let proxy = Hostile::start(|mut s| {
-        if read_request(&mut s) {
-            answer_and_close(
-                &mut s,
-                b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\nContent-Length: 0\r\n\r\n",
-            );
-        }
-    });
+    let proxy = Hostile::start(answers(
+        b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\nContent-Length: 0\r\n\r\n",
+    ));
     for (action, request) in [SEND, REPORT] {
         // The service is never reached: the proxy refuses the tunnel to it first.
         let client = Client::from_json(&format!(
