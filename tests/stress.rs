@@ -11,8 +11,8 @@
 //! Tolerances: TCSMS_STRESS_RSS_MIB (default 4) MiB of resident memory, TCSMS_STRESS_FDS
 //! (default 4) descriptors.
 //!
-//! The emulator is `$TCSMS_EMULATOR`, else `target/release/tcsms-emulator` (built by
-//! `cargo build --release`).
+//! The emulator is `$TCSMS_EMULATOR`, else the one cargo built beside this test, else
+//! `target/release/tcsms-emulator`.
 
 use std::ffi::{c_char, CStr, CString};
 use std::io::{BufRead, BufReader};
@@ -63,12 +63,19 @@ struct Emulator {
 
 impl Emulator {
     fn start() -> Emulator {
-        let path = std::env::var("TCSMS_EMULATOR")
-            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/tcsms-emulator").to_owned());
-        assert!(
-            std::path::Path::new(&path).is_file(),
-            "no emulator at {path}: run `cargo build --release` first, or set TCSMS_EMULATOR"
-        );
+        // $TCSMS_EMULATOR, else the one built next to this test (cargo test in the workspace
+        // builds it), else the release build.
+        let beside = std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.parent()?.join("tcsms-emulator")));
+        let candidates = [
+            std::env::var_os("TCSMS_EMULATOR").map(std::path::PathBuf::from),
+            beside,
+            Some(concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/tcsms-emulator").into()),
+        ];
+        let path =
+            candidates.into_iter().flatten().find(|p| p.is_file()).unwrap_or_else(|| {
+                panic!("no tcsms-emulator: run `cargo build --release` first, or set TCSMS_EMULATOR")
+            });
+        let path = path.display().to_string();
         let mut child = Command::new(&path)
             .args(["--listen", "127.0.0.1:0", "--rate-limit", "all=0", "--app-id", APP])
             .stdout(Stdio::piped())
