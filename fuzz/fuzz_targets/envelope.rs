@@ -12,12 +12,15 @@ fuzz_target!(|data: &[u8]| {
     let _ = serde_json::from_slice::<Envelope<ReportConversionResponse>>(data);
     let Some(head) = head else { return };
     // What was accepted is a JSON object with a `Response` object. The head parser skips
-    // unknown fields without checking their UTF-8 or \u escapes; the client refuses a
-    // non-UTF-8 answer afterwards, and a lone surrogate escape is still JSON syntax.
+    // unknown fields without checking their UTF-8, \u escapes or number ranges; the client
+    // refuses a non-UTF-8 answer afterwards, and the others are still JSON syntax.
     let value: Value = match serde_json::from_slice(data) {
         Ok(value) => value,
         Err(_) if std::str::from_utf8(data).is_err() => return,
         Err(e) if e.to_string().contains("unicode code point") => return,
+        // Skipped numbers are not converted, so 8e8223 passes the head parser; the body is
+        // returned as received.
+        Err(e) if e.to_string().contains("number out of range") => return,
         Err(e) => panic!("an accepted envelope is not JSON: {e}"),
     };
     if tcsms_fuzz::sequence_form(&value) {
