@@ -5,6 +5,7 @@ use crate::error::{codes, Error, ErrorKind};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::time::Duration;
+use zeroize::Zeroize;
 
 pub const DEFAULT_REGION: &str = "ap-guangzhou";
 pub const DEFAULT_ENDPOINT: &str = "sms.intl.tencentcloudapi.com";
@@ -85,9 +86,13 @@ impl Endpoint {
         if host.is_empty() {
             return Err(bad("has no host"));
         }
+        if !host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'[' | b']' | b':')) {
+            return Err(bad("has a host that is not an ASCII name or IP address (write internationalised names in punycode, xn--...)"));
+        }
         if let Some(p) = port {
+            // Digits only: `u16::from_str` would also take "+80", sent as `Host: x:+80`.
             match p.parse::<u16>() {
-                Ok(n) if n > 0 => {}
+                Ok(n) if n > 0 && p.bytes().all(|b| b.is_ascii_digit()) => {}
                 _ => return Err(bad("has an invalid port")),
             }
         }
@@ -128,14 +133,21 @@ impl Config {
         let value: Value = serde_json::from_str(json).map_err(|e| {
             Error::local(ErrorKind::InvalidJson, codes::INVALID_JSON, format!("configuration is not valid JSON: {e}"))
         })?;
-        let Value::Object(map) = value else {
+        let Value::Object(mut map) = value else {
             return Err(Error::local(
                 ErrorKind::InvalidJson,
                 codes::INVALID_JSON,
                 "configuration must be a JSON object",
             ));
         };
-        Config::from_map(&map, env)
+        let config = Config::from_map(&map, env);
+        // The parsed copies of the secrets are zeroed before they are freed.
+        for key in ["secret_key", "token", "proxy"] {
+            if let Some(Value::String(secret)) = map.get_mut(key) {
+                secret.zeroize();
+            }
+        }
+        config
     }
 
     fn from_map(map: &Map<String, Value>, env: EnvLookup<'_>) -> Result<Config, Error> {
@@ -207,8 +219,44 @@ impl Config {
 
 /// Parses a proxy URL; the error never repeats the URL, which may hold a password.
 pub fn parse_proxy(url: &str) -> Result<ureq::Proxy, Error> {
-    ureq::Proxy::new(url)
-        .map_err(|_| Error::invalid_config("proxy must be a URL like http://[user:password@]host:port"))
+    let proxy = ureq::Proxy::new(url)
+        .map_err(|_| Error::invalid_config("proxy must be a URL like http://[user:password@]host:port"))?;
+    refuse_socks(&proxy, "configuration key `proxy`")?;
+    Ok(proxy)
+}
+
+/// The environment variables a proxy is read from, in the order ureq reads them.
+const PROXY_ENV: [&str; 6] = ["ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"];
+
+/// The proxy of the process environment (with `NO_PROXY`), as ureq reads it; a SOCKS
+/// proxy is refused, naming the variable.
+pub fn env_proxy() -> Result<Option<ureq::Proxy>, Error> {
+    let Some(proxy) = ureq::Proxy::try_from_env() else {
+        return Ok(None);
+    };
+    let variable = PROXY_ENV
+        .iter()
+        .find(|name| std::env::var(name).is_ok_and(|v| ureq::Proxy::new(&v).is_ok()))
+        .copied()
+        .unwrap_or("ALL_PROXY/HTTPS_PROXY/HTTP_PROXY");
+    refuse_socks(&proxy, &format!("environment variable {variable}"))?;
+    Ok(Some(proxy))
+}
+
+/// SOCKS proxies are refused when the client is made: ureq is built without SOCKS
+/// support, and would otherwise fail (or connect directly) on every call.
+fn refuse_socks(proxy: &ureq::Proxy, origin: &str) -> Result<(), Error> {
+    use ureq::ProxyProtocol as P;
+    let scheme = match proxy.protocol() {
+        P::Socks4 => "socks4",
+        P::Socks4A => "socks4a",
+        P::Socks5 => "socks5",
+        P::Socks5h => "socks5h",
+        _ => return Ok(()),
+    };
+    Err(Error::invalid_config(format!(
+        "{origin} names a {scheme}:// proxy; tcsms supports only HTTP CONNECT proxies (http://[user:password@]host:port)"
+    )))
 }
 
 #[cfg(test)]
@@ -288,6 +336,14 @@ mod tests {
             (r#""endpoint":"http://localhost""#, "port"),
             (r#""endpoint":"host:99999""#, "port"),
             (r#""endpoint":"host/path""#, "path"),
+            (r#""endpoint":"http://127.0.0.1:+80""#, "port"),
+            (r#""endpoint":"http://127.0.0.1:8_0""#, "port"),
+            (r#""endpoint":"bücher.example""#, "ASCII"),
+            (r#""endpoint":"https://sms.tencentcloudapi.com\u00a0""#, "ASCII"),
+            (r#""proxy":"socks5://127.0.0.1:1080""#, "socks5://"),
+            (r#""proxy":"socks4://127.0.0.1:1080""#, "socks4://"),
+            (r#""proxy":"socks4a://127.0.0.1:1080""#, "socks4a://"),
+            (r#""proxy":"socks5h://u:pw@127.0.0.1:1080""#, "socks5h://"),
             (r#""proxy":"::not a url::""#, "proxy"),
         ] {
             let e = parse(&format!("{{{CREDS},{extra}}}")).unwrap_err();

@@ -139,7 +139,9 @@ unsafe fn client_arg<'a>(client: *const tcsms_client) -> Result<&'a Client, Erro
 /// "sms.intl.tencentcloudapi.com"; "host", "host:port", "https://host[:port]" or
 /// "http://host:port"), `language` ("en-US" or "zh-CN"), `timeout_ms` (whole call,
 /// default 15000), `connect_timeout_ms` (default 5000), `max_retries` (default 2),
-/// `proxy` (default: HTTPS_PROXY/NO_PROXY), `ca_file` (extra PEM roots). Without
+/// `proxy` (an HTTP CONNECT proxy, http://[user:password@]host:port; SOCKS is refused;
+/// default: ALL_PROXY/HTTPS_PROXY/HTTP_PROXY and NO_PROXY), `ca_file` (extra PEM roots:
+/// a regular file of at most 1 MiB). Without
 /// `secret_id`/`secret_key`, TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY are read,
 /// then ~/.tencentcloud/credentials.
 ///
