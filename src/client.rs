@@ -15,13 +15,15 @@
 //! them fit inside the call's overall `timeout_ms`; each attempt is signed afresh.
 
 use crate::api::{self, Action, Idempotency, ReportConversionRequest, ReportConversionResponse};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::dns::CachingResolver;
 use crate::error::{codes, Error, ErrorKind};
-use crate::sign::{self, SigningKey};
+use crate::ratelimit::Limiter;
+use crate::sign;
+use crate::signer::{CredentialSlot, Signer};
 use crate::transport::OneWriteConnector;
 use std::cell::Cell;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// `X-TC-RequestClient` value.
@@ -35,19 +37,15 @@ const BACKOFF_MAX: Duration = Duration::from_secs(2);
 /// A Tencent Cloud SMS client. Immutable after creation, `Send + Sync`: share one
 /// client between all threads; they share its connection pool.
 pub struct Client {
+    /// The configuration; its `credentials` are empty: the live ones are in `signer`.
     config: Config,
     agent: ureq::Agent,
     resolver: CachingResolver,
-    key_cache: Mutex<Option<CachedKey>>,
-    /// `X-TC-Token`, made once over memory zeroed when the client is dropped: every
-    /// request shares it, so no request leaves a copy of the token in freed memory.
-    token_header: Option<ureq::http::HeaderValue>,
-}
-
-struct CachedKey {
-    day: i64,
-    date: Arc<str>,
-    key: Arc<SigningKey>,
+    /// The credentials, replaceable while calls are in flight (see [`Client::set_credentials`]).
+    signer: CredentialSlot,
+    /// The host's clock plus the skew learned from `AuthFailure.SignatureExpire`.
+    clock: Clock,
+    limiter: Limiter,
 }
 
 impl std::fmt::Debug for Client {
@@ -149,7 +147,7 @@ impl Client {
     }
 
     /// As [`Client::new`], resolving names with `resolver`.
-    fn with_resolver(config: Config, resolver: CachingResolver) -> Result<Client, Error> {
+    fn with_resolver(mut config: Config, resolver: CachingResolver) -> Result<Client, Error> {
         let proxy = match &config.proxy {
             Some(url) => Some(crate::config::parse_proxy(url.expose())?),
             None => crate::config::env_proxy()?,
@@ -178,12 +176,35 @@ impl Client {
             ),
             resolver.clone(),
         );
-        let token_header = config.credentials.token().map(|token| secret_header(token.expose())).transpose()?;
-        Ok(Client { config, agent, resolver, key_cache: Mutex::new(None), token_header })
+        let signer = CredentialSlot::new(Signer::new(config.credentials.take())?);
+        let limiter = Limiter::new(&config.rate_limits);
+        Ok(Client { config, agent, resolver, signer, clock: Clock::default(), limiter })
     }
 
+    /// The configuration, without its credentials (see [`Client::set_credentials`]).
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Replaces the credentials (for example temporary ones about to expire). Safe while
+    /// calls are in flight: calls already signing finish with the old credentials, later
+    /// ones use the new; the connection pool is kept; the old secrets are zeroed when
+    /// the last call using them ends. `token`: `None` (or empty) for none.
+    pub fn set_credentials(&self, secret_id: &str, secret_key: &str, token: Option<&str>) -> Result<(), Error> {
+        let credentials = crate::credentials::Credentials::new(
+            secret_id,
+            secret_key,
+            token,
+            crate::credentials::CredentialSource::Config,
+        )?;
+        self.signer.replace(Signer::new(credentials)?);
+        Ok(())
+    }
+
+    /// Seconds the service's clock runs ahead of the host's (negative: behind), as
+    /// learned from the last `AuthFailure.SignatureExpire`; 0 until then.
+    pub fn clock_offset(&self) -> i64 {
+        self.clock.offset()
     }
 
     /// Calls any action with a JSON object of its parameters. Returns the service's body
@@ -223,7 +244,7 @@ impl Client {
             decode_error(
                 format!("ReportConversion answer has an unexpected shape: {e}"),
                 body.as_bytes(),
-                &self.secrets(),
+                &self.secrets(&self.signer.current()),
             )
         })
     }
@@ -232,11 +253,18 @@ impl Client {
         let limit = timeout.map_or(self.config.timeout, |t| t.min(self.config.timeout));
         let deadline = Instant::now() + limit;
         let mut attempt = 0u32;
+        let mut resigned = false;
         loop {
+            let offset = self.clock.offset();
             let failure = match self.attempt(action, body, deadline) {
                 Ok(answer) => return Ok(answer),
                 Err(failure) => failure,
             };
+            // Refused for clock skew (before acting): sign with the corrected time once more.
+            if !resigned && failure.error.code() == crate::clock::SIGNATURE_EXPIRE && self.clock.offset() != offset {
+                resigned = true;
+                continue;
+            }
             if attempt >= self.config.max_retries || !failure.retryable(action.idempotency) {
                 return Err(failure.error);
             }
@@ -254,10 +282,12 @@ impl Client {
         if remaining.is_zero() {
             return Err(Failure::new(Reach::Final, timeout_error(&self.config)));
         }
-        let timestamp = unix_now();
-        let (date, key) = self.signing_key(timestamp);
+        self.limiter.acquire(action, deadline).map_err(|e| Failure::new(Reach::Final, e))?;
+        let signer = self.signer.current();
+        let timestamp = self.clock.now();
+        let (date, key) = signer.signing_key(timestamp);
         let endpoint = &self.config.endpoint;
-        let credentials = &self.config.credentials;
+        let credentials = signer.credentials();
         crate::transport::start_attempt();
         let authorization =
             sign::sign_post(credentials.secret_id(), &key, &date, timestamp, CONTENT_TYPE, &endpoint.authority, body);
@@ -272,7 +302,7 @@ impl Client {
             .header("X-TC-Timestamp", timestamp.to_string())
             .header("X-TC-Region", &self.config.region)
             .header("X-TC-RequestClient", REQUEST_CLIENT);
-        if let Some(token) = &self.token_header {
+        if let Some(token) = signer.token_header() {
             request = request.header("X-TC-Token", token.clone());
         }
         if let Some(language) = self.config.language {
@@ -292,6 +322,7 @@ impl Client {
             failure
         })?;
         let status = response.status().as_u16();
+        let server_date = response.headers().get("date").and_then(|d| d.to_str().ok()).map(str::to_owned);
         let answer =
             response.into_body().with_config().limit(MAX_RESPONSE_BYTES).read_to_vec().map_err(|e| match e {
                 ureq::Error::BodyExceedsLimit(_) => Failure::new(
@@ -311,28 +342,15 @@ impl Client {
                 Error::local(
                     ErrorKind::HttpStatus,
                     codes::HTTP_STATUS,
-                    format!("HTTP status {status} from {}: {}", endpoint.url, excerpt(&answer, &self.secrets())),
+                    format!("HTTP status {status} from {}: {}", endpoint.url, excerpt(&answer, &self.secrets(&signer))),
                 ),
             ));
         }
-        interpret_answer(answer, &self.secrets())
-    }
-
-    /// The signing key and date for `timestamp`'s UTC day, derived once per day.
-    fn signing_key(&self, timestamp: i64) -> (Arc<str>, Arc<SigningKey>) {
-        let day = timestamp.div_euclid(86_400);
-        let mut cache = self.key_cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(cached) = cache.as_ref().filter(|c| c.day == day) {
-            return (cached.date.clone(), cached.key.clone());
-        }
-        let date: Arc<str> = sign::utc_date(timestamp).into();
-        let key = Arc::new(SigningKey::derive(
-            self.config.credentials.secret_key().expose().as_bytes(),
-            &date,
-            sign::SERVICE,
-        ));
-        *cache = Some(CachedKey { day, date: date.clone(), key: key.clone() });
-        (date, key)
+        interpret_answer(answer, &self.secrets(&signer)).inspect_err(|failure| {
+            if failure.error.code() == crate::clock::SIGNATURE_EXPIRE {
+                server_date.as_deref().map(|date| self.clock.correct_from_date(date));
+            }
+        })
     }
 
     fn transport_failure(&self, error: ureq::Error) -> Failure {
@@ -343,8 +361,8 @@ impl Client {
 
     /// The secrets that must never appear in a message: the secret key, the token and
     /// the proxy password.
-    fn secrets(&self) -> Vec<&str> {
-        let credentials = &self.config.credentials;
+    fn secrets<'a>(&'a self, signer: &'a Signer) -> Vec<&'a str> {
+        let credentials = signer.credentials();
         let mut secrets = vec![credentials.secret_key().expose()];
         secrets.extend(credentials.token().map(|t| t.expose()));
         secrets.extend(self.config.proxy.as_ref().and_then(|p| proxy_password(p.expose())));
@@ -353,7 +371,7 @@ impl Client {
 
     /// Removes anything secret that a lower layer may have put into a message.
     fn redact(&self, message: String) -> String {
-        redact_secrets(message, &self.secrets())
+        redact_secrets(message, &self.secrets(&self.signer.current()))
     }
 }
 
@@ -365,13 +383,6 @@ fn redact_secrets(mut message: String, secrets: &[&str]) -> String {
         }
     }
     message
-}
-
-/// A header value over a zeroed-on-drop copy of `secret`; clones share that copy.
-fn secret_header(secret: &str) -> Result<ureq::http::HeaderValue, Error> {
-    let shared = bytes::Bytes::from_owner(zeroize::Zeroizing::new(secret.as_bytes().to_vec()));
-    ureq::http::HeaderValue::from_maybe_shared(shared)
-        .map_err(|_| Error::invalid_config("token cannot be sent in an HTTP header"))
 }
 
 /// System CA bundles that `ca_file` roots are added to.
@@ -539,10 +550,6 @@ fn excerpt(body: &[u8], secrets: &[&str]) -> String {
     }
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
 /// Full-jitter exponential backoff for retry number `attempt` (0-based).
 fn backoff(attempt: u32) -> Duration {
     let ceiling = BACKOFF_BASE.saturating_mul(1 << attempt.min(16)).min(BACKOFF_MAX);
@@ -655,7 +662,7 @@ mod tests {
 
     /// A resolver that fails as getaddrinfo does for an unknown name, and counts calls.
     #[derive(Debug, Clone, Default)]
-    struct FailingResolver(Arc<std::sync::atomic::AtomicUsize>);
+    struct FailingResolver(std::sync::Arc<std::sync::atomic::AtomicUsize>);
 
     impl ureq::unversioned::resolver::Resolver for FailingResolver {
         fn resolve(

@@ -16,7 +16,7 @@ pub const DEFAULT_MAX_RETRIES: u32 = 2;
 pub const MAX_RETRIES_LIMIT: u32 = 10;
 
 /// The keys a configuration object may have.
-pub const KEYS: [&str; 11] = [
+pub const KEYS: [&str; 12] = [
     "secret_id",
     "secret_key",
     "token",
@@ -28,6 +28,7 @@ pub const KEYS: [&str; 11] = [
     "max_retries",
     "proxy",
     "ca_file",
+    "rate_limits",
 ];
 
 /// `X-TC-Language` values.
@@ -119,6 +120,8 @@ pub struct Config {
     /// `HTTPS_PROXY`/`NO_PROXY` from the environment.
     pub proxy: Option<Secret>,
     pub ca_file: Option<PathBuf>,
+    /// Client-side rate limits per action (see [`crate::ratelimit`]).
+    pub rate_limits: crate::ratelimit::RateLimits,
 }
 
 impl Config {
@@ -213,7 +216,19 @@ impl Config {
             }
         };
         let ca_file = string("ca_file")?.filter(|s| !s.is_empty()).map(PathBuf::from);
-        Ok(Config { credentials, region, endpoint, language, timeout, connect_timeout, max_retries, proxy, ca_file })
+        let rate_limits = crate::ratelimit::RateLimits::from_config(map.get("rate_limits"))?;
+        Ok(Config {
+            credentials,
+            region,
+            endpoint,
+            language,
+            timeout,
+            connect_timeout,
+            max_retries,
+            proxy,
+            ca_file,
+            rate_limits,
+        })
     }
 }
 

@@ -142,6 +142,16 @@ pub mod codes {
     pub const HTTP_STATUS: &str = "ClientError.HttpStatus";
     pub const DECODE: &str = "ClientError.Decode";
     pub const PANIC: &str = "ClientError.Panic";
+    /// A phone number is neither E.164 nor an 11-digit mainland number (issue 11).
+    pub const INVALID_PHONE_NUMBER: &str = "ClientError.InvalidPhoneNumber";
+    /// No client-side rate-limit slot within the call's time limit; nothing was sent.
+    pub const RATE_LIMITED: &str = "ClientError.RateLimited";
+    /// Per-number result: the number came earlier in the request and was sent once there.
+    pub const DUPLICATE_PHONE_NUMBER: &str = "ClientError.DuplicatePhoneNumber";
+    /// Per-number result: not sent, because an earlier batch failed as a whole.
+    pub const NOT_SENT: &str = "ClientError.NotSent";
+    /// Per-number result: the service's answer has no entry for the number.
+    pub const NO_RESULT: &str = "ClientError.NoResult";
 }
 
 #[cfg(test)]

@@ -5,12 +5,16 @@
 
 pub mod api;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod credentials;
 pub mod dns;
 pub mod error;
 pub mod ffi;
+pub mod ratelimit;
+pub mod send;
 pub mod sign;
+pub mod signer;
 pub mod transport;
 
 pub use client::Client;
