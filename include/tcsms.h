@@ -182,8 +182,9 @@ tcsms_status tcsms_report_conversion(const tcsms_client *client,
 /**
  * Calls any action of the SMS API 2021-01-11 by name (for example "SendSms",
  * "PullSmsSendStatus", "DescribeSmsTemplateList") with its parameters as a JSON object
- * (for example `{"SmsSdkAppId":"1400000001","Limit":10}`). The JSON is sent exactly
- * as given. An action not in the API is refused locally (ClientError.UnknownAction).
+ * (for example `{"SmsSdkAppId":"1400000001","Limit":10}`). The JSON is checked, not
+ * re-encoded: it is signed and sent as given, less any spaces, tabs and line breaks
+ * around it. An action not in the API is refused locally (ClientError.UnknownAction).
  *
  * Ownership, errors and `*out_json` as for `tcsms_report_conversion`.
  *

@@ -5,14 +5,20 @@
 //!
 //! | what happened | idempotent actions (ReportConversion, Describe*, Pull*, *Statistics) | SendSms, SendMultiGlobalSms, Add*, Modify*, Delete* |
 //! |---|---|---|
-//! | connection could not be established (DNS, refused, connect timeout, TLS handshake, proxy) | retried | retried |
+//! | nothing of the request was written: DNS failure, connection refused or reset, connect timeout | retried | retried |
+//! | nothing was written, and it would fail the same way again: TLS handshake or certificate refused, a request that cannot be encoded, the proxy refused the tunnel | never | never |
 //! | service answered `RequestLimitExceeded*` (it did not act) | retried | retried |
-//! | read timeout, connection reset after sending, HTTP 5xx, a 200 that is not the envelope | retried | **never** |
+//! | the request was written, then a read timeout, a broken connection, HTTP 5xx, a 200 that is not the envelope | retried | **never** |
 //! | service answered `InternalError.SendAndRecvFail`, `InternalError.Timeout`, `InternalError`, `ServiceUnavailable` | retried | **never** |
 //! | any other API error, HTTP 4xx, invalid input | never | never |
 //!
-//! Retries use exponential backoff with full jitter (100 ms · 2ⁿ, at most 2 s) and all of
-//! them fit inside the call's overall `timeout_ms`; each attempt is signed afresh.
+//! Whether anything was written is recorded by the transport, not guessed from the
+//! error; every transport error's message ends with "the request was not sent" or
+//! "the request was sent: the service may have acted on it".
+//!
+//! Retries use exponential backoff with equal jitter (a pause between half and all of
+//! 100 ms · 2ⁿ, at most 2 s), all of them within the call's overall `timeout_ms`; each
+//! attempt is signed afresh.
 
 use crate::api::{self, Action, Idempotency, ReportConversionRequest, ReportConversionResponse};
 use crate::clock::Clock;
@@ -550,7 +556,8 @@ fn excerpt(body: &[u8], secrets: &[&str]) -> String {
     }
 }
 
-/// Full-jitter exponential backoff for retry number `attempt` (0-based).
+/// Exponential backoff with equal jitter for retry number `attempt` (0-based): between
+/// half and all of 100 ms · 2ⁿ (capped at 2 s).
 fn backoff(attempt: u32) -> Duration {
     let ceiling = BACKOFF_BASE.saturating_mul(1 << attempt.min(16)).min(BACKOFF_MAX);
     let fraction = (next_random() % 1000) as u32;

@@ -2,9 +2,9 @@
 //!
 //! ureq resolves the host before it looks for a pooled connection, on every request, and
 //! with a timeout set it does so on a new thread. That costs more than a whole loopback
-//! round trip. This resolver keeps each answer for [`TTL`], answers IP literals without a
-//! lookup, and forgets a host when connecting to it failed, so the next attempt resolves
-//! it afresh.
+//! round trip. This resolver keeps each answer for [`TTL`] and forgets every answer when
+//! connecting failed, so the next attempt resolves afresh. IP literals take the same
+//! path (the standard library parses them without asking the system resolver).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

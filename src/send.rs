@@ -335,9 +335,9 @@ fn batch_failure_class(error: &Error) -> Class {
             code => classify(code),
         },
         _ if error.code() == codes::RATE_LIMITED => Class::Failed,
-        ErrorKind::Network | ErrorKind::Timeout | ErrorKind::HttpStatus | ErrorKind::Decode | ErrorKind::Panic => {
-            Class::Unknown
-        }
+        // Transport errors say whether anything was written (see crate::client).
+        _ if error.message().ends_with("the request was not sent") => Class::Failed,
+        ErrorKind::Network | ErrorKind::Timeout | ErrorKind::HttpStatus | ErrorKind::Decode => Class::Unknown,
         _ => Class::Failed,
     }
 }

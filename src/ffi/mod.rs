@@ -12,7 +12,7 @@
 
 use crate::api::ReportConversionRequest;
 use crate::client::Client;
-use crate::error::{codes, Error, ErrorKind};
+use crate::error::{codes, envelope_json, Error, ErrorKind};
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
@@ -62,8 +62,6 @@ pub struct tcsms_client {
 
 fn status_of(kind: ErrorKind) -> tcsms_status {
     match kind {
-        ErrorKind::NullArgument => TCSMS_STATUS_NULL_ARGUMENT,
-        ErrorKind::InvalidUtf8 => TCSMS_STATUS_INVALID_UTF8,
         ErrorKind::InvalidJson => TCSMS_STATUS_INVALID_JSON,
         ErrorKind::InvalidArgument => TCSMS_STATUS_INVALID_ARGUMENT,
         ErrorKind::InvalidConfig => TCSMS_STATUS_INVALID_CONFIG,
@@ -72,7 +70,59 @@ fn status_of(kind: ErrorKind) -> tcsms_status {
         ErrorKind::HttpStatus => TCSMS_STATUS_HTTP_STATUS,
         ErrorKind::Decode => TCSMS_STATUS_DECODE,
         ErrorKind::Api => TCSMS_STATUS_API_ERROR,
-        ErrorKind::Panic => TCSMS_STATUS_PANIC,
+    }
+}
+
+/// A failure at the C boundary: the core's, or one the core cannot have (a NULL or
+/// non-UTF-8 argument, a caught panic).
+enum FfiError {
+    Core(Error),
+    Boundary { status: tcsms_status, code: &'static str, message: String },
+}
+
+impl From<Error> for FfiError {
+    fn from(error: Error) -> FfiError {
+        FfiError::Core(error)
+    }
+}
+
+impl FfiError {
+    fn null_argument(name: &str) -> FfiError {
+        FfiError::Boundary {
+            status: TCSMS_STATUS_NULL_ARGUMENT,
+            code: codes::NULL_ARGUMENT,
+            message: format!("argument `{name}` is NULL"),
+        }
+    }
+
+    fn invalid_utf8(name: &str) -> FfiError {
+        FfiError::Boundary {
+            status: TCSMS_STATUS_INVALID_UTF8,
+            code: codes::INVALID_UTF8,
+            message: format!("argument `{name}` is not valid UTF-8"),
+        }
+    }
+
+    fn panic(what: &str) -> FfiError {
+        FfiError::Boundary {
+            status: TCSMS_STATUS_PANIC,
+            code: codes::PANIC,
+            message: format!("internal error in tcsms (please report it): {what}"),
+        }
+    }
+
+    fn status(&self) -> tcsms_status {
+        match self {
+            FfiError::Core(error) => status_of(error.kind()),
+            FfiError::Boundary { status, .. } => *status,
+        }
+    }
+
+    fn to_envelope_json(&self) -> String {
+        match self {
+            FfiError::Core(error) => error.to_envelope_json(),
+            FfiError::Boundary { code, message, .. } => envelope_json(code, message, ""),
+        }
     }
 }
 
@@ -80,7 +130,10 @@ fn status_of(kind: ErrorKind) -> tcsms_status {
 ///
 /// # Safety
 /// `out_json` is NULL or valid for one write.
-unsafe fn boundary(out_json: *mut *mut c_char, body: impl FnOnce() -> Result<Option<String>, Error>) -> tcsms_status {
+unsafe fn boundary(
+    out_json: *mut *mut c_char,
+    body: impl FnOnce() -> Result<Option<String>, FfiError>,
+) -> tcsms_status {
     if out_json.is_null() {
         return TCSMS_STATUS_NULL_ARGUMENT;
     }
@@ -92,12 +145,12 @@ unsafe fn boundary(out_json: *mut *mut c_char, body: impl FnOnce() -> Result<Opt
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".to_owned());
-        Err(Error::local(ErrorKind::Panic, codes::PANIC, format!("internal error in tcsms (please report it): {what}")))
+        Err(FfiError::panic(&what))
     });
     let (status, json) = match outcome {
         Ok(None) => return TCSMS_STATUS_OK,
         Ok(Some(json)) => (TCSMS_STATUS_OK, json),
-        Err(error) => (status_of(error.kind()), error.to_envelope_json()),
+        Err(error) => (error.status(), error.to_envelope_json()),
     };
     let (status, text) = match CString::new(json) {
         Ok(text) => (status, text),
@@ -115,21 +168,21 @@ unsafe fn boundary(out_json: *mut *mut c_char, body: impl FnOnce() -> Result<Opt
 ///
 /// # Safety
 /// `ptr` is NULL or a NUL-terminated string valid for the duration of the call.
-unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, Error> {
+unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, FfiError> {
     if ptr.is_null() {
-        return Err(Error::null_argument(name));
+        return Err(FfiError::null_argument(name));
     }
     // SAFETY: non-NULL and NUL-terminated per the caller's contract.
-    unsafe { CStr::from_ptr(ptr) }.to_str().map_err(|_| Error::invalid_utf8(name))
+    unsafe { CStr::from_ptr(ptr) }.to_str().map_err(|_| FfiError::invalid_utf8(name))
 }
 
 /// Borrows the client behind a handle.
 ///
 /// # Safety
 /// `client` is NULL or a live handle from `tcsms_client_new`.
-unsafe fn client_arg<'a>(client: *const tcsms_client) -> Result<&'a Client, Error> {
+unsafe fn client_arg<'a>(client: *const tcsms_client) -> Result<&'a Client, FfiError> {
     // SAFETY: NULL or live per the caller's contract.
-    unsafe { client.as_ref() }.map(|c| &c.inner).ok_or_else(|| Error::null_argument("client"))
+    unsafe { client.as_ref() }.map(|c| &c.inner).ok_or_else(|| FfiError::null_argument("client"))
 }
 
 /// Creates a client from a JSON configuration object.
@@ -172,7 +225,7 @@ pub unsafe extern "C" fn tcsms_client_new(
     unsafe {
         boundary(out_json, || {
             if out_client.is_null() {
-                return Err(Error::null_argument("out_client"));
+                return Err(FfiError::null_argument("out_client"));
             }
             let config = str_arg(config_json, "config_json")?;
             let client = Box::new(tcsms_client { inner: Client::from_json(config)? });
@@ -239,15 +292,16 @@ pub unsafe extern "C" fn tcsms_report_conversion(
                 serial_no: str_arg(serial_no, "serial_no")?.to_owned(),
                 conversion_time: u64::try_from(conversion_time).ok(),
             };
-            client.report_conversion(&request).map(Some)
+            Ok(Some(client.report_conversion(&request)?))
         })
     }
 }
 
 /// Calls any action of the SMS API 2021-01-11 by name (for example "SendSms",
 /// "PullSmsSendStatus", "DescribeSmsTemplateList") with its parameters as a JSON object
-/// (for example `{"SmsSdkAppId":"1400000001","Limit":10}`). The JSON is sent exactly
-/// as given. An action not in the API is refused locally (ClientError.UnknownAction).
+/// (for example `{"SmsSdkAppId":"1400000001","Limit":10}`). The JSON is checked, not
+/// re-encoded: it is signed and sent as given, less any spaces, tabs and line breaks
+/// around it. An action not in the API is refused locally (ClientError.UnknownAction).
 ///
 /// Ownership, errors and `*out_json` as for `tcsms_report_conversion`.
 ///
@@ -291,7 +345,7 @@ pub unsafe extern "C" fn tcsms_call_with_timeout(
             let action = str_arg(action, "action")?;
             let request = str_arg(request_json, "request_json")?;
             let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
-            client.call_with_timeout(action, request, timeout).map(Some)
+            Ok(Some(client.call_with_timeout(action, request, timeout)?))
         })
     }
 }
