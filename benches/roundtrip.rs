@@ -129,9 +129,10 @@ fn raw_peer(port: u16) -> impl Fn(usize) {
     }
 }
 
+/// Client-side rate limiting is off: the bench measures the client, not the limiter.
 fn tcsms_peer(port: u16) -> impl Fn(usize) {
     let client = tcsms::Client::from_json(&format!(
-        r#"{{"secret_id":"AKIDbench","secret_key":"benchmark-secret-key","endpoint":"http://127.0.0.1:{port}","timeout_ms":{}}}"#,
+        r#"{{"secret_id":"AKIDbench","secret_key":"benchmark-secret-key","endpoint":"http://127.0.0.1:{port}","timeout_ms":{},"rate_limits":{{"*":0}}}}"#,
         Duration::from_secs(10).as_millis()
     ))
     .unwrap();

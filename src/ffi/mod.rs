@@ -54,6 +54,10 @@ pub const TCSMS_STATUS_API_ERROR: tcsms_status = 10;
 /// A bug in tcsms was caught before it could cross into the caller. Code
 /// `ClientError.Panic`. Free the client involved and report the bug.
 pub const TCSMS_STATUS_PANIC: tcsms_status = 11;
+/// `tcsms_send_sms` / `tcsms_send_multi_global_sms` only: the request was handled, but
+/// not every number's `Class` is `ok` (perhaps none is). `*out_json` holds the
+/// per-number results, not an error envelope.
+pub const TCSMS_STATUS_PARTIAL: tcsms_status = 12;
 
 /// A client. Opaque: create with `tcsms_client_new`, destroy with `tcsms_client_free`.
 pub struct tcsms_client {
@@ -194,7 +198,9 @@ unsafe fn client_arg<'a>(client: *const tcsms_client) -> Result<&'a Client, FfiE
 /// default 15000), `connect_timeout_ms` (default 5000), `max_retries` (default 2),
 /// `proxy` (an HTTP CONNECT proxy, http://[user:password@]host:port; SOCKS is refused;
 /// default: ALL_PROXY/HTTPS_PROXY/HTTP_PROXY and NO_PROXY), `ca_file` (extra PEM roots:
-/// a regular file of at most 1 MiB). Without
+/// a regular file of at most 1 MiB), `rate_limits` (client-side rate limits: an object
+/// from action name to requests per second, "*" for every action not named, 0 for no
+/// limit; default: 90 % of each action's documented limit, see README). Without
 /// `secret_id`/`secret_key`, TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY are read,
 /// then ~/.tencentcloud/credentials.
 ///
@@ -387,6 +393,7 @@ pub extern "C" fn tcsms_status_str(status: tcsms_status) -> *const c_char {
         TCSMS_STATUS_DECODE => c"the answer is not the service's JSON envelope",
         TCSMS_STATUS_API_ERROR => c"the service returned an error",
         TCSMS_STATUS_PANIC => c"internal error in tcsms",
+        TCSMS_STATUS_PARTIAL => c"not every number was sent",
         _ => c"unknown status",
     };
     text.as_ptr()
@@ -407,6 +414,166 @@ pub extern "C" fn tcsms_version() -> *const c_char {
 #[no_mangle]
 pub extern "C" fn tcsms_abi_version() -> u32 {
     TCSMS_ABI_VERSION
+}
+
+/// Runs a send (per-number results) in the boundary: `TCSMS_STATUS_PARTIAL` when not
+/// every number is `ok`.
+///
+/// # Safety
+/// As for [`boundary`].
+unsafe fn send_boundary(
+    out_json: *mut *mut c_char,
+    body: impl FnOnce() -> Result<crate::send::SendResults, FfiError>,
+) -> tcsms_status {
+    let mut all_ok = true;
+    // SAFETY: per the caller's contract.
+    let status = unsafe {
+        boundary(out_json, || {
+            let results = body()?;
+            all_ok = results.all_ok();
+            Ok(Some(results.to_json()))
+        })
+    };
+    if status == TCSMS_STATUS_OK && !all_ok {
+        TCSMS_STATUS_PARTIAL
+    } else {
+        status
+    }
+}
+
+/// Sends a SendSms request to any number of numbers and returns one result per number.
+///
+/// `request_json` is a SendSms request object (as for `tcsms_call`) whose
+/// `PhoneNumberSet` has at least one number, any number of them. Each number must be
+/// E.164 (`+` and the country code, such as `+8613800000000`) or an 11-digit mainland
+/// number (sent as `+86...`); otherwise nothing is sent and the call fails with
+/// TCSMS_STATUS_INVALID_ARGUMENT and code `ClientError.InvalidPhoneNumber`, whose
+/// message names the number's 0-based index. A number given twice is sent once; its
+/// later places get Code `ClientError.DuplicatePhoneNumber`. More than 200 numbers are
+/// sent in batches of at most 200, in order, each limited by the client's `timeout_ms`.
+///
+/// On TCSMS_STATUS_OK or TCSMS_STATUS_PARTIAL, `*out_json` is
+/// `{"Results":[{"PhoneNumber":"+8613711112222","SerialNo":"...","Code":"Ok","Message":"...","Fee":1,"Class":"ok"}, ...],"RequestIds":["..."]}`
+/// with one result per input number, in input order (`PhoneNumber` in E.164 form).
+/// `Class` is `ok`, `rejected` (permanent: the number, a blacklist, the signature or
+/// template, the content), `limited` (per-number frequency limits,
+/// `LimitExceeded.PhoneNumber*`), `failed` (not sent; may be retried) or `unknown` (the
+/// request may or may not have been delivered; it was not resent). The status is OK
+/// only when every number is `ok`, and TCSMS_STATUS_PARTIAL otherwise (even when none
+/// is). When the first batch is refused as a whole (authentication, app, template, a
+/// network failure), the call returns that status and error envelope, as `tcsms_call`
+/// does. When a later batch fails as a whole, its numbers get the error's code and
+/// class `unknown` (the service may have acted) or the code's class, and the batches
+/// after it are not sent (`ClientError.NotSent`, `failed`). The README's "Per-number
+/// results" section lists the classification.
+///
+/// Ownership: `request_json` is borrowed for the call only; `*out_json` is set to NULL
+/// on entry and any non-NULL value is owned by the caller (free it with `tcsms_free`).
+///
+/// Thread safety: any number of threads may call this on the same client at once.
+///
+/// # Safety
+/// Pointers are NULL or valid as described.
+#[no_mangle]
+pub unsafe extern "C" fn tcsms_send_sms(
+    client: *const tcsms_client,
+    request_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> tcsms_status {
+    // SAFETY: pointers per the contract.
+    unsafe {
+        send_boundary(out_json, || {
+            let client = client_arg(client)?;
+            Ok(client.send_sms(str_arg(request_json, "request_json")?)?)
+        })
+    }
+}
+
+/// As `tcsms_send_sms`, for SendMultiGlobalSms: `request_json` is a SendMultiGlobalSms
+/// request whose `MultiSmsInfoSet` has at least one entry, any number of them; each
+/// entry's `PhoneNumber` is checked, deduplicated and batched as there, and the results
+/// (one per entry, in input order) have the same shape and statuses.
+///
+/// # Safety
+/// Pointers are NULL or valid as described for `tcsms_send_sms`.
+#[no_mangle]
+pub unsafe extern "C" fn tcsms_send_multi_global_sms(
+    client: *const tcsms_client,
+    request_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> tcsms_status {
+    // SAFETY: pointers per the contract.
+    unsafe {
+        send_boundary(out_json, || {
+            let client = client_arg(client)?;
+            Ok(client.send_multi_global_sms(str_arg(request_json, "request_json")?)?)
+        })
+    }
+}
+
+/// Replaces the client's credentials, for example temporary ones about to expire;
+/// `token` is NULL (or "") for none.
+///
+/// Safe while calls are in flight on other threads: calls already signing finish with
+/// the old credentials, later ones use the new. The connection pool is kept. The old
+/// secret key and token are zeroed when the last call using them ends. The values are
+/// checked as in `tcsms_client_new` (non-empty, printable ASCII, no surrounding
+/// whitespace); when refused, the current credentials stay.
+///
+/// Ownership: the strings are borrowed for the call only (copied). On success
+/// `*out_json` is NULL; on failure an error envelope owned by the caller (free it with
+/// `tcsms_free`).
+///
+/// Errors: TCSMS_STATUS_NULL_ARGUMENT, TCSMS_STATUS_INVALID_UTF8,
+/// TCSMS_STATUS_INVALID_CONFIG. Secrets never appear in error messages.
+///
+/// # Safety
+/// Pointers are NULL or valid as described.
+#[no_mangle]
+pub unsafe extern "C" fn tcsms_client_set_credentials(
+    client: *const tcsms_client,
+    secret_id: *const c_char,
+    secret_key: *const c_char,
+    token: *const c_char, /* NULL: none */
+    out_json: *mut *mut c_char,
+) -> tcsms_status {
+    // SAFETY: pointers per the contract.
+    unsafe {
+        boundary(out_json, || {
+            let client = client_arg(client)?;
+            let secret_id = str_arg(secret_id, "secret_id")?;
+            let secret_key = str_arg(secret_key, "secret_key")?;
+            let token = if token.is_null() { None } else { Some(str_arg(token, "token")?) };
+            client.set_credentials(secret_id, secret_key, token)?;
+            Ok(None)
+        })
+    }
+}
+
+/// Writes to `*out_seconds` how many seconds the service's clock runs ahead of this
+/// host's (negative: behind), as the client learned it: when the service refuses a
+/// request with `AuthFailure.SignatureExpire` (more than 300 s of skew), the client
+/// reads the service's time from the answer's `Date` header, keeps the offset, re-signs
+/// and sends that request once more, and signs every later request with the corrected
+/// time. 0 until then.
+///
+/// Errors: TCSMS_STATUS_NULL_ARGUMENT when `client` or `out_seconds` is NULL (nothing
+/// is written then). Thread safety: any thread, at any time.
+///
+/// # Safety
+/// `client` is NULL or a live handle; `out_seconds` is NULL or valid for one write.
+#[no_mangle]
+pub unsafe extern "C" fn tcsms_client_clock_offset(client: *const tcsms_client, out_seconds: *mut i64) -> tcsms_status {
+    // SAFETY: NULL or live per the contract.
+    let Some(client) = (unsafe { client.as_ref() }) else {
+        return TCSMS_STATUS_NULL_ARGUMENT;
+    };
+    if out_seconds.is_null() {
+        return TCSMS_STATUS_NULL_ARGUMENT;
+    }
+    // SAFETY: non-NULL and writable per the contract.
+    unsafe { *out_seconds = client.inner.clock_offset() };
+    TCSMS_STATUS_OK
 }
 
 #[cfg(test)]
@@ -469,7 +636,7 @@ mod tests {
 
     #[test]
     fn every_status_has_a_text() {
-        for status in 0..=11 {
+        for status in 0..=12 {
             let text = unsafe { CStr::from_ptr(tcsms_status_str(status)) }.to_str().unwrap();
             assert_ne!(text, "unknown status", "{status}");
         }

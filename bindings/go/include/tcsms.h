@@ -103,6 +103,13 @@ typedef int32_t tcsms_status;
  */
 #define TCSMS_STATUS_PANIC 11
 
+/**
+ * `tcsms_send_sms` / `tcsms_send_multi_global_sms` only: the request was handled, but
+ * not every number's `Class` is `ok` (perhaps none is). `*out_json` holds the
+ * per-number results, not an error envelope.
+ */
+#define TCSMS_STATUS_PARTIAL 12
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -115,7 +122,11 @@ extern "C" {
  * "sms.intl.tencentcloudapi.com"; "host", "host:port", "https://host[:port]" or
  * "http://host:port"), `language` ("en-US" or "zh-CN"), `timeout_ms` (whole call,
  * default 15000), `connect_timeout_ms` (default 5000), `max_retries` (default 2),
- * `proxy` (default: HTTPS_PROXY/NO_PROXY), `ca_file` (extra PEM roots). Without
+ * `proxy` (an HTTP CONNECT proxy, http://[user:password@]host:port; SOCKS is refused;
+ * default: ALL_PROXY/HTTPS_PROXY/HTTP_PROXY and NO_PROXY), `ca_file` (extra PEM roots:
+ * a regular file of at most 1 MiB), `rate_limits` (client-side rate limits: an object
+ * from action name to requests per second, "*" for every action not named, 0 for no
+ * limit; default: 90 % of each action's documented limit, see README). Without
  * `secret_id`/`secret_key`, TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY are read,
  * then ~/.tencentcloud/credentials.
  *
@@ -180,8 +191,9 @@ tcsms_status tcsms_report_conversion(const tcsms_client *client,
 /**
  * Calls any action of the SMS API 2021-01-11 by name (for example "SendSms",
  * "PullSmsSendStatus", "DescribeSmsTemplateList") with its parameters as a JSON object
- * (for example `{"SmsSdkAppId":"1400000001","Limit":10}`). The JSON is sent exactly
- * as given. An action not in the API is refused locally (ClientError.UnknownAction).
+ * (for example `{"SmsSdkAppId":"1400000001","Limit":10}`). The JSON is checked, not
+ * re-encoded: it is signed and sent as given, less any spaces, tabs and line breaks
+ * around it. An action not in the API is refused locally (ClientError.UnknownAction).
  *
  * Ownership, errors and `*out_json` as for `tcsms_report_conversion`.
  *
@@ -248,6 +260,100 @@ const char *tcsms_version(void);
  * Thread safety: any thread.
  */
 uint32_t tcsms_abi_version(void);
+
+/**
+ * Sends a SendSms request to any number of numbers and returns one result per number.
+ *
+ * `request_json` is a SendSms request object (as for `tcsms_call`) whose
+ * `PhoneNumberSet` has at least one number, any number of them. Each number must be
+ * E.164 (`+` and the country code, such as `+8613800000000`) or an 11-digit mainland
+ * number (sent as `+86...`); otherwise nothing is sent and the call fails with
+ * TCSMS_STATUS_INVALID_ARGUMENT and code `ClientError.InvalidPhoneNumber`, whose
+ * message names the number's 0-based index. A number given twice is sent once; its
+ * later places get Code `ClientError.DuplicatePhoneNumber`. More than 200 numbers are
+ * sent in batches of at most 200, in order, each limited by the client's `timeout_ms`.
+ *
+ * On TCSMS_STATUS_OK or TCSMS_STATUS_PARTIAL, `*out_json` is
+ * `{"Results":[{"PhoneNumber":"+8613711112222","SerialNo":"...","Code":"Ok","Message":"...","Fee":1,"Class":"ok"}, ...],"RequestIds":["..."]}`
+ * with one result per input number, in input order (`PhoneNumber` in E.164 form).
+ * `Class` is `ok`, `rejected` (permanent: the number, a blacklist, the signature or
+ * template, the content), `limited` (per-number frequency limits,
+ * `LimitExceeded.PhoneNumber*`), `failed` (not sent; may be retried) or `unknown` (the
+ * request may or may not have been delivered; it was not resent). The status is OK
+ * only when every number is `ok`, and TCSMS_STATUS_PARTIAL otherwise (even when none
+ * is). When the first batch is refused as a whole (authentication, app, template, a
+ * network failure), the call returns that status and error envelope, as `tcsms_call`
+ * does. When a later batch fails as a whole, its numbers get the error's code and
+ * class `unknown` (the service may have acted) or the code's class, and the batches
+ * after it are not sent (`ClientError.NotSent`, `failed`). The README's "Per-number
+ * results" section lists the classification.
+ *
+ * Ownership: `request_json` is borrowed for the call only; `*out_json` is set to NULL
+ * on entry and any non-NULL value is owned by the caller (free it with `tcsms_free`).
+ *
+ * Thread safety: any number of threads may call this on the same client at once.
+ *
+ * # Safety
+ * Pointers are NULL or valid as described.
+ */
+tcsms_status tcsms_send_sms(const tcsms_client *client,
+                            const char *request_json,
+                            char **out_json);
+
+/**
+ * As `tcsms_send_sms`, for SendMultiGlobalSms: `request_json` is a SendMultiGlobalSms
+ * request whose `MultiSmsInfoSet` has at least one entry, any number of them; each
+ * entry's `PhoneNumber` is checked, deduplicated and batched as there, and the results
+ * (one per entry, in input order) have the same shape and statuses.
+ *
+ * # Safety
+ * Pointers are NULL or valid as described for `tcsms_send_sms`.
+ */
+tcsms_status tcsms_send_multi_global_sms(const tcsms_client *client,
+                                         const char *request_json,
+                                         char **out_json);
+
+/**
+ * Replaces the client's credentials, for example temporary ones about to expire;
+ * `token` is NULL (or "") for none.
+ *
+ * Safe while calls are in flight on other threads: calls already signing finish with
+ * the old credentials, later ones use the new. The connection pool is kept. The old
+ * secret key and token are zeroed when the last call using them ends. The values are
+ * checked as in `tcsms_client_new` (non-empty, printable ASCII, no surrounding
+ * whitespace); when refused, the current credentials stay.
+ *
+ * Ownership: the strings are borrowed for the call only (copied). On success
+ * `*out_json` is NULL; on failure an error envelope owned by the caller (free it with
+ * `tcsms_free`).
+ *
+ * Errors: TCSMS_STATUS_NULL_ARGUMENT, TCSMS_STATUS_INVALID_UTF8,
+ * TCSMS_STATUS_INVALID_CONFIG. Secrets never appear in error messages.
+ *
+ * # Safety
+ * Pointers are NULL or valid as described.
+ */
+tcsms_status tcsms_client_set_credentials(const tcsms_client *client,
+                                          const char *secret_id,
+                                          const char *secret_key,
+                                          const char *token,
+                                          char **out_json);
+
+/**
+ * Writes to `*out_seconds` how many seconds the service's clock runs ahead of this
+ * host's (negative: behind), as the client learned it: when the service refuses a
+ * request with `AuthFailure.SignatureExpire` (more than 300 s of skew), the client
+ * reads the service's time from the answer's `Date` header, keeps the offset, re-signs
+ * and sends that request once more, and signs every later request with the corrected
+ * time. 0 until then.
+ *
+ * Errors: TCSMS_STATUS_NULL_ARGUMENT when `client` or `out_seconds` is NULL (nothing
+ * is written then). Thread safety: any thread, at any time.
+ *
+ * # Safety
+ * `client` is NULL or a live handle; `out_seconds` is NULL or valid for one write.
+ */
+tcsms_status tcsms_client_clock_offset(const tcsms_client *client, int64_t *out_seconds);
 
 #ifdef __cplusplus
 }  // extern "C"
