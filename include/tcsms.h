@@ -23,6 +23,11 @@
 #include <stddef.h>
 
 /**
+ * The tcsms release this header belongs to (the crate version in Cargo.toml).
+ */
+#define TCSMS_VERSION "0.1.0"
+
+/**
  * The ABI version of this header. `tcsms_abi_version()` returns the version of the
  * library actually loaded; bindings compare the two at load time. It changes only
  * when a function's signature or meaning changes incompatibly.
