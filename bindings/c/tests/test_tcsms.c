@@ -1337,6 +1337,7 @@ static void test_fork(const char *endpoint)
 
 /* ------------------------------------------------------------------------------------ */
 
+#ifndef TCSMS_TEST_NO_MAIN /* test_production.c includes this file for its helpers */
 int main(void)
 {
     const char *root = getenv("TCSMS_ROOT");
@@ -1424,3 +1425,4 @@ int main(void)
     printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed == 0 ? 0 : 1;
 }
+#endif
