@@ -47,6 +47,12 @@ typedef struct tcsms_client tcsms_client;
 typedef int32_t tcsms_status;
 
 /**
+ * An event callback: `event_json` is one event, a NUL-terminated JSON object valid only
+ * during the call (copy it to keep it). See `tcsms_client_set_event_callback`.
+ */
+typedef void (*tcsms_event_fn)(void *user_data, const char *event_json);
+
+/**
  * Success.
  */
 #define TCSMS_STATUS_OK 0
@@ -359,6 +365,59 @@ tcsms_status tcsms_client_set_credentials(const tcsms_client *client,
  * `client` is NULL or a live handle; `out_seconds` is NULL or valid for one write.
  */
 tcsms_status tcsms_client_clock_offset(const tcsms_client *client, int64_t *out_seconds);
+
+/**
+ * Installs the client's event callback, or removes it when `fn` is NULL.
+ *
+ * The callback receives one JSON object per attempt (`"event":"attempt"`) and one per
+ * call (`"event":"call"`), with the keys `event`, `action`, `attempt` (1-based; in a call
+ * event, the number of attempts), `status` (the TCSMS_STATUS_* number), `code` (the
+ * Error.Code, or null), `request_id` (or null), `latency_us`, `retry`, `retry_reason`,
+ * `retry_delay_us` (attempt events), `retries` (call events), `rate_limit_wait_us`,
+ * `clock_offset_s`, `clock_corrected`, `bytes_sent`, `bytes_received` (body bytes) and,
+ * for requests with phone numbers, `phone_numbers`, masked (`+86137****2222`) unless the
+ * configuration key `log_phone_numbers` is true. No secret, signature or token is ever
+ * in an event. See docs/events.md.
+ *
+ * The callback runs on the thread making the call, after each attempt and at the end of
+ * the call; `event_json` is valid only during the callback. It must not call the client's
+ * request functions: such a call returns TCSMS_STATUS_INVALID_ARGUMENT with the code
+ * `ClientError.Reentrant` instead of deadlocking. `fn` must return normally (a C++
+ * exception must not escape it). `user_data` is passed through untouched; it must stay
+ * valid until the callback is replaced or removed and no call that started before is
+ * still running, or the client is freed.
+ *
+ * Thread safety: may be called at any time from any thread; calls in flight keep the
+ * callback they started with.
+ *
+ * Ownership: on success `*out_json` is NULL; on failure an error envelope owned by the
+ * caller (free it with `tcsms_free`). Errors: TCSMS_STATUS_NULL_ARGUMENT.
+ *
+ * # Safety
+ * `client` is NULL or a live handle; `out_json` is NULL or valid for one write; `fn`,
+ * when not NULL, may be called with `user_data` from any thread that calls the client.
+ */
+tcsms_status tcsms_client_set_event_callback(const tcsms_client *client,
+                                             tcsms_event_fn fn,
+                                             void *user_data,
+                                             char **out_json);
+
+/**
+ * Writes the client's statistics since it was made to `*out_json`:
+ * `{"Actions":{"SendSms":{"Calls":N,"Attempts":N,"Retries":N,"Codes":{"ok":N,...},
+ * "LatencyUs":{"p50":N,"p90":N,"p99":N,"max":N},"RateLimitWaits":N,"RateLimitWaitUs":N},...},
+ * "RateLimitWaits":N,"RateLimitWaitUs":N}`. `Codes` counts calls by final outcome
+ * (successes under "ok") and sums to `Calls`; only actions called at least once appear;
+ * percentiles are within 25 % above the true value (log-scale buckets), never above `max`.
+ *
+ * Ownership: `*out_json` is a string owned by the caller (free it with `tcsms_free`),
+ * on success and on failure. Errors: TCSMS_STATUS_NULL_ARGUMENT. Thread safety: any
+ * thread, at any time (also from inside the event callback).
+ *
+ * # Safety
+ * `client` is NULL or a live handle; `out_json` is NULL or valid for one write.
+ */
+tcsms_status tcsms_client_stats(const tcsms_client *client, char **out_json);
 
 #ifdef __cplusplus
 }  // extern "C"

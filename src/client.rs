@@ -25,6 +25,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::dns::CachingResolver;
 use crate::error::{codes, Error, ErrorKind};
+use crate::events::{AttemptInfo, CallTrace, EventFn, Observer};
 use crate::ratelimit::Limiter;
 use crate::sign;
 use crate::signer::{CredentialSlot, Signer};
@@ -52,6 +53,8 @@ pub struct Client {
     /// The host's clock plus the skew learned from `AuthFailure.SignatureExpire`.
     clock: Clock,
     limiter: Limiter,
+    /// The event hook and the statistics (see [`crate::events`]).
+    observer: Observer,
 }
 
 impl std::fmt::Debug for Client {
@@ -97,6 +100,15 @@ impl Failure {
 }
 
 impl Reach {
+    /// Why a failure of this reach is retried (for events).
+    fn retry_reason(self) -> &'static str {
+        match self {
+            Reach::NotSent | Reach::NotSentWillRecur => "not sent: safe to send again",
+            Reach::NotActed => "the service did not act (rate limited)",
+            Reach::MaybeActed | Reach::Final => "the service may have acted: the action is idempotent",
+        }
+    }
+
     /// What the caller learns from a failed exchange about the request's fate.
     fn describe(self) -> &'static str {
         match self {
@@ -184,7 +196,8 @@ impl Client {
         );
         let signer = CredentialSlot::new(Signer::new(config.credentials.take())?);
         let limiter = Limiter::new(&config.rate_limits);
-        Ok(Client { config, agent, resolver, signer, clock: Clock::default(), limiter })
+        let observer = Observer::new(config.log_phone_numbers);
+        Ok(Client { config, agent, resolver, signer, clock: Clock::default(), limiter, observer })
     }
 
     /// The configuration, without its credentials (see [`Client::set_credentials`]).
@@ -211,6 +224,18 @@ impl Client {
     /// learned from the last `AuthFailure.SignatureExpire`; 0 until then.
     pub fn clock_offset(&self) -> i64 {
         self.clock.offset()
+    }
+
+    /// Installs (`Some`) or removes (`None`) the event callback: one JSON event per
+    /// attempt and one per call, on the calling thread (see [`crate::events`]). Safe at
+    /// any time, from any thread; calls in flight keep the callback they started with.
+    pub fn set_event_callback(&self, callback: Option<Box<EventFn>>) {
+        self.observer.set_hook(callback.map(std::sync::Arc::from));
+    }
+
+    /// The statistics since the client was made, as JSON (see [`crate::events`]).
+    pub fn stats_json(&self) -> String {
+        self.observer.stats_json()
     }
 
     /// Calls any action with a JSON object of its parameters. Returns the service's body
@@ -255,40 +280,73 @@ impl Client {
         })
     }
 
-    fn execute(&self, action: &Action, body: &[u8], timeout: Option<Duration>) -> Result<String, Error> {
+    fn execute(&self, action: &'static Action, body: &[u8], timeout: Option<Duration>) -> Result<String, Error> {
+        if crate::events::in_callback() {
+            return Err(crate::events::reentrant_error(action.name));
+        }
+        let mut trace = self.observer.trace(action, body);
+        let result = self.execute_traced(action, body, timeout, &mut trace);
+        trace.finish(result.as_deref(), self.clock.offset());
+        result
+    }
+
+    fn execute_traced(
+        &self,
+        action: &Action,
+        body: &[u8],
+        timeout: Option<Duration>,
+        trace: &mut CallTrace<'_>,
+    ) -> Result<String, Error> {
         let limit = timeout.map_or(self.config.timeout, |t| t.min(self.config.timeout));
         let deadline = Instant::now() + limit;
         let mut attempt = 0u32;
         let mut resigned = false;
         loop {
             let offset = self.clock.offset();
-            let failure = match self.attempt(action, body, deadline) {
-                Ok(answer) => return Ok(answer),
+            let mut info = AttemptInfo::start(offset);
+            let failure = match self.attempt(action, body, deadline, &mut info) {
+                Ok(answer) => {
+                    trace.attempt(&info, Ok(answer.as_str()), None, self.clock.offset());
+                    return Ok(answer);
+                }
                 Err(failure) => failure,
+            };
+            let ends = |trace: &mut CallTrace<'_>, failure: Failure| {
+                trace.attempt(&info, Err(&failure.error), None, self.clock.offset());
+                Err(failure.error)
             };
             // Refused for clock skew (before acting): sign with the corrected time once more.
             if !resigned && failure.error.code() == crate::clock::SIGNATURE_EXPIRE && self.clock.offset() != offset {
                 resigned = true;
+                let reason = Some(("clock skew corrected: signed again with the service's time", Duration::ZERO));
+                trace.attempt(&info, Err(&failure.error), reason, self.clock.offset());
                 continue;
             }
             if attempt >= self.config.max_retries || !failure.retryable(action.idempotency) {
-                return Err(failure.error);
+                return ends(trace, failure);
             }
             let pause = backoff(attempt);
             if Instant::now() + pause >= deadline {
-                return Err(failure.error);
+                return ends(trace, failure);
             }
+            trace.attempt(&info, Err(&failure.error), Some((failure.reach.retry_reason(), pause)), self.clock.offset());
             std::thread::sleep(pause);
             attempt += 1;
         }
     }
 
-    fn attempt(&self, action: &Action, body: &[u8], deadline: Instant) -> Result<String, Failure> {
+    fn attempt(
+        &self,
+        action: &Action,
+        body: &[u8],
+        deadline: Instant,
+        info: &mut AttemptInfo,
+    ) -> Result<String, Failure> {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(Failure::new(Reach::Final, timeout_error(&self.config)));
         }
-        self.limiter.acquire(action, deadline).map_err(|e| Failure::new(Reach::Final, e))?;
+        info.rate_limit_wait = self.limiter.acquire(action, deadline).map_err(|e| Failure::new(Reach::Final, e))?;
         let signer = self.signer.current();
         let timestamp = self.clock.now();
         let (date, key) = signer.signing_key(timestamp);
@@ -341,6 +399,7 @@ impl Client {
                 ),
                 other => self.transport_failure(other),
             })?;
+        info.bytes_received = answer.len() as u64;
         if status != 200 {
             let reach = if status >= 500 { Reach::MaybeActed } else { Reach::Final };
             return Err(Failure::new(

@@ -16,7 +16,7 @@ pub const DEFAULT_MAX_RETRIES: u32 = 2;
 pub const MAX_RETRIES_LIMIT: u32 = 10;
 
 /// The keys a configuration object may have.
-pub const KEYS: [&str; 12] = [
+pub const KEYS: [&str; 13] = [
     "secret_id",
     "secret_key",
     "token",
@@ -29,6 +29,7 @@ pub const KEYS: [&str; 12] = [
     "proxy",
     "ca_file",
     "rate_limits",
+    "log_phone_numbers",
 ];
 
 /// `X-TC-Language` values.
@@ -122,6 +123,9 @@ pub struct Config {
     pub ca_file: Option<PathBuf>,
     /// Client-side rate limits per action (see [`crate::ratelimit`]).
     pub rate_limits: crate::ratelimit::RateLimits,
+    /// Events show phone numbers in full (configuration key `log_phone_numbers`);
+    /// by default they are masked (see [`crate::events`]).
+    pub log_phone_numbers: bool,
 }
 
 impl Config {
@@ -217,6 +221,13 @@ impl Config {
         };
         let ca_file = string("ca_file")?.filter(|s| !s.is_empty()).map(PathBuf::from);
         let rate_limits = crate::ratelimit::RateLimits::from_config(map.get("rate_limits"))?;
+        let log_phone_numbers = match map.get("log_phone_numbers") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                return Err(Error::invalid_config("configuration key `log_phone_numbers` must be true or false"))
+            }
+        };
         Ok(Config {
             credentials,
             region,
@@ -228,6 +239,7 @@ impl Config {
             proxy,
             ca_file,
             rate_limits,
+            log_phone_numbers,
         })
     }
 }

@@ -146,6 +146,8 @@ pub mod codes {
     pub const NOT_SENT: &str = "ClientError.NotSent";
     /// Per-number result: the service's answer has no entry for the number.
     pub const NO_RESULT: &str = "ClientError.NoResult";
+    /// A client call made from inside the client's event callback (issue 12).
+    pub const REENTRANT: &str = "ClientError.Reentrant";
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod config;
 pub mod credentials;
 mod dns;
 pub mod error;
+pub mod events;
 mod ffi;
 pub mod ratelimit;
 pub mod send;

@@ -115,14 +115,15 @@ impl Limiter {
 
     /// Waits for a token of `action`'s bucket, at most until `deadline`. When no token
     /// can be had by then, returns `ClientError.RateLimited` at once, without waiting.
-    pub fn acquire(&self, action: &Action, deadline: Instant) -> Result<(), Error> {
+    /// Returns how long it waited.
+    pub fn acquire(&self, action: &Action, deadline: Instant) -> Result<Duration, Error> {
         let Some(bucket) = ACTIONS
             .iter()
             .position(|a| a.name == action.name)
             .and_then(|i| self.buckets.get(i))
             .and_then(Option::as_ref)
         else {
-            return Ok(());
+            return Ok(Duration::ZERO);
         };
         let wait = {
             let mut b = bucket.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -151,7 +152,7 @@ impl Limiter {
         if !wait.is_zero() {
             std::thread::sleep(wait);
         }
-        Ok(())
+        Ok(wait)
     }
 }
 
