@@ -197,12 +197,8 @@ impl Client {
     /// ones use the new; the connection pool is kept; the old secrets are zeroed when
     /// the last call using them ends. `token`: `None` (or empty) for none.
     pub fn set_credentials(&self, secret_id: &str, secret_key: &str, token: Option<&str>) -> Result<(), Error> {
-        let credentials = crate::credentials::Credentials::new(
-            secret_id,
-            secret_key,
-            token,
-            crate::credentials::CredentialSource::Config,
-        )?;
+        use crate::credentials::{CredentialSource, Credentials};
+        let credentials = Credentials::new(secret_id, secret_key, token, CredentialSource::Config)?;
         self.signer.replace(Signer::new(credentials)?);
         Ok(())
     }
@@ -283,20 +279,44 @@ impl Client {
         }
     }
 
+    /// One try: sign, send, read and judge the answer.
     fn attempt(&self, action: &Action, body: &[u8], deadline: Instant) -> Result<String, Failure> {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(Failure::new(Reach::Final, timeout_error(&self.config)));
         }
         self.limiter.acquire(action, deadline).map_err(|e| Failure::new(Reach::Final, e))?;
-        let signer = self.signer.current();
+        let request = self.signed_request(action, body, remaining, &self.signer.current());
+        crate::transport::start_attempt();
+        let (status, date, answer) = self.exchange(request, body)?;
+        self.judge(status, answer).inspect_err(|failure| {
+            if failure.error.code() == crate::clock::SIGNATURE_EXPIRE {
+                date.as_deref().map(|date| self.clock.correct_from_date(date));
+            }
+        })
+    }
+
+    /// A request for `action`, signed now, with the API's headers and `remaining` as its
+    /// time limit.
+    fn signed_request(
+        &self,
+        action: &Action,
+        body: &[u8],
+        remaining: Duration,
+        signer: &Signer,
+    ) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
         let timestamp = self.clock.now();
         let (date, key) = signer.signing_key(timestamp);
         let endpoint = &self.config.endpoint;
-        let credentials = signer.credentials();
-        crate::transport::start_attempt();
-        let authorization =
-            sign::sign_post(credentials.secret_id(), &key, &date, timestamp, CONTENT_TYPE, &endpoint.authority, body);
+        let authorization = sign::sign_post(
+            signer.credentials().secret_id(),
+            &key,
+            &date,
+            timestamp,
+            CONTENT_TYPE,
+            &endpoint.authority,
+            body,
+        );
         let mut request = self
             .agent
             .post(&endpoint.url)
@@ -314,11 +334,20 @@ impl Client {
         if let Some(language) = self.config.language {
             request = request.header("X-TC-Language", language.as_str());
         }
-        let request = request
+        request
             .config()
             .timeout_global(Some(remaining))
             .timeout_connect(Some(self.config.connect_timeout.min(remaining)))
-            .build();
+            .build()
+    }
+
+    /// Sends the request and reads the whole answer (at most [`MAX_RESPONSE_BYTES`]):
+    /// its HTTP status, `Date` header and body.
+    fn exchange(
+        &self,
+        request: ureq::RequestBuilder<ureq::typestate::WithBody>,
+        body: &[u8],
+    ) -> Result<(u16, Option<String>, Vec<u8>), Failure> {
         let response = request.send(body).map_err(|e| {
             let failure = self.transport_failure(e);
             if failure.reach == Reach::NotSent {
@@ -328,7 +357,7 @@ impl Client {
             failure
         })?;
         let status = response.status().as_u16();
-        let server_date = response.headers().get("date").and_then(|d| d.to_str().ok()).map(str::to_owned);
+        let date = response.headers().get("date").and_then(|d| d.to_str().ok()).map(str::to_owned);
         let answer =
             response.into_body().with_config().limit(MAX_RESPONSE_BYTES).read_to_vec().map_err(|e| match e {
                 ureq::Error::BodyExceedsLimit(_) => Failure::new(
@@ -341,22 +370,19 @@ impl Client {
                 ),
                 other => self.transport_failure(other),
             })?;
+        Ok((status, date, answer))
+    }
+
+    /// The body of a 200 answer that is the service's success envelope, or the failure
+    /// that the status or the content stands for.
+    fn judge(&self, status: u16, answer: Vec<u8>) -> Result<String, Failure> {
         if status != 200 {
             let reach = if status >= 500 { Reach::MaybeActed } else { Reach::Final };
-            return Err(Failure::new(
-                reach,
-                Error::local(
-                    ErrorKind::HttpStatus,
-                    codes::HTTP_STATUS,
-                    format!("HTTP status {status} from {}: {}", endpoint.url, excerpt(&answer, &self.secrets(&signer))),
-                ),
-            ));
+            let shown = excerpt(&answer, &self.secrets(&self.signer.current()));
+            let message = format!("HTTP status {status} from {}: {shown}", self.config.endpoint.url);
+            return Err(Failure::new(reach, Error::local(ErrorKind::HttpStatus, codes::HTTP_STATUS, message)));
         }
-        interpret_answer(answer, &self.secrets(&signer)).inspect_err(|failure| {
-            if failure.error.code() == crate::clock::SIGNATURE_EXPIRE {
-                server_date.as_deref().map(|date| self.clock.correct_from_date(date));
-            }
-        })
+        interpret_answer(answer, &self.secrets(&self.signer.current()))
     }
 
     fn transport_failure(&self, error: ureq::Error) -> Failure {
