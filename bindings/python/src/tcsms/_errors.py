@@ -53,6 +53,8 @@ class Status(enum.IntEnum):
     DECODE = 9
     API_ERROR = 10
     PANIC = 11
+    #: send_sms_results / send_multi_global_sms_results: not every number is ``ok``.
+    PARTIAL = 12
 
 
 class TcsmsError(Exception):

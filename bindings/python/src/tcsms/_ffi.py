@@ -122,6 +122,11 @@ DECLARED_FUNCTIONS = (
     "tcsms_report_conversion",
     "tcsms_call",
     "tcsms_call_with_timeout",
+    # Declared in _send.py.
+    "tcsms_send_sms",
+    "tcsms_send_multi_global_sms",
+    "tcsms_client_set_credentials",
+    "tcsms_client_clock_offset",
 )
 
 
