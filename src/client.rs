@@ -107,38 +107,45 @@ impl Reach {
     }
 }
 
-/// How far a failed exchange got, what kind of failure it is and its first words.
-/// `written`: whether any byte of the request reached the socket.
-fn classify_transport_error(error: &ureq::Error, written: bool) -> (Reach, ErrorKind, &'static str) {
+/// How far a failed exchange got, what kind of failure it is (kind and code) and the
+/// first words of its message. `written`: whether any byte of the request reached the
+/// socket.
+fn classify_transport_error(error: &ureq::Error, written: bool) -> (Reach, ErrorKind, &'static str, &'static str) {
     use ureq::Error as E;
     use ureq::Timeout as T;
-    match error {
-        E::Timeout(T::Resolve | T::Connect) => (Reach::NotSent, ErrorKind::Timeout, "could not connect in time to"),
-        E::Timeout(_) if !written => (Reach::NotSent, ErrorKind::Timeout, "could not connect in time to"),
-        E::Timeout(_) => (Reach::MaybeActed, ErrorKind::Timeout, "no answer within the time limit from"),
-        E::Http(_) | E::BadUri(_) | E::InvalidProxyUrl | E::RequireHttpsOnly(_) => {
-            (Reach::NotSentWillRecur, ErrorKind::Network, "cannot make a request to")
-        }
-        E::Tls(_) | E::Rustls(_) | E::Pem(_) | E::TlsRequired => {
-            (Reach::NotSentWillRecur, ErrorKind::Network, "TLS refused with")
-        }
-        E::ConnectProxyFailed(_) => (Reach::NotSentWillRecur, ErrorKind::Network, "the proxy refused the tunnel to"),
-        // rustls reports a refused handshake (certificate, alert) as InvalidData from
+    let (reach, kind, code) = match error {
+        E::Timeout(T::Resolve | T::Connect) => (Reach::NotSent, ErrorKind::Timeout, codes::TIMEOUT),
+        E::Timeout(_) if !written => (Reach::NotSent, ErrorKind::Timeout, codes::TIMEOUT),
+        E::Timeout(_) => (Reach::MaybeActed, ErrorKind::Timeout, codes::TIMEOUT),
+        // Refusals that would recur: the request cannot be made, TLS or the proxy said
+        // no. rustls reports a refused handshake (certificate, alert) as InvalidData from
         // the first write; a plain socket never does.
+        E::Http(_)
+        | E::BadUri(_)
+        | E::InvalidProxyUrl
+        | E::RequireHttpsOnly(_)
+        | E::Tls(_)
+        | E::Rustls(_)
+        | E::Pem(_)
+        | E::TlsRequired
+        | E::ConnectProxyFailed(_) => (Reach::NotSentWillRecur, ErrorKind::Network, codes::NETWORK),
         E::Io(io) if !written && io.kind() == std::io::ErrorKind::InvalidData => {
-            (Reach::NotSentWillRecur, ErrorKind::Network, "TLS handshake failed with")
+            (Reach::NotSentWillRecur, ErrorKind::Network, codes::NETWORK)
         }
-        E::HostNotFound => (Reach::NotSent, ErrorKind::Network, "could not resolve the host of"),
-        _ if !written => (Reach::NotSent, ErrorKind::Network, "could not connect to"),
-        _ => (Reach::MaybeActed, ErrorKind::Network, "exchange failed after sending to"),
-    }
-}
-
-fn kind_code(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::Timeout => codes::TIMEOUT,
-        _ => codes::NETWORK,
-    }
+        _ if !written => (Reach::NotSent, ErrorKind::Network, codes::NETWORK),
+        _ => (Reach::MaybeActed, ErrorKind::Network, codes::NETWORK),
+    };
+    let what = match (error, reach) {
+        (E::Timeout(_), Reach::MaybeActed) => "no answer within the time limit from",
+        (E::Timeout(_), _) => "could not connect in time to",
+        (E::Io(_), Reach::NotSentWillRecur) => "TLS handshake failed with",
+        (E::ConnectProxyFailed(_), _) => "the proxy refused the tunnel to",
+        (E::HostNotFound, _) => "could not resolve the host of",
+        (_, Reach::NotSentWillRecur) => "cannot make a request to",
+        (_, Reach::MaybeActed) => "exchange failed after sending to",
+        _ => "could not connect to",
+    };
+    (reach, kind, code, what)
 }
 
 impl Client {
@@ -386,9 +393,9 @@ impl Client {
     }
 
     fn transport_failure(&self, error: ureq::Error) -> Failure {
-        let (reach, kind, message) = classify_transport_error(&error, crate::transport::request_written());
-        let message = format!("{message} {}: {error}; {}", self.config.endpoint.url, reach.describe());
-        Failure::new(reach, Error::local(kind, kind_code(kind), self.redact(message)))
+        let (reach, kind, code, what) = classify_transport_error(&error, crate::transport::request_written());
+        let message = format!("{what} {}: {error}; {}", self.config.endpoint.url, reach.describe());
+        Failure::new(reach, Error::local(kind, code, self.redact(message)))
     }
 
     /// The secrets that must never appear in a message: the secret key, the token and
@@ -752,7 +759,7 @@ mod tests {
             (E::ConnectionFailed, false, Reach::NotSent),
         ];
         for (error, written, want) in cases {
-            let (reach, _, _) = classify_transport_error(&error, written);
+            let (reach, _, _, _) = classify_transport_error(&error, written);
             assert_eq!(reach, want, "{error} (written: {written})");
         }
         assert!(!Failure::new(Reach::NotSentWillRecur, Error::invalid_argument("x")).retryable(Idempotency::Idempotent));
