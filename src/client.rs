@@ -119,38 +119,45 @@ impl Reach {
     }
 }
 
-/// How far a failed exchange got, what kind of failure it is and its first words.
-/// `written`: whether any byte of the request reached the socket.
-fn classify_transport_error(error: &ureq::Error, written: bool) -> (Reach, ErrorKind, &'static str) {
+/// How far a failed exchange got, what kind of failure it is (kind and code) and the
+/// first words of its message. `written`: whether any byte of the request reached the
+/// socket.
+fn classify_transport_error(error: &ureq::Error, written: bool) -> (Reach, ErrorKind, &'static str, &'static str) {
     use ureq::Error as E;
     use ureq::Timeout as T;
-    match error {
-        E::Timeout(T::Resolve | T::Connect) => (Reach::NotSent, ErrorKind::Timeout, "could not connect in time to"),
-        E::Timeout(_) if !written => (Reach::NotSent, ErrorKind::Timeout, "could not connect in time to"),
-        E::Timeout(_) => (Reach::MaybeActed, ErrorKind::Timeout, "no answer within the time limit from"),
-        E::Http(_) | E::BadUri(_) | E::InvalidProxyUrl | E::RequireHttpsOnly(_) => {
-            (Reach::NotSentWillRecur, ErrorKind::Network, "cannot make a request to")
-        }
-        E::Tls(_) | E::Rustls(_) | E::Pem(_) | E::TlsRequired => {
-            (Reach::NotSentWillRecur, ErrorKind::Network, "TLS refused with")
-        }
-        E::ConnectProxyFailed(_) => (Reach::NotSentWillRecur, ErrorKind::Network, "the proxy refused the tunnel to"),
-        // rustls reports a refused handshake (certificate, alert) as InvalidData from
+    let (reach, kind, code) = match error {
+        E::Timeout(T::Resolve | T::Connect) => (Reach::NotSent, ErrorKind::Timeout, codes::TIMEOUT),
+        E::Timeout(_) if !written => (Reach::NotSent, ErrorKind::Timeout, codes::TIMEOUT),
+        E::Timeout(_) => (Reach::MaybeActed, ErrorKind::Timeout, codes::TIMEOUT),
+        // Refusals that would recur: the request cannot be made, TLS or the proxy said
+        // no. rustls reports a refused handshake (certificate, alert) as InvalidData from
         // the first write; a plain socket never does.
+        E::Http(_)
+        | E::BadUri(_)
+        | E::InvalidProxyUrl
+        | E::RequireHttpsOnly(_)
+        | E::Tls(_)
+        | E::Rustls(_)
+        | E::Pem(_)
+        | E::TlsRequired
+        | E::ConnectProxyFailed(_) => (Reach::NotSentWillRecur, ErrorKind::Network, codes::NETWORK),
         E::Io(io) if !written && io.kind() == std::io::ErrorKind::InvalidData => {
-            (Reach::NotSentWillRecur, ErrorKind::Network, "TLS handshake failed with")
+            (Reach::NotSentWillRecur, ErrorKind::Network, codes::NETWORK)
         }
-        E::HostNotFound => (Reach::NotSent, ErrorKind::Network, "could not resolve the host of"),
-        _ if !written => (Reach::NotSent, ErrorKind::Network, "could not connect to"),
-        _ => (Reach::MaybeActed, ErrorKind::Network, "exchange failed after sending to"),
-    }
-}
-
-fn kind_code(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::Timeout => codes::TIMEOUT,
-        _ => codes::NETWORK,
-    }
+        _ if !written => (Reach::NotSent, ErrorKind::Network, codes::NETWORK),
+        _ => (Reach::MaybeActed, ErrorKind::Network, codes::NETWORK),
+    };
+    let what = match (error, reach) {
+        (E::Timeout(_), Reach::MaybeActed) => "no answer within the time limit from",
+        (E::Timeout(_), _) => "could not connect in time to",
+        (E::Io(_), Reach::NotSentWillRecur) => "TLS handshake failed with",
+        (E::ConnectProxyFailed(_), _) => "the proxy refused the tunnel to",
+        (E::HostNotFound, _) => "could not resolve the host of",
+        (_, Reach::NotSentWillRecur) => "cannot make a request to",
+        (_, Reach::MaybeActed) => "exchange failed after sending to",
+        _ => "could not connect to",
+    };
+    (reach, kind, code, what)
 }
 
 impl Client {
@@ -210,12 +217,8 @@ impl Client {
     /// ones use the new; the connection pool is kept; the old secrets are zeroed when
     /// the last call using them ends. `token`: `None` (or empty) for none.
     pub fn set_credentials(&self, secret_id: &str, secret_key: &str, token: Option<&str>) -> Result<(), Error> {
-        let credentials = crate::credentials::Credentials::new(
-            secret_id,
-            secret_key,
-            token,
-            crate::credentials::CredentialSource::Config,
-        )?;
+        use crate::credentials::{CredentialSource, Credentials};
+        let credentials = Credentials::new(secret_id, secret_key, token, CredentialSource::Config)?;
         self.signer.replace(Signer::new(credentials)?);
         Ok(())
     }
@@ -335,26 +338,45 @@ impl Client {
         }
     }
 
-    fn attempt(
-        &self,
-        action: &Action,
-        body: &[u8],
-        deadline: Instant,
-        info: &mut AttemptInfo,
-    ) -> Result<String, Failure> {
+    /// One try: sign, send, read and judge the answer.
+    fn attempt(&self, action: &Action, body: &[u8], deadline: Instant, info: &mut AttemptInfo) -> Result<String, Failure> {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(Failure::new(Reach::Final, timeout_error(&self.config)));
         }
         info.rate_limit_wait = self.limiter.acquire(action, deadline).map_err(|e| Failure::new(Reach::Final, e))?;
-        let signer = self.signer.current();
+        let request = self.signed_request(action, body, remaining, &self.signer.current());
+        crate::transport::start_attempt();
+        let (status, date, answer) = self.exchange(request, body)?;
+        info.bytes_received = answer.len() as u64;
+        self.judge(status, answer).inspect_err(|failure| {
+            if failure.error.code() == crate::clock::SIGNATURE_EXPIRE {
+                date.as_deref().map(|date| self.clock.correct_from_date(date));
+            }
+        })
+    }
+
+    /// A request for `action`, signed now, with the API's headers and `remaining` as its
+    /// time limit.
+    fn signed_request(
+        &self,
+        action: &Action,
+        body: &[u8],
+        remaining: Duration,
+        signer: &Signer,
+    ) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
         let timestamp = self.clock.now();
         let (date, key) = signer.signing_key(timestamp);
         let endpoint = &self.config.endpoint;
-        let credentials = signer.credentials();
-        crate::transport::start_attempt();
-        let authorization =
-            sign::sign_post(credentials.secret_id(), &key, &date, timestamp, CONTENT_TYPE, &endpoint.authority, body);
+        let authorization = sign::sign_post(
+            signer.credentials().secret_id(),
+            &key,
+            &date,
+            timestamp,
+            CONTENT_TYPE,
+            &endpoint.authority,
+            body,
+        );
         let mut request = self
             .agent
             .post(&endpoint.url)
@@ -372,11 +394,20 @@ impl Client {
         if let Some(language) = self.config.language {
             request = request.header("X-TC-Language", language.as_str());
         }
-        let request = request
+        request
             .config()
             .timeout_global(Some(remaining))
             .timeout_connect(Some(self.config.connect_timeout.min(remaining)))
-            .build();
+            .build()
+    }
+
+    /// Sends the request and reads the whole answer (at most [`MAX_RESPONSE_BYTES`]):
+    /// its HTTP status, `Date` header and body.
+    fn exchange(
+        &self,
+        request: ureq::RequestBuilder<ureq::typestate::WithBody>,
+        body: &[u8],
+    ) -> Result<(u16, Option<String>, Vec<u8>), Failure> {
         let response = request.send(body).map_err(|e| {
             let failure = self.transport_failure(e);
             if failure.reach == Reach::NotSent {
@@ -386,7 +417,7 @@ impl Client {
             failure
         })?;
         let status = response.status().as_u16();
-        let server_date = response.headers().get("date").and_then(|d| d.to_str().ok()).map(str::to_owned);
+        let date = response.headers().get("date").and_then(|d| d.to_str().ok()).map(str::to_owned);
         let answer =
             response.into_body().with_config().limit(MAX_RESPONSE_BYTES).read_to_vec().map_err(|e| match e {
                 ureq::Error::BodyExceedsLimit(_) => Failure::new(
@@ -399,29 +430,25 @@ impl Client {
                 ),
                 other => self.transport_failure(other),
             })?;
-        info.bytes_received = answer.len() as u64;
+        Ok((status, date, answer))
+    }
+
+    /// The body of a 200 answer that is the service's success envelope, or the failure
+    /// that the status or the content stands for.
+    fn judge(&self, status: u16, answer: Vec<u8>) -> Result<String, Failure> {
         if status != 200 {
             let reach = if status >= 500 { Reach::MaybeActed } else { Reach::Final };
-            return Err(Failure::new(
-                reach,
-                Error::local(
-                    ErrorKind::HttpStatus,
-                    codes::HTTP_STATUS,
-                    format!("HTTP status {status} from {}: {}", endpoint.url, excerpt(&answer, &self.secrets(&signer))),
-                ),
-            ));
+            let shown = excerpt(&answer, &self.secrets(&self.signer.current()));
+            let message = format!("HTTP status {status} from {}: {shown}", self.config.endpoint.url);
+            return Err(Failure::new(reach, Error::local(ErrorKind::HttpStatus, codes::HTTP_STATUS, message)));
         }
-        interpret_answer(answer, &self.secrets(&signer)).inspect_err(|failure| {
-            if failure.error.code() == crate::clock::SIGNATURE_EXPIRE {
-                server_date.as_deref().map(|date| self.clock.correct_from_date(date));
-            }
-        })
+        interpret_answer(answer, &self.secrets(&self.signer.current()))
     }
 
     fn transport_failure(&self, error: ureq::Error) -> Failure {
-        let (reach, kind, message) = classify_transport_error(&error, crate::transport::request_written());
-        let message = format!("{message} {}: {error}; {}", self.config.endpoint.url, reach.describe());
-        Failure::new(reach, Error::local(kind, kind_code(kind), self.redact(message)))
+        let (reach, kind, code, what) = classify_transport_error(&error, crate::transport::request_written());
+        let message = format!("{what} {}: {error}; {}", self.config.endpoint.url, reach.describe());
+        Failure::new(reach, Error::local(kind, code, self.redact(message)))
     }
 
     /// The secrets that must never appear in a message: the secret key, the token and
@@ -785,7 +812,7 @@ mod tests {
             (E::ConnectionFailed, false, Reach::NotSent),
         ];
         for (error, written, want) in cases {
-            let (reach, _, _) = classify_transport_error(&error, written);
+            let (reach, _, _, _) = classify_transport_error(&error, written);
             assert_eq!(reach, want, "{error} (written: {written})");
         }
         assert!(!Failure::new(Reach::NotSentWillRecur, Error::invalid_argument("x")).retryable(Idempotency::Idempotent));

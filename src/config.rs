@@ -2,10 +2,11 @@
 
 use crate::credentials::{self, Credentials, EnvLookup, Secret};
 use crate::error::{codes, Error, ErrorKind};
-use serde_json::{Map, Value};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
 use std::path::PathBuf;
 use std::time::Duration;
-use zeroize::Zeroize;
+use zeroize::Zeroizing;
 
 pub const DEFAULT_REGION: &str = "ap-guangzhou";
 pub const DEFAULT_ENDPOINT: &str = "sms.intl.tencentcloudapi.com";
@@ -137,110 +138,156 @@ impl Config {
 
     /// As [`Config::from_json`], with an injectable environment.
     pub fn from_json_with_env(json: &str, env: EnvLookup<'_>) -> Result<Config, Error> {
-        let value: Value = serde_json::from_str(json).map_err(|e| {
-            Error::local(ErrorKind::InvalidJson, codes::INVALID_JSON, format!("configuration is not valid JSON: {e}"))
-        })?;
-        let Value::Object(mut map) = value else {
-            return Err(Error::local(
-                ErrorKind::InvalidJson,
-                codes::INVALID_JSON,
-                "configuration must be a JSON object",
-            ));
-        };
-        let config = Config::from_map(&map, env);
-        // The parsed copies of the secrets are zeroed before they are freed.
-        for key in ["secret_key", "token", "proxy"] {
-            if let Some(Value::String(secret)) = map.get_mut(key) {
-                secret.zeroize();
-            }
-        }
-        config
+        Config::from_raw(RawConfig::parse(json)?, env)
     }
 
-    fn from_map(map: &Map<String, Value>, env: EnvLookup<'_>) -> Result<Config, Error> {
-        if let Some(unknown) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
-            return Err(Error::invalid_config(format!(
-                "unknown configuration key `{unknown}` (known keys: {})",
-                KEYS.join(", ")
-            )));
-        }
-        let string = |key: &str| -> Result<Option<&str>, Error> {
-            match map.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.as_str())),
-                Some(_) => Err(Error::invalid_config(format!("configuration key `{key}` must be a string"))),
-            }
-        };
-        let integer = |key: &str, max: u64| -> Result<Option<u64>, Error> {
-            match map.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(v) => match v.as_u64() {
-                    Some(n) if n <= max => Ok(Some(n)),
-                    _ => Err(Error::invalid_config(format!(
-                        "configuration key `{key}` must be an integer from 0 to {max}"
-                    ))),
-                },
-            }
-        };
-        let credentials = credentials::resolve(string("secret_id")?, string("secret_key")?, string("token")?, env)?;
-        let region = match string("region")? {
-            None => DEFAULT_REGION.to_owned(),
-            Some(r) if !r.is_empty() && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => r.to_owned(),
-            Some(r) => {
-                return Err(Error::invalid_config(format!("region `{r}` is not a region name like ap-guangzhou")))
-            }
-        };
-        let endpoint = Endpoint::parse(string("endpoint")?.unwrap_or(DEFAULT_ENDPOINT))?;
-        let language = match string("language")? {
-            None => None,
-            Some("en-US") => Some(Language::EnUs),
-            Some("zh-CN") => Some(Language::ZhCn),
-            Some(other) => return Err(Error::invalid_config(format!("language `{other}` must be en-US or zh-CN"))),
-        };
-        const DAY_MS: u64 = 86_400_000;
-        let timeout = match integer("timeout_ms", DAY_MS)? {
-            Some(0) => return Err(Error::invalid_config("configuration key `timeout_ms` must be greater than 0")),
-            Some(ms) => Duration::from_millis(ms),
-            None => DEFAULT_TIMEOUT,
-        };
-        let connect_timeout = match integer("connect_timeout_ms", DAY_MS)? {
-            Some(0) => {
-                return Err(Error::invalid_config("configuration key `connect_timeout_ms` must be greater than 0"))
-            }
-            Some(ms) => Duration::from_millis(ms),
-            None => DEFAULT_CONNECT_TIMEOUT,
-        };
-        let max_retries =
-            integer("max_retries", u64::from(MAX_RETRIES_LIMIT))?.map_or(DEFAULT_MAX_RETRIES, |n| n as u32);
-        let proxy = match string("proxy")? {
-            None | Some("") => None,
-            Some(p) => {
-                parse_proxy(p)?;
-                Some(Secret::new(p))
-            }
-        };
-        let ca_file = string("ca_file")?.filter(|s| !s.is_empty()).map(PathBuf::from);
-        let rate_limits = crate::ratelimit::RateLimits::from_config(map.get("rate_limits"))?;
-        let log_phone_numbers = match map.get("log_phone_numbers") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                return Err(Error::invalid_config("configuration key `log_phone_numbers` must be true or false"))
-            }
-        };
+    fn from_raw(raw: RawConfig, env: EnvLookup<'_>) -> Result<Config, Error> {
+        let credentials = credentials::resolve(
+            raw.secret_id.as_deref(),
+            raw.secret_key.as_deref().map(String::as_str),
+            raw.token.as_deref().map(String::as_str),
+            env,
+        )?;
         Ok(Config {
             credentials,
-            region,
-            endpoint,
-            language,
-            timeout,
-            connect_timeout,
-            max_retries,
-            proxy,
-            ca_file,
-            rate_limits,
-            log_phone_numbers,
+            region: region(raw.region)?,
+            endpoint: Endpoint::parse(raw.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT))?,
+            language: language(raw.language.as_deref())?,
+            timeout: duration("timeout_ms", raw.timeout_ms, DEFAULT_TIMEOUT)?,
+            connect_timeout: duration("connect_timeout_ms", raw.connect_timeout_ms, DEFAULT_CONNECT_TIMEOUT)?,
+            max_retries: max_retries(raw.max_retries)?,
+            proxy: proxy(raw.proxy)?,
+            ca_file: raw.ca_file.filter(|s| !s.is_empty()).map(PathBuf::from),
+            rate_limits: crate::ratelimit::RateLimits::from_config(raw.rate_limits.as_ref())?,
+            log_phone_numbers: raw.log_phone_numbers.unwrap_or(false),
         })
+    }
+}
+
+/// The configuration object as written: every key may be absent or `null`; unknown
+/// keys are refused. Secrets are zeroed when it is dropped.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default, deserialize_with = "string")]
+    secret_id: Option<String>,
+    #[serde(default, deserialize_with = "secret")]
+    secret_key: Option<Zeroizing<String>>,
+    #[serde(default, deserialize_with = "secret")]
+    token: Option<Zeroizing<String>>,
+    #[serde(default, deserialize_with = "string")]
+    region: Option<String>,
+    #[serde(default, deserialize_with = "string")]
+    endpoint: Option<String>,
+    #[serde(default, deserialize_with = "string")]
+    language: Option<String>,
+    #[serde(default, deserialize_with = "integer")]
+    timeout_ms: Option<u64>,
+    #[serde(default, deserialize_with = "integer")]
+    connect_timeout_ms: Option<u64>,
+    #[serde(default, deserialize_with = "integer")]
+    max_retries: Option<u64>,
+    #[serde(default, deserialize_with = "secret")]
+    proxy: Option<Zeroizing<String>>,
+    #[serde(default, deserialize_with = "string")]
+    ca_file: Option<String>,
+    /// Checked by [`crate::ratelimit::RateLimits::from_config`].
+    #[serde(default)]
+    rate_limits: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "boolean")]
+    log_phone_numbers: Option<bool>,
+}
+
+impl RawConfig {
+    /// Parses the JSON; errors name the key at fault. As in any JSON object read into a
+    /// map, a key given twice takes its last value.
+    fn parse(json: &str) -> Result<RawConfig, Error> {
+        let invalid_json = |why: String| Error::local(ErrorKind::InvalidJson, codes::INVALID_JSON, why);
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| invalid_json(format!("configuration is not valid JSON: {e}")))?;
+        if !value.is_object() {
+            return Err(invalid_json("configuration must be a JSON object".into()));
+        }
+        // Deserialized from the owned value, the strings move into the fields: the
+        // secrets are not copied, and the fields zero them.
+        serde_path_to_error::deserialize(value).map_err(|error| {
+            let key = error.path().to_string();
+            // The messages of this module's deserializers, or serde's own.
+            let why = error.into_inner().to_string();
+            match why.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next()) {
+                Some(unknown) => Error::invalid_config(format!(
+                    "unknown configuration key `{unknown}` (known keys: {})",
+                    KEYS.join(", ")
+                )),
+                None => Error::invalid_config(format!("configuration key `{key}` {why}")),
+            }
+        })
+    }
+}
+
+fn string<'de, D: Deserializer<'de>>(value: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(value).map_err(|_| D::Error::custom("must be a string"))
+}
+
+fn secret<'de, D: Deserializer<'de>>(value: D) -> Result<Option<Zeroizing<String>>, D::Error> {
+    string(value).map(|s| s.map(Zeroizing::new))
+}
+
+fn boolean<'de, D: Deserializer<'de>>(value: D) -> Result<Option<bool>, D::Error> {
+    Option::<bool>::deserialize(value).map_err(|_| D::Error::custom("must be true or false"))
+}
+
+fn integer<'de, D: Deserializer<'de>>(value: D) -> Result<Option<u64>, D::Error> {
+    Option::<u64>::deserialize(value).map_err(|_| D::Error::custom("must be a whole number"))
+}
+
+fn region(region: Option<String>) -> Result<String, Error> {
+    match region {
+        None => Ok(DEFAULT_REGION.to_owned()),
+        Some(r) if !r.is_empty() && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => Ok(r),
+        Some(r) => Err(Error::invalid_config(format!("region `{r}` is not a region name like ap-guangzhou"))),
+    }
+}
+
+fn language(language: Option<&str>) -> Result<Option<Language>, Error> {
+    match language {
+        None => Ok(None),
+        Some("en-US") => Ok(Some(Language::EnUs)),
+        Some("zh-CN") => Ok(Some(Language::ZhCn)),
+        Some(other) => Err(Error::invalid_config(format!("language `{other}` must be en-US or zh-CN"))),
+    }
+}
+
+/// The longest time limit accepted, one day.
+const MAX_TIMEOUT_MS: u64 = 86_400_000;
+
+fn duration(key: &str, ms: Option<u64>, default: Duration) -> Result<Duration, Error> {
+    match ms {
+        None => Ok(default),
+        Some(ms @ 1..=MAX_TIMEOUT_MS) => Ok(Duration::from_millis(ms)),
+        Some(_) => Err(Error::invalid_config(format!(
+            "configuration key `{key}` must be an integer from 1 to {MAX_TIMEOUT_MS}"
+        ))),
+    }
+}
+
+fn max_retries(n: Option<u64>) -> Result<u32, Error> {
+    match n {
+        None => Ok(DEFAULT_MAX_RETRIES),
+        Some(n) if n <= u64::from(MAX_RETRIES_LIMIT) => Ok(n as u32),
+        Some(_) => Err(Error::invalid_config(format!(
+            "configuration key `max_retries` must be an integer from 0 to {MAX_RETRIES_LIMIT}"
+        ))),
+    }
+}
+
+fn proxy(url: Option<Zeroizing<String>>) -> Result<Option<Secret>, Error> {
+    match url.as_deref().map(String::as_str) {
+        None | Some("") => Ok(None),
+        Some(url) => {
+            parse_proxy(url)?;
+            Ok(Some(Secret::new(url)))
+        }
     }
 }
 
@@ -355,6 +402,8 @@ mod tests {
             (r#""timeout_ms":"5""#, "timeout_ms"),
             (r#""timeout_ms":-1"#, "timeout_ms"),
             (r#""timeout_ms":0"#, "timeout_ms"),
+            (r#""timeout_ms":1.5"#, "`timeout_ms` must be a whole number"),
+            (r#""token":5"#, "`token` must be a string"),
             (r#""max_retries":11"#, "max_retries"),
             (r#""region":5"#, "region"),
             (r#""region":"ap guangzhou""#, "region"),
@@ -377,6 +426,12 @@ mod tests {
             assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{extra}");
             assert!(e.message().contains(needle), "{extra}: {}", e.message());
         }
+    }
+
+    #[test]
+    fn a_key_given_twice_takes_its_last_value() {
+        let c = parse(&format!(r#"{{{CREDS},"region":"ap-beijing","region":"ap-singapore"}}"#)).unwrap();
+        assert_eq!(c.region, "ap-singapore");
     }
 
     #[test]

@@ -77,11 +77,33 @@ pub(crate) fn status_of(kind: ErrorKind) -> tcsms_status {
     }
 }
 
-/// A failure at the C boundary: the core's, or one the core cannot have (a NULL or
-/// non-UTF-8 argument, a caught panic).
+/// The failures only the C boundary has; the core's kinds are [`crate::ErrorKind`].
+mod boundary {
+    use super::{tcsms_status, TCSMS_STATUS_INVALID_UTF8, TCSMS_STATUS_NULL_ARGUMENT, TCSMS_STATUS_PANIC};
+
+    #[derive(Debug, Clone, Copy)]
+    pub(super) enum ErrorKind {
+        /// A required pointer argument was NULL.
+        NullArgument,
+        /// A string argument was not valid UTF-8.
+        InvalidUtf8,
+        /// A panic was caught before it could cross into the caller.
+        Panic,
+    }
+
+    pub(super) fn status_of(kind: ErrorKind) -> tcsms_status {
+        match kind {
+            ErrorKind::NullArgument => TCSMS_STATUS_NULL_ARGUMENT,
+            ErrorKind::InvalidUtf8 => TCSMS_STATUS_INVALID_UTF8,
+            ErrorKind::Panic => TCSMS_STATUS_PANIC,
+        }
+    }
+}
+
+/// A failure at the C boundary: the core's, or one of the boundary's own.
 enum FfiError {
     Core(Error),
-    Boundary { status: tcsms_status, code: &'static str, message: String },
+    Boundary(boundary::ErrorKind, &'static str, String),
 }
 
 impl From<Error> for FfiError {
@@ -92,40 +114,34 @@ impl From<Error> for FfiError {
 
 impl FfiError {
     fn null_argument(name: &str) -> FfiError {
-        FfiError::Boundary {
-            status: TCSMS_STATUS_NULL_ARGUMENT,
-            code: codes::NULL_ARGUMENT,
-            message: format!("argument `{name}` is NULL"),
-        }
+        FfiError::Boundary(
+            boundary::ErrorKind::NullArgument,
+            codes::NULL_ARGUMENT,
+            format!("argument `{name}` is NULL"),
+        )
     }
 
     fn invalid_utf8(name: &str) -> FfiError {
-        FfiError::Boundary {
-            status: TCSMS_STATUS_INVALID_UTF8,
-            code: codes::INVALID_UTF8,
-            message: format!("argument `{name}` is not valid UTF-8"),
-        }
+        let message = format!("argument `{name}` is not valid UTF-8");
+        FfiError::Boundary(boundary::ErrorKind::InvalidUtf8, codes::INVALID_UTF8, message)
     }
 
     fn panic(what: &str) -> FfiError {
-        FfiError::Boundary {
-            status: TCSMS_STATUS_PANIC,
-            code: codes::PANIC,
-            message: format!("internal error in tcsms (please report it): {what}"),
-        }
+        let message = format!("internal error in tcsms (please report it): {what}");
+        FfiError::Boundary(boundary::ErrorKind::Panic, codes::PANIC, message)
     }
 
     fn status(&self) -> tcsms_status {
         match self {
             FfiError::Core(error) => status_of(error.kind()),
-            FfiError::Boundary { status, .. } => *status,
+            FfiError::Boundary(kind, ..) => boundary::status_of(*kind),
         }
     }
 
     fn to_envelope_json(&self) -> String {
         match self {
             FfiError::Core(error) => error.to_envelope_json(),
-            FfiError::Boundary { code, message, .. } => envelope_json(code, message, ""),
+            FfiError::Boundary(_, code, message) => envelope_json(code, message, ""),
         }
     }
 }

@@ -32,6 +32,7 @@ from ._errors import (
     TimeoutError,
 )
 from ._ffi import AbiMismatchError, LibraryNotFoundError
+from ._send import NumberClass, NumberResult, SendResults
 
 __version__ = "0.1.0"
 
@@ -68,7 +69,10 @@ __all__ = [
     "InvalidArgument",
     "LibraryNotFoundError",
     "NetworkError",
+    "NumberClass",
+    "NumberResult",
     "Response",
+    "SendResults",
     "Status",
     "TcsmsError",
     "TimeoutError",

@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, Mapping, Optional
 
 from . import _ffi
 from ._actions import ACTION_FIELDS, STRUCT_FIELDS, ActionsMixin, Response
+from ._send import SendMixin
 from ._errors import (
     ClientClosedError,
     DecodeError,
@@ -33,6 +34,7 @@ _CONFIG_KEYS = (
     "max_retries",
     "proxy",
     "ca_file",
+    "rate_limits",
 )
 
 
@@ -152,7 +154,7 @@ def _make_finalizer() -> Callable[[Any], None]:
     return __del__
 
 
-class Client(ActionsMixin):
+class Client(ActionsMixin, SendMixin):
     """A client for the Tencent Cloud SMS API (2021-01-11), backed by libtcsms.
 
     Example::
@@ -187,6 +189,11 @@ class Client(ActionsMixin):
         connect_timeout: seconds to establish a connection (default 5).
         proxy: proxy URL (default: ``HTTPS_PROXY``/``NO_PROXY`` from the environment).
         ca_file: PEM file with extra root certificates.
+        rate_limits: client-side rate limits, requests per second by action name, ``"*"``
+            for every action not named, 0 for none (``{"*": 0}`` turns limiting off).
+            Default: 90 % of each action's documented limit; a call waits for its turn
+            within its timeout, else raises :class:`tcsms.TimeoutError` with code
+            ``ClientError.RateLimited`` without sending.
         config: raw configuration keys for ``tcsms_client_new`` (``timeout_ms``,
             ``max_retries``, ...), e.g. for options newer than this binding.  A keyword
             argument that is given (not ``None``) wins over the same key in ``config``;
@@ -211,6 +218,7 @@ class Client(ActionsMixin):
         proxy: Optional[str] = None,
         ca_file: Optional[str] = None,
         *,
+        rate_limits: Optional[Mapping[str, float]] = None,
         config: Optional[Mapping[str, Any]] = None,
     ) -> None:
         self._handle: Optional[int] = None
@@ -233,6 +241,7 @@ class Client(ActionsMixin):
             "max_retries": max_retries,
             "proxy": proxy,
             "ca_file": ca_file,
+            "rate_limits": None if rate_limits is None else dict(rate_limits),
         }
         for key, value in explicit.items():
             if value is not None:
