@@ -339,7 +339,13 @@ impl Client {
     }
 
     /// One try: sign, send, read and judge the answer.
-    fn attempt(&self, action: &Action, body: &[u8], deadline: Instant, info: &mut AttemptInfo) -> Result<String, Failure> {
+    fn attempt(
+        &self,
+        action: &Action,
+        body: &[u8],
+        deadline: Instant,
+        info: &mut AttemptInfo,
+    ) -> Result<String, Failure> {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(Failure::new(Reach::Final, timeout_error(&self.config)));
