@@ -57,6 +57,13 @@ type Config struct {
 
 	Proxy  string // proxy URL; default from HTTPS_PROXY / NO_PROXY
 	CAFile string // extra PEM root certificates
+
+	// RateLimits are client-side rate limits in requests per second by action
+	// name; "*" sets every action not named and 0 means no limit
+	// (map[string]float64{"*": 0} turns limiting off). nil: 90 % of each
+	// action's documented limit. A call waits for its turn within its time
+	// limit, else fails with code ClientError.RateLimited without sending.
+	RateLimits map[string]float64
 }
 
 // String redacts the secret key and token so a Config can be logged.
@@ -71,9 +78,9 @@ func (c Config) String() string {
 	if c.MaxRetries != nil {
 		retries = fmt.Sprint(*c.MaxRetries)
 	}
-	return fmt.Sprintf("tcsms.Config{SecretID:%q SecretKey:%q Token:%q Region:%q Endpoint:%q Language:%q Timeout:%v ConnectTimeout:%v MaxRetries:%s Proxy:%q CAFile:%q}",
+	return fmt.Sprintf("tcsms.Config{SecretID:%q SecretKey:%q Token:%q Region:%q Endpoint:%q Language:%q Timeout:%v ConnectTimeout:%v MaxRetries:%s Proxy:%q CAFile:%q RateLimits:%v}",
 		c.SecretID, redact(c.SecretKey), redact(c.Token), c.Region, c.Endpoint, c.Language,
-		c.Timeout, c.ConnectTimeout, retries, c.Proxy, c.CAFile)
+		c.Timeout, c.ConnectTimeout, retries, c.Proxy, c.CAFile, c.RateLimits)
 }
 
 // GoString is String, so %#v does not print the secret either.
@@ -91,6 +98,8 @@ type configJSON struct {
 	MaxRetries       *int    `json:"max_retries,omitempty"`
 	Proxy            string  `json:"proxy,omitempty"`
 	CAFile           string  `json:"ca_file,omitempty"`
+
+	RateLimits map[string]float64 `json:"rate_limits,omitempty"`
 }
 
 // durationMS converts a positive duration to whole milliseconds, rounding up
@@ -108,7 +117,7 @@ func (c Config) MarshalJSON() ([]byte, error) {
 	j := configJSON{
 		SecretID: c.SecretID, SecretKey: c.SecretKey, Token: c.Token,
 		Region: c.Region, Endpoint: c.Endpoint, Language: c.Language,
-		MaxRetries: c.MaxRetries, Proxy: c.Proxy, CAFile: c.CAFile,
+		MaxRetries: c.MaxRetries, Proxy: c.Proxy, CAFile: c.CAFile, RateLimits: c.RateLimits,
 	}
 	if c.Timeout < 0 || c.ConnectTimeout < 0 {
 		return nil, localError(StatusInvalidConfig, "ClientError.InvalidConfig", "Timeout and ConnectTimeout must not be negative")

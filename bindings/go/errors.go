@@ -24,6 +24,7 @@ const (
 	StatusDecode          Status = 9  // ClientError.Decode: body is not the envelope, or too large
 	StatusAPIError        Status = 10 // the service answered with Response.Error
 	StatusPanic           Status = 11 // ClientError.Panic: a bug in the library
+	StatusPartial         Status = 12 // SendSmsResults: not every number is ok (not an error)
 )
 
 var statusNames = [...]string{
@@ -39,6 +40,7 @@ var statusNames = [...]string{
 	StatusDecode:          "DECODE",
 	StatusAPIError:        "API_ERROR",
 	StatusPanic:           "PANIC",
+	StatusPartial:         "PARTIAL",
 }
 
 // String returns the status name without the TCSMS_STATUS_ prefix, e.g.

@@ -127,6 +127,8 @@ DECLARED_FUNCTIONS = (
     "tcsms_send_multi_global_sms",
     "tcsms_client_set_credentials",
     "tcsms_client_clock_offset",
+    "tcsms_send_sms_with_timeout",
+    "tcsms_send_multi_global_sms_with_timeout",
 )
 
 
