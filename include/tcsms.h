@@ -325,6 +325,32 @@ tcsms_status tcsms_send_multi_global_sms(const tcsms_client *client,
                                          char **out_json);
 
 /**
+ * As `tcsms_send_sms`, with a time limit: when `timeout_ms` is greater than 0 the whole
+ * send, every batch included, ends within `timeout_ms` milliseconds (each batch also
+ * within the client's `timeout_ms`); batches that no longer fit are not sent
+ * (`ClientError.NotSent`). 0 means: each batch within the client's `timeout_ms`.
+ * Bindings use it to honour a caller's deadline.
+ *
+ * # Safety
+ * Pointers are NULL or valid as described for `tcsms_send_sms`.
+ */
+tcsms_status tcsms_send_sms_with_timeout(const tcsms_client *client,
+                                         const char *request_json,
+                                         uint64_t timeout_ms,
+                                         char **out_json);
+
+/**
+ * As `tcsms_send_multi_global_sms`, with a time limit as for `tcsms_send_sms_with_timeout`.
+ *
+ * # Safety
+ * Pointers are NULL or valid as described for `tcsms_send_sms`.
+ */
+tcsms_status tcsms_send_multi_global_sms_with_timeout(const tcsms_client *client,
+                                                      const char *request_json,
+                                                      uint64_t timeout_ms,
+                                                      char **out_json);
+
+/**
  * Replaces the client's credentials, for example temporary ones about to expire;
  * `token` is NULL (or "") for none.
  *

@@ -57,6 +57,13 @@ type Config struct {
 
 	Proxy  string // proxy URL; default from HTTPS_PROXY / NO_PROXY
 	CAFile string // extra PEM root certificates
+
+	// RateLimits are client-side rate limits in requests per second by action
+	// name; "*" sets every action not named and 0 means no limit
+	// (map[string]float64{"*": 0} turns limiting off). nil: 90 % of each
+	// action's documented limit. A call waits for its turn within its time
+	// limit, else fails with code ClientError.RateLimited without sending.
+	RateLimits map[string]float64
 }
 
 // redacted is what String, GoString and MarshalJSON print instead of a secret.
@@ -94,9 +101,9 @@ func (c Config) String() string {
 	if c.MaxRetries != nil {
 		retries = fmt.Sprint(*c.MaxRetries)
 	}
-	return fmt.Sprintf("tcsms.Config{SecretID:%q SecretKey:%q Token:%q Region:%q Endpoint:%q Language:%q Timeout:%v ConnectTimeout:%v MaxRetries:%s Proxy:%q CAFile:%q}",
+	return fmt.Sprintf("tcsms.Config{SecretID:%q SecretKey:%q Token:%q Region:%q Endpoint:%q Language:%q Timeout:%v ConnectTimeout:%v MaxRetries:%s Proxy:%q CAFile:%q RateLimits:%v}",
 		c.SecretID, redactSecret(c.SecretKey), redactSecret(c.Token), c.Region, c.Endpoint, c.Language,
-		c.Timeout, c.ConnectTimeout, retries, redactProxy(c.Proxy), c.CAFile)
+		c.Timeout, c.ConnectTimeout, retries, redactProxy(c.Proxy), c.CAFile, c.RateLimits)
 }
 
 // GoString is String, so %#v does not print the secrets either.
@@ -114,6 +121,8 @@ type configJSON struct {
 	MaxRetries       *int    `json:"max_retries,omitempty"`
 	Proxy            string  `json:"proxy,omitempty"`
 	CAFile           string  `json:"ca_file,omitempty"`
+
+	RateLimits map[string]float64 `json:"rate_limits,omitempty"`
 }
 
 // durationMS converts a positive duration to whole milliseconds, rounding up
@@ -151,7 +160,7 @@ func (c Config) toJSON() (configJSON, error) {
 	j := configJSON{
 		SecretID: c.SecretID, SecretKey: c.SecretKey, Token: c.Token,
 		Region: c.Region, Endpoint: c.Endpoint, Language: c.Language,
-		MaxRetries: c.MaxRetries, Proxy: c.Proxy, CAFile: c.CAFile,
+		MaxRetries: c.MaxRetries, Proxy: c.Proxy, CAFile: c.CAFile, RateLimits: c.RateLimits,
 	}
 	if c.Timeout < 0 || c.ConnectTimeout < 0 {
 		return j, localError(StatusInvalidConfig, CodeInvalidConfig, "Timeout and ConnectTimeout must not be negative")

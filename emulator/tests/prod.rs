@@ -338,3 +338,14 @@ fn credentials_rotate_while_eight_threads_call() {
     assert!(!format!("{e} {e:?} {client:?}").contains(OTHER_KEY));
     client.call("DescribeSmsSignList", r#"{"International":0}"#).unwrap();
 }
+
+#[test]
+fn a_send_with_a_time_limit_ends_within_it() {
+    let emulator = Emulator::start(&["--fault", "slow", "--fault-delay-ms", "3000"]);
+    let client = emulator.client("");
+    let numbers: Vec<String> = (0..450).map(|i| format!("+86138{i:08}")).collect();
+    let start = Instant::now();
+    let e = client.send_sms_with_timeout(&sms_request(&numbers), Some(Duration::from_millis(800))).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert!(start.elapsed() < Duration::from_millis(1500), "{:?}", start.elapsed());
+}

@@ -527,6 +527,52 @@ pub unsafe extern "C" fn tcsms_send_multi_global_sms(
     }
 }
 
+/// As `tcsms_send_sms`, with a time limit: when `timeout_ms` is greater than 0 the whole
+/// send, every batch included, ends within `timeout_ms` milliseconds (each batch also
+/// within the client's `timeout_ms`); batches that no longer fit are not sent
+/// (`ClientError.NotSent`). 0 means: each batch within the client's `timeout_ms`.
+/// Bindings use it to honour a caller's deadline.
+///
+/// # Safety
+/// Pointers are NULL or valid as described for `tcsms_send_sms`.
+#[no_mangle]
+pub unsafe extern "C" fn tcsms_send_sms_with_timeout(
+    client: *const tcsms_client,
+    request_json: *const c_char,
+    timeout_ms: u64,
+    out_json: *mut *mut c_char,
+) -> tcsms_status {
+    // SAFETY: pointers per the contract.
+    unsafe {
+        send_boundary(out_json, || {
+            let client = client_arg(client)?;
+            let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
+            Ok(client.send_sms_with_timeout(str_arg(request_json, "request_json")?, timeout)?)
+        })
+    }
+}
+
+/// As `tcsms_send_multi_global_sms`, with a time limit as for `tcsms_send_sms_with_timeout`.
+///
+/// # Safety
+/// Pointers are NULL or valid as described for `tcsms_send_sms`.
+#[no_mangle]
+pub unsafe extern "C" fn tcsms_send_multi_global_sms_with_timeout(
+    client: *const tcsms_client,
+    request_json: *const c_char,
+    timeout_ms: u64,
+    out_json: *mut *mut c_char,
+) -> tcsms_status {
+    // SAFETY: pointers per the contract.
+    unsafe {
+        send_boundary(out_json, || {
+            let client = client_arg(client)?;
+            let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
+            Ok(client.send_multi_global_sms_with_timeout(str_arg(request_json, "request_json")?, timeout)?)
+        })
+    }
+}
+
 /// Replaces the client's credentials, for example temporary ones about to expire;
 /// `token` is NULL (or "") for none.
 ///

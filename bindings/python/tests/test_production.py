@@ -95,6 +95,15 @@ def test_450_numbers_get_typed_results_in_input_order(start_emulator) -> None:
             client.send_sms_results(["+8613800000000"])  # type: ignore[arg-type]
 
 
+def test_a_send_with_a_timeout_ends_within_it(start_emulator) -> None:
+    emu = start_emulator("--fault", "slow", "--fault-delay-ms", "3000")
+    with emu.client(timeout=10.0) as client:
+        start = time.monotonic()
+        with pytest.raises(tcsms.TimeoutError):
+            client.send_sms_results(sms(numbers_450()), timeout=0.8)
+        assert time.monotonic() - start < 1.5
+
+
 def burst(client: tcsms.Client) -> List[Exception]:
     """60 DescribeSmsSignList calls (3x its 20/s limit) from 8 threads."""
     errors: List[Exception] = []

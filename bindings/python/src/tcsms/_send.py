@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import json
-from ctypes import POINTER, byref, c_char_p, c_int32, c_int64, c_void_p
+from ctypes import POINTER, byref, c_char_p, c_int32, c_int64, c_uint64, c_void_p
 from dataclasses import dataclass, field
 from typing import Any, Iterator, List, Mapping, Optional
 
@@ -29,6 +29,9 @@ def _declare(cdll: Any) -> None:
         fn = getattr(cdll, name)
         fn.argtypes = [c_void_p, c_char_p, out_str]
         fn.restype = c_int32
+        timed = getattr(cdll, name + "_with_timeout")
+        timed.argtypes = [c_void_p, c_char_p, c_uint64, out_str]
+        timed.restype = c_int32
     cdll.tcsms_client_set_credentials.argtypes = [c_void_p, c_char_p, c_char_p, c_char_p, out_str]
     cdll.tcsms_client_set_credentials.restype = c_int32
     cdll.tcsms_client_clock_offset.argtypes = [c_void_p, POINTER(c_int64)]
@@ -122,8 +125,8 @@ class SendMixin:
     _release: Any
     _error: Any
 
-    def _send(self, function: str, request: Mapping[str, Any]) -> SendResults:
-        from ._client import _to_json  # the one JSON encoder of the binding
+    def _send(self, function: str, request: Mapping[str, Any], timeout: Optional[float]) -> SendResults:
+        from ._client import _seconds_to_ms, _to_json  # the binding's one encoder
 
         if not isinstance(request, Mapping):
             raise InvalidArgument(
@@ -132,17 +135,20 @@ class SendMixin:
                 code="ClientError.InvalidJson",
             )
         body = _to_json(dict(request), "send request")
-        fn = getattr(_ffi.lib, function)
+        timeout_ms = 0 if timeout is None else _seconds_to_ms(timeout, "timeout")
+        fn = getattr(_ffi.lib, function + "_with_timeout")
         handle = self._acquire()
         try:
-            status, data = _ffi.take_string(lambda out: fn(handle, body, byref(out)))
+            status, data = _ffi.take_string(lambda out: fn(handle, body, timeout_ms, byref(out)))
         finally:
             self._release()
         if status not in (Status.OK, Status.PARTIAL):
             raise self._error(status, data)
         return _parse_results(data)
 
-    def send_sms_results(self, request: Mapping[str, Any]) -> SendResults:
+    def send_sms_results(
+        self, request: Mapping[str, Any], *, timeout: Optional[float] = None
+    ) -> SendResults:
         """SendSms to any number of numbers, with one result per number.
 
         ``request`` is a SendSms request (PascalCase keys, as for :meth:`call`) whose
@@ -152,17 +158,20 @@ class SendMixin:
         ``ClientError.InvalidPhoneNumber`` naming its 0-based index.  A number given
         again is sent once (its later places: ``ClientError.DuplicatePhoneNumber``,
         ``rejected``).  More than 200 numbers go in batches of at most 200, in order,
-        each limited by the client's timeout.
+        each limited by the client's timeout; ``timeout`` (seconds), when given, limits
+        the whole send (batches that no longer fit: ``ClientError.NotSent``).
 
         Returns :class:`SendResults` (``.all_ok`` is true only when every number is
         ``ok``).  A request refused as a whole (authentication, app, template, network)
         raises as :meth:`call` does.
         """
-        return self._send("tcsms_send_sms", request)
+        return self._send("tcsms_send_sms", request, timeout)
 
-    def send_multi_global_sms_results(self, request: Mapping[str, Any]) -> SendResults:
+    def send_multi_global_sms_results(
+        self, request: Mapping[str, Any], *, timeout: Optional[float] = None
+    ) -> SendResults:
         """As :meth:`send_sms_results`, for SendMultiGlobalSms (``MultiSmsInfoSet``)."""
-        return self._send("tcsms_send_multi_global_sms", request)
+        return self._send("tcsms_send_multi_global_sms", request, timeout)
 
     def set_credentials(self, secret_id: str, secret_key: str, token: Optional[str] = None) -> None:
         """Replace the credentials (for example temporary ones about to expire).
