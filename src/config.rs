@@ -415,6 +415,8 @@ mod tests {
             (r#""endpoint":"http://127.0.0.1:+80""#, "port"),
             (r#""endpoint":"http://127.0.0.1:8_0""#, "port"),
             (r#""endpoint":"bücher.example""#, "ASCII"),
+            (r#""endpoint":"sms|x.example.com""#, "ASCII"),
+            (r#""endpoint":"https://sms{x}.example.com""#, "ASCII"),
             (r#""endpoint":"https://sms.tencentcloudapi.com\u00a0""#, "ASCII"),
             (r#""proxy":"socks5://127.0.0.1:1080""#, "socks5://"),
             (r#""proxy":"socks4://127.0.0.1:1080""#, "socks4://"),

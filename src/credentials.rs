@@ -162,31 +162,12 @@ pub fn resolve(
         (None, Some(_)) => return Err(Error::invalid_config("secret_key is set but secret_id is not")),
         (None, None) => {}
     }
-    // Copies of secrets read here are zeroed when dropped.
-    let secret = |name: &str| env(name).map(Zeroizing::new);
-    if let (Some(id), Some(key)) = (env(ENV_SECRET_ID), secret(ENV_SECRET_KEY)) {
-        let env_token = secret(ENV_SESSION_TOKEN).or_else(|| secret(ENV_TOKEN));
-        let token = token.or(env_token.as_deref().map(String::as_str));
-        return Credentials::new(&id, &key, token, CredentialSource::Environment);
+    if let Some(credentials) = from_environment(token, env) {
+        return credentials;
     }
     let path = env(ENV_CREDENTIALS_FILE).or_else(|| env("HOME").map(|h| format!("{h}/.tencentcloud/credentials")));
-    if let Some(path) = &path {
-        if let Ok(text) = std::fs::read_to_string(path).map(Zeroizing::new) {
-            let profile = Zeroizing::new(parse_profile(&text, "default"));
-            let get = |k: &str| profile.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
-            match (get("secret_id"), get("secret_key")) {
-                (Some(id), Some(key)) => {
-                    return Credentials::new(id, key, token.or(get("token")), CredentialSource::ProfileFile);
-                }
-                _ => {
-                    return Err(Error::local(
-                        ErrorKind::InvalidConfig,
-                        codes::MISSING_CREDENTIALS,
-                        format!("the profile file {path} has no [default] section with secret_id and secret_key"),
-                    ))
-                }
-            }
-        }
+    if let Some(credentials) = path.as_deref().and_then(|path| from_profile_file(path, token)) {
+        return credentials;
     }
     Err(Error::local(
         ErrorKind::InvalidConfig,
@@ -198,6 +179,32 @@ pub fn resolve(
             path.as_deref().unwrap_or("~/.tencentcloud/credentials")
         ),
     ))
+}
+
+/// Credentials from the environment, when both the id and the key are set there; a
+/// `token` from the configuration wins over the environment's.
+fn from_environment(token: Option<&str>, env: EnvLookup<'_>) -> Option<Result<Credentials, Error>> {
+    // Copies of secrets read here are zeroed when dropped.
+    let secret = |name: &str| env(name).map(Zeroizing::new);
+    let (id, key) = (env(ENV_SECRET_ID)?, secret(ENV_SECRET_KEY)?);
+    let env_token = secret(ENV_SESSION_TOKEN).or_else(|| secret(ENV_TOKEN));
+    let token = token.or(env_token.as_deref().map(String::as_str));
+    Some(Credentials::new(&id, &key, token, CredentialSource::Environment))
+}
+
+/// Credentials from the `[default]` section of the profile file, when it can be read.
+fn from_profile_file(path: &str, token: Option<&str>) -> Option<Result<Credentials, Error>> {
+    let text = Zeroizing::new(std::fs::read_to_string(path).ok()?);
+    let profile = Zeroizing::new(parse_profile(&text, "default"));
+    let get = |k: &str| profile.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    Some(match (get("secret_id"), get("secret_key")) {
+        (Some(id), Some(key)) => Credentials::new(id, key, token.or(get("token")), CredentialSource::ProfileFile),
+        _ => Err(Error::local(
+            ErrorKind::InvalidConfig,
+            codes::MISSING_CREDENTIALS,
+            format!("the profile file {path} has no [default] section with secret_id and secret_key"),
+        )),
+    })
 }
 
 /// Reads `key = value` lines of one `[section]` of an INI file.

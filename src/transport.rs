@@ -11,6 +11,8 @@
 //! the pool drops it (closing the child's copy of the descriptor, without
 //! `shutdown(2)`, which would cut the parent's connection too) and the child opens its
 //! own. Parent and child never share a socket, so never read each other's answers.
+//! (As everywhere after fork(), a lock held by another thread of the parent at that
+//! moment, such as the pool's, stays held in the child: fork between calls.)
 //!
 //! It also rounds the time limits it hands down: ureq sets the socket's send and receive
 //! timeouts (one syscall each) whenever the remaining time differs from the last one,

@@ -227,6 +227,11 @@ unsafe fn client_arg<'a>(client: *const tcsms_client) -> Result<&'a Client, FfiE
 ///
 /// Thread safety: may be called from any thread.
 ///
+/// fork(): a client made before fork() may be used by the parent and the child, at
+/// the same time: the child never uses a connection the parent opened (it closes its
+/// copies, leaving the parent's connections alone, and opens its own). Fork while no
+/// other thread is inside a call on the client.
+///
 /// Errors: TCSMS_STATUS_NULL_ARGUMENT, TCSMS_STATUS_INVALID_UTF8,
 /// TCSMS_STATUS_INVALID_JSON, TCSMS_STATUS_INVALID_CONFIG. Secrets never appear in
 /// error messages.
@@ -457,6 +462,27 @@ unsafe fn send_boundary(
     }
 }
 
+/// The body of the four send functions: `send` is a `Client::send_*_with_timeout`.
+///
+/// # Safety
+/// Pointers are NULL or valid as described for `tcsms_send_sms`.
+unsafe fn send_with_timeout(
+    client: *const tcsms_client,
+    request_json: *const c_char,
+    timeout_ms: u64,
+    out_json: *mut *mut c_char,
+    send: fn(&Client, &str, Option<Duration>) -> Result<crate::send::SendResults, Error>,
+) -> tcsms_status {
+    // SAFETY: pointers per the contract.
+    unsafe {
+        send_boundary(out_json, || {
+            let client = client_arg(client)?;
+            let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
+            Ok(send(client, str_arg(request_json, "request_json")?, timeout)?)
+        })
+    }
+}
+
 /// Sends a SendSms request to any number of numbers and returns one result per number.
 ///
 /// `request_json` is a SendSms request object (as for `tcsms_call`) whose
@@ -497,12 +523,7 @@ pub unsafe extern "C" fn tcsms_send_sms(
     out_json: *mut *mut c_char,
 ) -> tcsms_status {
     // SAFETY: pointers per the contract.
-    unsafe {
-        send_boundary(out_json, || {
-            let client = client_arg(client)?;
-            Ok(client.send_sms(str_arg(request_json, "request_json")?)?)
-        })
-    }
+    unsafe { tcsms_send_sms_with_timeout(client, request_json, 0, out_json) }
 }
 
 /// As `tcsms_send_sms`, for SendMultiGlobalSms: `request_json` is a SendMultiGlobalSms
@@ -519,12 +540,7 @@ pub unsafe extern "C" fn tcsms_send_multi_global_sms(
     out_json: *mut *mut c_char,
 ) -> tcsms_status {
     // SAFETY: pointers per the contract.
-    unsafe {
-        send_boundary(out_json, || {
-            let client = client_arg(client)?;
-            Ok(client.send_multi_global_sms(str_arg(request_json, "request_json")?)?)
-        })
-    }
+    unsafe { tcsms_send_multi_global_sms_with_timeout(client, request_json, 0, out_json) }
 }
 
 /// As `tcsms_send_sms`, with a time limit: when `timeout_ms` is greater than 0 the whole
@@ -543,13 +559,7 @@ pub unsafe extern "C" fn tcsms_send_sms_with_timeout(
     out_json: *mut *mut c_char,
 ) -> tcsms_status {
     // SAFETY: pointers per the contract.
-    unsafe {
-        send_boundary(out_json, || {
-            let client = client_arg(client)?;
-            let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
-            Ok(client.send_sms_with_timeout(str_arg(request_json, "request_json")?, timeout)?)
-        })
-    }
+    unsafe { send_with_timeout(client, request_json, timeout_ms, out_json, Client::send_sms_with_timeout) }
 }
 
 /// As `tcsms_send_multi_global_sms`, with a time limit as for `tcsms_send_sms_with_timeout`.
@@ -564,13 +574,7 @@ pub unsafe extern "C" fn tcsms_send_multi_global_sms_with_timeout(
     out_json: *mut *mut c_char,
 ) -> tcsms_status {
     // SAFETY: pointers per the contract.
-    unsafe {
-        send_boundary(out_json, || {
-            let client = client_arg(client)?;
-            let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
-            Ok(client.send_multi_global_sms_with_timeout(str_arg(request_json, "request_json")?, timeout)?)
-        })
-    }
+    unsafe { send_with_timeout(client, request_json, timeout_ms, out_json, Client::send_multi_global_sms_with_timeout) }
 }
 
 /// Replaces the client's credentials, for example temporary ones about to expire;
