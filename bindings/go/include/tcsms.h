@@ -137,6 +137,11 @@ extern "C" {
  *
  * Thread safety: may be called from any thread.
  *
+ * fork(): a client made before fork() may be used by the parent and the child, at
+ * the same time: the child never uses a connection the parent opened (it closes its
+ * copies, leaving the parent's connections alone, and opens its own). Fork while no
+ * other thread is inside a call on the client.
+ *
  * Errors: TCSMS_STATUS_NULL_ARGUMENT, TCSMS_STATUS_INVALID_UTF8,
  * TCSMS_STATUS_INVALID_JSON, TCSMS_STATUS_INVALID_CONFIG. Secrets never appear in
  * error messages.
