@@ -24,8 +24,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"runtime"
+	"runtime/cgo"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,6 +66,14 @@ type Config struct {
 	// action's documented limit. A call waits for its turn within its time
 	// limit, else fails with code ClientError.RateLimited without sending.
 	RateLimits map[string]float64
+
+	// OnEvent receives one Event per attempt and one per call, on the thread
+	// making the call; Logger gets the same events at debug level. Either may
+	// be nil. See Client.SetEventCallback and docs/events.md.
+	OnEvent func(Event)
+	Logger  *slog.Logger
+	// LogPhoneNumbers shows phone numbers in full in events (default: masked).
+	LogPhoneNumbers bool
 }
 
 // redacted is what String, GoString and MarshalJSON print instead of a secret.
@@ -123,6 +133,8 @@ type configJSON struct {
 	CAFile           string  `json:"ca_file,omitempty"`
 
 	RateLimits map[string]float64 `json:"rate_limits,omitempty"`
+
+	LogPhoneNumbers bool `json:"log_phone_numbers,omitempty"`
 }
 
 // durationMS converts a positive duration to whole milliseconds, rounding up
@@ -161,6 +173,7 @@ func (c Config) toJSON() (configJSON, error) {
 		SecretID: c.SecretID, SecretKey: c.SecretKey, Token: c.Token,
 		Region: c.Region, Endpoint: c.Endpoint, Language: c.Language,
 		MaxRetries: c.MaxRetries, Proxy: c.Proxy, CAFile: c.CAFile, RateLimits: c.RateLimits,
+		LogPhoneNumbers: c.LogPhoneNumbers,
 	}
 	if c.Timeout < 0 || c.ConnectTimeout < 0 {
 		return j, localError(StatusInvalidConfig, CodeInvalidConfig, "Timeout and ConnectTimeout must not be negative")
@@ -182,6 +195,9 @@ type Client struct {
 	mu     sync.RWMutex // read-held by calls, write-held by Close
 	h      nativeClient
 	closed bool
+
+	hooksMu sync.Mutex
+	hooks   []cgo.Handle // event hooks installed, released at Close
 }
 
 var (
@@ -224,7 +240,14 @@ func NewClient(cfg Config) (*Client, error) {
 		}
 		return nil, localError(StatusInvalidConfig, CodeInvalidConfig, err.Error())
 	}
-	return NewClientFromJSON(string(data))
+	c, err := NewClientFromJSON(string(data))
+	if err == nil && (cfg.OnEvent != nil || cfg.Logger != nil) {
+		if err = c.SetEventCallback(cfg.OnEvent, cfg.Logger); err != nil {
+			_ = c.Close()
+			return nil, err
+		}
+	}
+	return c, err
 }
 
 // NewClientFromJSON creates a client from a raw configuration object as
@@ -259,6 +282,7 @@ func finalizeClient(c *Client) {
 		nativeClientFree(c.h)
 		c.h = nil
 		c.closed = true
+		c.deleteHooks()
 		finalizedClients.Add(1)
 	}
 }
@@ -278,6 +302,7 @@ func (c *Client) Close() error {
 	runtime.SetFinalizer(c, nil)
 	nativeClientFree(c.h)
 	c.h = nil
+	c.deleteHooks()
 	return nil
 }
 
