@@ -133,6 +133,7 @@ impl Observer {
             bytes_sent: body.len() as u64,
             bytes_received: 0,
             clock_corrected: false,
+            last_outcome: String::new(),
         }
     }
 
@@ -142,16 +143,20 @@ impl Observer {
 }
 
 /// Runs the callback with the re-entrancy flag set; a panic stays here.
-fn deliver(hook: &EventFn, event: &Value) {
-    let text = event.to_string();
+fn deliver(hook: &EventFn, event: &str) {
     let was = IN_CALLBACK.with(|flag| flag.replace(true));
-    let _ = catch_unwind(AssertUnwindSafe(|| hook(&text)));
+    let _ = catch_unwind(AssertUnwindSafe(|| hook(event)));
     IN_CALLBACK.with(|flag| flag.set(was));
 }
 
+/// A JSON string literal (`null` for `None`).
+fn quoted(text: Option<&str>) -> String {
+    text.and_then(|t| serde_json::to_string(t).ok()).unwrap_or_else(|| "null".to_owned())
+}
+
 /// The numbers of a request (`PhoneNumberSet`, `MultiSmsInfoSet[].PhoneNumber`,
-/// `PhoneNumber`), masked unless `full`; `None` when it has none.
-fn phone_numbers(body: &[u8], full: bool) -> Option<Value> {
+/// `PhoneNumber`), masked unless `full`, as a JSON array; `None` when it has none.
+fn phone_numbers(body: &[u8], full: bool) -> Option<String> {
     let request: Map<String, Value> = serde_json::from_slice(body).ok()?;
     let mut numbers: Vec<&str> = Vec::new();
     if let Some(Value::Array(set)) = request.get("PhoneNumberSet") {
@@ -166,7 +171,9 @@ fn phone_numbers(body: &[u8], full: bool) -> Option<Value> {
     if numbers.is_empty() {
         return None;
     }
-    Some(numbers.into_iter().map(|n| if full { n.to_owned() } else { mask_phone_number(n) }).collect())
+    let shown: Vec<String> =
+        numbers.into_iter().map(|n| if full { n.to_owned() } else { mask_phone_number(n) }).collect();
+    serde_json::to_string(&shown).ok()
 }
 
 /// What one attempt saw, filled in by the client as it goes.
@@ -193,28 +200,31 @@ pub(crate) struct CallTrace<'a> {
     observer: &'a Observer,
     action: &'static Action,
     hook: Option<Arc<EventFn>>,
-    phone_numbers: Option<Value>,
+    /// The JSON array of the request's numbers, when hooked and it has some.
+    phone_numbers: Option<String>,
     started: Instant,
     attempts: u32,
     rate_limit_wait: Duration,
     bytes_sent: u64,
     bytes_received: u64,
     clock_corrected: bool,
+    /// The last attempt's `"status":..,"code":..,"request_id":..` (hooked only).
+    last_outcome: String,
 }
 
-/// `(status, code, request_id)` of an outcome.
-fn outcome_fields(outcome: Result<&str, &Error>) -> (i32, Value, Value) {
-    match outcome {
+/// `"status":N,"code":..,"request_id":..` of an outcome.
+fn outcome_json(outcome: Result<&str, &Error>) -> String {
+    let (status, code, request_id) = match outcome {
         Ok(answer) => {
-            let request_id = crate::api::parse_envelope_head(answer.as_bytes()).and_then(|head| head.request_id);
-            (0, Value::Null, request_id.map_or(Value::Null, Value::String))
+            let head = crate::api::parse_envelope_head(answer.as_bytes());
+            (0, None, quoted(head.and_then(|h| h.request_id).as_deref()))
         }
         Err(error) => {
-            let request_id =
-                if error.request_id().is_empty() { Value::Null } else { Value::String(error.request_id().to_owned()) };
-            (crate::ffi::status_of(error.kind()), Value::String(error.code().to_owned()), request_id)
+            let id = Some(error.request_id()).filter(|id| !id.is_empty());
+            (crate::ffi::status_of(error.kind()), Some(error.code()), quoted(id))
         }
-    }
+    };
+    format!(r#""status":{status},"code":{},"request_id":{request_id}"#, quoted(code))
 }
 
 impl CallTrace<'_> {
@@ -231,32 +241,30 @@ impl CallTrace<'_> {
         self.bytes_received += info.bytes_received;
         let corrected = clock_offset != info.clock_offset_before;
         self.clock_corrected |= corrected;
-        let Some(hook) = &self.hook else {
+        let Some(hook) = self.hook.clone() else {
             return;
         };
-        let (status, code, request_id) = outcome_fields(outcome);
-        let (reason, delay) = retry.map_or((Value::Null, Duration::ZERO), |(r, d)| (Value::from(r), d));
-        let mut event = json!({
-            "event": "attempt",
-            "action": self.action.name,
-            "attempt": self.attempts,
-            "status": status,
-            "code": code,
-            "request_id": request_id,
-            "latency_us": micros(info.started.elapsed()),
-            "retry": retry.is_some(),
-            "retry_reason": reason,
-            "retry_delay_us": micros(delay),
-            "rate_limit_wait_us": micros(info.rate_limit_wait),
-            "clock_offset_s": clock_offset,
-            "clock_corrected": corrected,
-            "bytes_sent": self.bytes_sent,
-            "bytes_received": info.bytes_received,
-        });
-        if let Some(numbers) = &self.phone_numbers {
-            event["phone_numbers"] = numbers.clone();
-        }
+        self.last_outcome = outcome_json(outcome);
+        let (reason, delay) = retry.map_or((None, Duration::ZERO), |(r, d)| (Some(r), d));
+        let event = format!(
+            r#"{{"event":"attempt","action":"{}","attempt":{},{},"latency_us":{},"retry":{},"retry_reason":{},"retry_delay_us":{},"rate_limit_wait_us":{},"clock_offset_s":{clock_offset},"clock_corrected":{corrected},"bytes_sent":{},"bytes_received":{}{}}}"#,
+            self.action.name,
+            self.attempts,
+            self.last_outcome,
+            micros(info.started.elapsed()),
+            retry.is_some(),
+            quoted(reason),
+            micros(delay),
+            micros(info.rate_limit_wait),
+            self.bytes_sent,
+            info.bytes_received,
+            self.numbers_field(),
+        );
         deliver(hook.as_ref(), &event);
+    }
+
+    fn numbers_field(&self) -> String {
+        self.phone_numbers.as_ref().map_or_else(String::new, |n| format!(r#","phone_numbers":{n}"#))
     }
 
     /// Records the call's outcome in the statistics and emits the call event.
@@ -270,25 +278,20 @@ impl CallTrace<'_> {
         let Some(hook) = &self.hook else {
             return;
         };
-        let (status, code, request_id) = outcome_fields(outcome);
-        let mut event = json!({
-            "event": "call",
-            "action": self.action.name,
-            "attempt": self.attempts,
-            "retries": self.attempts.saturating_sub(1),
-            "status": status,
-            "code": code,
-            "request_id": request_id,
-            "latency_us": micros(latency),
-            "rate_limit_wait_us": micros(self.rate_limit_wait),
-            "clock_offset_s": clock_offset,
-            "clock_corrected": self.clock_corrected,
-            "bytes_sent": self.bytes_sent * u64::from(self.attempts),
-            "bytes_received": self.bytes_received,
-        });
-        if let Some(numbers) = &self.phone_numbers {
-            event["phone_numbers"] = numbers.clone();
-        }
+        // The call's outcome is its last attempt's, unless it ended before one.
+        let outcome = if self.attempts == 0 { outcome_json(outcome) } else { self.last_outcome.clone() };
+        let event = format!(
+            r#"{{"event":"call","action":"{}","attempt":{},"retries":{},{outcome},"latency_us":{},"rate_limit_wait_us":{},"clock_offset_s":{clock_offset},"clock_corrected":{},"bytes_sent":{},"bytes_received":{}{}}}"#,
+            self.action.name,
+            self.attempts,
+            self.attempts.saturating_sub(1),
+            micros(latency),
+            micros(self.rate_limit_wait),
+            self.clock_corrected,
+            self.bytes_sent * u64::from(self.attempts),
+            self.bytes_received,
+            self.numbers_field(),
+        );
         deliver(hook.as_ref(), &event);
     }
 }
@@ -424,8 +427,8 @@ mod tests {
         assert_eq!(mask_phone_number("13711112222"), "137****2222");
         assert_eq!(mask_phone_number("+123"), "**23");
         let body = br#"{"PhoneNumberSet":["+8613711112222"],"MultiSmsInfoSet":[{"PhoneNumber":"+14155550100"}]}"#;
-        assert_eq!(phone_numbers(body, false).unwrap(), json!(["+86137****2222", "+141****0100"]));
-        assert_eq!(phone_numbers(body, true).unwrap(), json!(["+8613711112222", "+14155550100"]));
+        assert_eq!(phone_numbers(body, false).unwrap(), r#"["+86137****2222","+141****0100"]"#);
+        assert_eq!(phone_numbers(body, true).unwrap(), r#"["+8613711112222","+14155550100"]"#);
         assert_eq!(phone_numbers(b"{}", false), None);
     }
 
@@ -465,12 +468,12 @@ mod tests {
     #[test]
     fn a_panicking_hook_is_contained_and_the_flag_is_cleared() {
         let hook: Arc<EventFn> = Arc::new(|_: &str| panic!("hook panics"));
-        deliver(hook.as_ref(), &json!({}));
+        deliver(hook.as_ref(), "{}");
         assert!(!in_callback());
         let seen = Arc::new(AtomicBool::new(false));
         let flag = seen.clone();
         let inside: Arc<EventFn> = Arc::new(move |_: &str| flag.store(in_callback(), Ordering::SeqCst));
-        deliver(inside.as_ref(), &json!({}));
+        deliver(inside.as_ref(), "{}");
         assert!(seen.load(Ordering::SeqCst) && !in_callback());
     }
 
