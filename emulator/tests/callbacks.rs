@@ -90,6 +90,22 @@ impl Receiver_ {
     }
 }
 
+/// A receiver answering as `script` says, an emulator posting to it with reports
+/// `report_delay_ms` after a send, and a client of that emulator.
+fn setup(script: &[Answer], report_delay_ms: &str) -> (Receiver_, support::RunningEmulator, Client) {
+    let rx = receiver(script);
+    let emulator = support::RunningEmulator::spawn(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--report-delay-ms",
+        report_delay_ms,
+        "--callback-url",
+        &rx.url,
+    ]);
+    let client = client(&emulator);
+    (rx, emulator, client)
+}
+
 fn client(emulator: &support::RunningEmulator) -> Client {
     Client::from_json(&format!(
         r#"{{"secret_id":"{DEMO_ID}","secret_key":"{DEMO_KEY}","endpoint":"{}","timeout_ms":5000}}"#,
@@ -106,16 +122,7 @@ fn send(client: &Client, numbers: &[&str]) -> Value {
 
 #[test]
 fn delivery_reports_of_one_send_arrive_together_and_are_acknowledged() {
-    let rx = receiver(&[]);
-    let emulator = support::RunningEmulator::spawn(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--report-delay-ms",
-        "200",
-        "--callback-url",
-        &rx.url,
-    ]);
-    let client = client(&emulator);
+    let (rx, _emulator, client) = setup(&[], "200");
     let sent_at = Instant::now();
     let answer = send(&client, &["+8613711112222", "+8613711110404"]);
     let serials: Vec<&str> = answer["Response"]["SendStatusSet"]
@@ -145,16 +152,7 @@ fn delivery_reports_of_one_send_arrive_together_and_are_acknowledged() {
 
 #[test]
 fn an_injected_reply_is_posted_as_one_object() {
-    let rx = receiver(&[]);
-    let emulator = support::RunningEmulator::spawn(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--report-delay-ms",
-        "0",
-        "--callback-url",
-        &rx.url,
-    ]);
-    let client = client(&emulator);
+    let (rx, emulator, client) = setup(&[], "0");
     send(&client, &["+8613800000000"]);
     let (_, _, reports) = rx.next(Duration::from_secs(5)).unwrap();
     assert!(reports.is_array());
@@ -177,16 +175,7 @@ fn an_injected_reply_is_posted_as_one_object() {
 #[test]
 fn a_receiver_that_does_not_acknowledge_gets_the_same_body_again() {
     // HTTP 500, then {"result":1}, then the acknowledgement: three requests, same body.
-    let rx = receiver(&[Answer::Http500, Answer::ResultOne]);
-    let emulator = support::RunningEmulator::spawn(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--report-delay-ms",
-        "0",
-        "--callback-url",
-        &rx.url,
-    ]);
-    let client = client(&emulator);
+    let (rx, _emulator, client) = setup(&[Answer::Http500, Answer::ResultOne], "0");
     send(&client, &["+8613711112222"]);
     let first = rx.next(Duration::from_secs(5)).unwrap();
     let started = Instant::now();
@@ -201,16 +190,7 @@ fn a_receiver_that_does_not_acknowledge_gets_the_same_body_again() {
 
 #[test]
 fn a_hanging_receiver_never_holds_up_the_api() {
-    let rx = receiver(&[Answer::Hang, Answer::Hang]);
-    let emulator = support::RunningEmulator::spawn(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--report-delay-ms",
-        "0",
-        "--callback-url",
-        &rx.url,
-    ]);
-    let client = client(&emulator);
+    let (rx, _emulator, client) = setup(&[Answer::Hang, Answer::Hang], "0");
     send(&client, &["+8613711112222"]);
     rx.next(Duration::from_secs(5)).expect("the first report is POSTed (and hangs)");
     let started = Instant::now();
