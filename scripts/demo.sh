@@ -47,7 +47,10 @@ python3 -m pip install -q --root-user-action=ignore ./bindings/python
 python3 bindings/python/examples/report_conversion.py
 
 say "Go (bindings/go/examples/reportconversion)"
-(cd bindings/go && go run ./examples/reportconversion)
+# The Go binding links the installed library through pkg-config: install into a prefix.
+scripts/install.sh -q --prefix "$work/prefix"
+(cd bindings/go && PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" LD_LIBRARY_PATH="$work/prefix/lib" \
+    go run ./examples/reportconversion)
 
 say "what the emulator recorded (GET /_emulator/messages)"
 python3 - "$TCSMS_ENDPOINT" <<'PY'

@@ -1,8 +1,8 @@
 //! The SMS API 2021-01-11: its action list, the response envelope and typed models.
 //!
 //! Every action is callable through the generic [`crate::Client::call`]; the typed
-//! models here cover ReportConversion. The list of actions is checked against
-//! `spec/actions.json` in the tests.
+//! models here cover ReportConversion. The list of actions is generated from
+//! `spec/actions.json` (src/api_gen.rs) and checked against it in the tests.
 
 use serde::{Deserialize, Serialize};
 
@@ -33,28 +33,8 @@ const fn action(name: &'static str, idempotency: Idempotency, rate: u32) -> Acti
 
 use Idempotency::{Idempotent as I, NotIdempotent as N};
 
-/// All 19 actions, sorted by name.
-pub const ACTIONS: [Action; 19] = [
-    action("AddSmsSign", N, 1),
-    action("AddSmsTemplate", N, 2),
-    action("CallbackStatusStatistics", I, 10),
-    action("DeleteSmsSign", N, 1),
-    action("DeleteSmsTemplate", N, 1),
-    action("DescribePhoneNumberInfo", I, 1000),
-    action("DescribeSmsSignList", I, 20),
-    action("DescribeSmsTemplateList", I, 20),
-    action("ModifySmsSign", N, 1),
-    action("ModifySmsTemplate", N, 20),
-    action("PullSmsReplyStatus", I, 100),
-    action("PullSmsReplyStatusByPhoneNumber", I, 20),
-    action("PullSmsSendStatus", I, 100),
-    action("PullSmsSendStatusByPhoneNumber", I, 20),
-    action("ReportConversion", I, 1000),
-    action("SendMultiGlobalSms", N, 10),
-    action("SendSms", N, 3000),
-    action("SendStatusStatistics", I, 10),
-    action("SmsPackagesStatistics", I, 10),
-];
+// `ACTIONS`, generated from spec/actions.json by `cargo run -p xtask -- gen`.
+include!("api_gen.rs");
 
 /// Looks an action up by its exact name.
 pub fn find_action(name: &str) -> Option<&'static Action> {

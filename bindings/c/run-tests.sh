@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds and tests the C side of tcsms:
 #   - cargo build --release (library + emulator), unless TCSMS_NO_BUILD=1
+#   - installs into bindings/c/build/stage with scripts/install.sh (unstripped, so that
+#     valgrind's suppressions can name the Rust frames)
 #   - compiles the example and the tests as C11 and as C++17 (-Wall -Wextra -Werror),
-#     dynamically (through the generated pkg-config file) and once statically
+#     dynamically (tcsms.pc) and once statically (tcsms-static.pc)
 #   - runs the C and C++ tests under valgrind (leaks: definite/indirect/possible fail),
 #     the static test without valgrind, the example against the emulator, and the
 #     exports check
@@ -19,8 +21,6 @@ export TCSMS_ROOT="$root"
 emulator="${TCSMS_EMULATOR:-$root/target/release/tcsms-emulator}"
 export TCSMS_EMULATOR="$emulator"
 libdir="$root/target/release"
-native_static_libs="-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc"
-version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)"
 
 CC="${CC:-gcc}"
 CXX="${CXX:-g++}"
@@ -61,13 +61,17 @@ if [ ! -f "$libdir/libtcsms.so" ]; then
     echo "libtcsms.so not found in $libdir"; exit 1
 fi
 
-# 2. pkg-config file for the build tree.
-sed -e "s|@PREFIX@|$root|" -e "s|@LIBDIR@|$libdir|" -e "s|@INCLUDEDIR@|$root/include|" \
-    -e "s|@VERSION@|$version|" -e "s|@NATIVE_STATIC_LIBS@|$native_static_libs|" \
-    "$here/tcsms.pc.in" > "$build/tcsms.pc"
-export PKG_CONFIG_PATH="$build${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+# 2. Install into a staging prefix (scripts/install.sh): the tests link the installed
+#    library through its generated pkg-config files (tcsms.pc; tcsms-static.pc for libtcsms.a).
+stage="$build/stage"
+install_args=(-q --no-strip --prefix "$stage")
+[ "${TCSMS_NO_BUILD:-0}" = 1 ] && install_args+=(--no-build)
+"$root/scripts/install.sh" "${install_args[@]}" || { echo "scripts/install.sh failed"; exit 1; }
+libdir="$stage/lib"
+export PKG_CONFIG_PATH="$stage/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 pc_cflags="$(pkg-config --cflags tcsms)"
 pc_libs="$(pkg-config --libs tcsms)"
+pc_static_libs="$(pkg-config --libs tcsms-static)"
 rpath="-Wl,-rpath,$libdir"
 
 # 3. Compile.
@@ -76,7 +80,8 @@ step compile-example-cxx $CXX $CXXWARN $pc_cflags "$here/examples/report_convers
 step compile-test-c      $CC  $CWARN   $pc_cflags "$here/tests/test_tcsms.c" -o "$build/test_tcsms" $pc_libs $rpath -lpthread
 step compile-test-cxx    $CXX $CXXWARN $pc_cflags "$here/tests/test_tcsms.c" -o "$build/test_tcsms_cpp" $pc_libs $rpath -lpthread
 step compile-test-production $CC $CWARN $pc_cflags "$here/tests/test_production.c" -o "$build/test_production" $pc_libs $rpath -lpthread
-step compile-test-static $CC  $CWARN   $pc_cflags "$here/tests/test_tcsms.c" -o "$build/test_tcsms_static" "$libdir/libtcsms.a" $native_static_libs
+step compile-test-static $CC  $CWARN   $pc_cflags "$here/tests/test_tcsms.c" -o "$build/test_tcsms_static" $pc_static_libs
+step compile-test-secrets $CC $CWARN  $pc_cflags "$here/tests/test_secrets.c" -o "$build/test_secrets" $pc_libs $rpath -lpthread
 step static-has-no-libtcsms-so bash -c "! ldd '$build/test_tcsms_static' | grep -q libtcsms"
 
 # 4. Run the tests.
@@ -92,6 +97,7 @@ run_test() { # run_test BINARY [valgrind]
 [ -x "$build/test_tcsms_cpp" ] && step test-cxx-valgrind run_test "$build/test_tcsms_cpp" valgrind
 [ -x "$build/test_tcsms_static" ] && step test-c-static run_test "$build/test_tcsms_static"
 [ -x "$build/test_production" ] && step test-production-valgrind run_test "$build/test_production" valgrind
+[ -x "$build/test_secrets" ] && step test-secrets-valgrind run_test "$build/test_secrets" valgrind
 
 # 5. The example, against a fresh emulator (under valgrind too).
 run_example() { # run_example BINARY
@@ -128,7 +134,7 @@ else
 fi
 
 # 6. Exported symbols.
-step exports "$here/tests/check_exports.sh" "$libdir/libtcsms.so" "$root/include/tcsms.h"
+step exports "$here/tests/check_exports.sh" "$libdir/libtcsms.so.1" "$stage/include/tcsms.h"
 
 echo
 echo "=== summary (${SECONDS} s; logs in ${build#$root/}/)"

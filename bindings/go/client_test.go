@@ -616,7 +616,8 @@ func TestCloseSemantics(t *testing.T) {
 	}
 	_, err = c.SendSms(bg(), &SendSmsRequest{})
 	ae := apiError(t, err, StatusInvalidArgument)
-	if ae.Code != CodeClosed || !errors.Is(err, ErrClosed) {
+	// The same code and status as the Python binding (spec/client_errors.json).
+	if ae.Code != "ClientError.ClientClosed" || !errors.Is(err, ErrClosed) {
 		t.Fatalf("after Close: %+v", ae)
 	}
 	_, err = c.ReportConversion(bg(), &ReportConversionRequest{SmsSdkAppId: demoAppID, SerialNo: "2433:1"})

@@ -7,41 +7,9 @@ import (
 )
 
 // Status is the outcome class of a call, the tcsms_status value of the C ABI
-// (ABI version 1; the list is append-only).
+// (ABI version 1; the list is append-only). The constants StatusOK ...
+// StatusPanic are generated from include/tcsms.h (status_gen.go).
 type Status int32
-
-// Status values, equal to TCSMS_STATUS_* in include/tcsms.h.
-const (
-	StatusOK              Status = 0  // success
-	StatusNullArgument    Status = 1  // ClientError.NullArgument
-	StatusInvalidUTF8     Status = 2  // ClientError.InvalidUtf8
-	StatusInvalidJSON     Status = 3  // ClientError.InvalidJson: malformed request JSON, or not an object
-	StatusInvalidArgument Status = 4  // ClientError.InvalidArgument, ClientError.UnknownAction, ClientError.Closed
-	StatusInvalidConfig   Status = 5  // ClientError.InvalidConfig, ClientError.MissingCredentials
-	StatusNetwork         Status = 6  // ClientError.Network: connect, reset, TLS, proxy
-	StatusTimeout         Status = 7  // ClientError.Timeout
-	StatusHTTPStatus      Status = 8  // ClientError.HttpStatus: HTTP status other than 200
-	StatusDecode          Status = 9  // ClientError.Decode: body is not the envelope, or too large
-	StatusAPIError        Status = 10 // the service answered with Response.Error
-	StatusPanic           Status = 11 // ClientError.Panic: a bug in the library
-	StatusPartial         Status = 12 // SendSmsResults: not every number is ok (not an error)
-)
-
-var statusNames = [...]string{
-	StatusOK:              "OK",
-	StatusNullArgument:    "NULL_ARGUMENT",
-	StatusInvalidUTF8:     "INVALID_UTF8",
-	StatusInvalidJSON:     "INVALID_JSON",
-	StatusInvalidArgument: "INVALID_ARGUMENT",
-	StatusInvalidConfig:   "INVALID_CONFIG",
-	StatusNetwork:         "NETWORK",
-	StatusTimeout:         "TIMEOUT",
-	StatusHTTPStatus:      "HTTP_STATUS",
-	StatusDecode:          "DECODE",
-	StatusAPIError:        "API_ERROR",
-	StatusPanic:           "PANIC",
-	StatusPartial:         "PARTIAL",
-}
 
 // String returns the status name without the TCSMS_STATUS_ prefix, e.g.
 // "TIMEOUT"; unknown values (from a newer library) print as "STATUS(n)".
@@ -72,11 +40,12 @@ var (
 	ErrPanic           error = &Error{Status: StatusPanic}
 )
 
-// CodeClosed is the Error.Code of calls made on a closed Client.
-const CodeClosed = "ClientError.Closed"
+// CodeClosed is the Error.Code of calls made on a closed Client (the same
+// code and status as the Python binding; see spec/client_errors.json).
+const CodeClosed = CodeClientClosed
 
 // ErrClosed matches (errors.Is) the error returned by calls on a closed Client.
-var ErrClosed error = &Error{Status: StatusInvalidArgument, Code: CodeClosed, Message: "client is closed"}
+var ErrClosed error = &Error{Status: StatusInvalidArgument, Code: CodeClientClosed, Message: "client is closed"}
 
 // Error is the error type of every failed call. Code, Message and RequestID
 // are the service's own for API errors (Status == StatusAPIError); local
@@ -159,27 +128,8 @@ func parseError(st Status, body string) *Error {
 }
 
 func defaultCode(st Status) string {
-	switch st {
-	case StatusNullArgument:
-		return "ClientError.NullArgument"
-	case StatusInvalidUTF8:
-		return "ClientError.InvalidUtf8"
-	case StatusInvalidJSON:
-		return "ClientError.InvalidJson"
-	case StatusInvalidArgument:
-		return "ClientError.InvalidArgument"
-	case StatusInvalidConfig:
-		return "ClientError.InvalidConfig"
-	case StatusNetwork:
-		return "ClientError.Network"
-	case StatusTimeout:
-		return "ClientError.Timeout"
-	case StatusHTTPStatus:
-		return "ClientError.HttpStatus"
-	case StatusDecode:
-		return "ClientError.Decode"
-	case StatusPanic:
-		return "ClientError.Panic"
+	if st >= 0 && int(st) < len(defaultCodes) && defaultCodes[st] != "" {
+		return defaultCodes[st]
 	}
 	return fmt.Sprintf("ClientError.Status%d", int32(st))
 }

@@ -174,3 +174,65 @@ def wait_until(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-unty
             return True
         time.sleep(0.01)
     return predicate()
+
+
+class ScriptedServer:
+    """An HTTP server on 127.0.0.1 answering every POST with ``status`` and ``body``.
+
+    ``echo_headers`` appends the request's headers to the body (a hostile server or proxy
+    that reflects what it was sent).  ``requests`` counts the requests that arrived.
+    """
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.status = 200
+        self.body = b"{}"
+        self.echo_headers = False
+        self.requests = 0
+        script = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                script.requests += 1
+                body = script.body
+                if script.echo_headers:  # credential headers first, as short excerpts show them
+                    first = ("x-tc-token", "proxy-authorization", "authorization")
+                    items = sorted(self.headers.items(), key=lambda kv: (
+                        first.index(kv[0].lower()) if kv[0].lower() in first else len(first)))
+                    body += "".join(f"{k}: {v}\n" for k, v in items).encode("utf-8", "replace")
+                self.send_response(script.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_CONNECT = do_POST  # noqa: N815 - also a (refusing) proxy
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: object, client_address: object) -> None:
+                pass  # a client that hangs up mid-answer is part of the script
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def scripted_server() -> Iterator[ScriptedServer]:
+    server = ScriptedServer()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -76,8 +76,13 @@ def test_every_header_function_is_declared() -> None:
 
 
 def test_status_strings() -> None:
+    from tcsms._status import STATUS_DESCRIPTIONS
+
+    assert set(STATUS_DESCRIPTIONS) == set(tcsms.Status)
     for status in tcsms.Status:
-        assert _ffi.status_str(status), status
+        assert _ffi.status_str(status) == STATUS_DESCRIPTIONS[status], status
+    assert _ffi.status_str(999) == "unknown status"
+    assert _ffi.status_str(-1) == "unknown status"
 
 
 def test_abi_mismatch_is_a_clear_import_error(monkeypatch) -> None:
@@ -181,11 +186,55 @@ def test_repr_hides_secrets(emulator) -> None:
 
 
 def test_garbage_collected_client_is_freed(emulator, monkeypatch) -> None:
+    real_free = _ffi.lib.tcsms_client_free
+    freed: List[int] = []
+
+    def counting_free(handle):  # type: ignore[no-untyped-def]
+        freed.append(handle)
+        real_free(handle)
+
+    monkeypatch.setattr(_ffi.lib, "tcsms_client_free", counting_free)
     client = emulator.client()
     handle = client._handle
     assert handle
     del client
-    gc.collect()  # __del__ ran without error; nothing else observable from Python
+    gc.collect()
+    assert freed == [handle]  # the finalizer released the native client, once
+    closed = emulator.client()
+    closed.close()
+    del closed
+    gc.collect()
+    assert len(freed) == 2  # close() freed it; the finalizer did not free it again
+
+
+def test_closed_client_code_and_status(emulator) -> None:
+    # The same code and status as the Go binding (spec/client_errors.json).
+    client = emulator.client()
+    client.close()
+    with pytest.raises(tcsms.ClientClosedError) as info:
+        client.call("PullSmsSendStatus", {"Limit": 1, "SmsSdkAppId": APP_ID})
+    assert info.value.code == "ClientError.ClientClosed"
+    assert info.value.status == tcsms.Status.INVALID_ARGUMENT
+
+
+def test_config_keys_are_not_overridden_by_keyword_defaults(start_emulator) -> None:
+    # Keywords left out must not override config=: here timeout_ms and max_retries.
+    emu = start_emulator("--fault", "slow", "--fault-delay-ms", "3000")
+    client = tcsms.Client(DEMO_SECRET_ID, DEMO_SECRET_KEY, endpoint=emu.url,
+                          config={"timeout_ms": 300, "max_retries": 0, "region": "ap-beijing"})
+    with client:
+        assert "ap-beijing" in repr(client)
+        started = time.monotonic()
+        with pytest.raises(tcsms.TimeoutError):
+            client.pull_sms_send_status(limit=1, sms_sdk_app_id=APP_ID)
+        assert time.monotonic() - started < 2.0
+    # A keyword that is given wins over the same key in config=.
+    with tcsms.Client(DEMO_SECRET_ID, DEMO_SECRET_KEY, endpoint=emu.url, timeout=0.3,
+                      config={"timeout_ms": 60_000, "max_retries": 0}) as client:
+        started = time.monotonic()
+        with pytest.raises(tcsms.TimeoutError):
+            client.pull_sms_send_status(limit=1, sms_sdk_app_id=APP_ID)
+        assert time.monotonic() - started < 2.0
 
 
 def test_close_waits_for_calls_in_flight(start_emulator) -> None:

@@ -244,3 +244,29 @@ def test_status_classes() -> None:
     assert error_class(10) is tcsms.APIError
     assert error_class(11) is tcsms.InternalError
     assert error_class(99) is tcsms.TcsmsError
+
+
+def test_deeply_nested_answer_is_decode_error(scripted_server) -> None:
+    # A 200 answer nested deeper than Python's json can follow (in a field the core
+    # does not look at) must still end as a TcsmsError, never a RecursionError.
+    depth = 100_000
+    scripted_server.body = (
+        '{"Response":{"RequestId":"r-deep","Deep":' + "[" * depth + "]" * depth + "}}"
+    ).encode()
+    with tcsms.Client(DEMO_SECRET_ID, DEMO_SECRET_KEY, endpoint=scripted_server.url,
+                      max_retries=0) as client:
+        for call in (
+            lambda: client.call("PullSmsSendStatus", {"Limit": 1, "SmsSdkAppId": APP_ID}),
+            lambda: client.report_conversion(APP_ID, "2433:1"),
+        ):
+            with pytest.raises(tcsms.TcsmsError) as info:
+                call()
+            assert type(info.value) is tcsms.DecodeError
+            assert info.value.status == tcsms.Status.DECODE
+            assert info.value.code == "ClientError.Decode"
+    assert scripted_server.requests == 2
+    # The same answer handed over by the library directly (whatever the core accepts).
+    with pytest.raises(tcsms.DecodeError):
+        tcsms.Client._result(tcsms.Status.OK, scripted_server.body)
+    err = tcsms.Client._error(tcsms.Status.HTTP_STATUS, scripted_server.body)
+    assert type(err) is tcsms.HttpStatusError and err.code == "ClientError.HttpStatus"

@@ -137,7 +137,7 @@ def _convert(action: str, pascal: str, kind: str, value: Any) -> Any:
 def _make_finalizer() -> Callable[[Any], None]:
     # A closure, so the finalizer holds its own references to what it needs even when
     # module globals are being torn down, and help(Client) shows a plain __del__(self).
-    free = _ffi.lib.tcsms_client_free
+    lib = _ffi.lib
     is_finalizing = sys.is_finalizing
 
     def __del__(self: Any) -> None:
@@ -147,7 +147,7 @@ def _make_finalizer() -> Callable[[Any], None]:
             if handle and not is_finalizing():
                 self._handle = None
                 self._closed = True
-                free(handle)
+                lib.tcsms_client_free(handle)
         except Exception:  # pragma: no cover - never raise from __del__
             pass
 
@@ -191,11 +191,13 @@ class Client(ActionsMixin, SendMixin):
         ca_file: PEM file with extra root certificates.
         rate_limits: client-side rate limits, requests per second by action name, ``"*"``
             for every action not named, 0 for none (``{"*": 0}`` turns limiting off).
-            Default: 90 % of each action's documented limit; a call waits for its turn
+            Default: 85 % of each action's documented limit; a call waits for its turn
             within its timeout, else raises :class:`tcsms.TimeoutError` with code
             ``ClientError.RateLimited`` without sending.
-        config: extra raw configuration keys for ``tcsms_client_new``, for options newer
-            than this binding; explicit arguments take precedence.
+        config: raw configuration keys for ``tcsms_client_new`` (``timeout_ms``,
+            ``max_retries``, ...), e.g. for options newer than this binding.  A keyword
+            argument that is given (not ``None``) wins over the same key in ``config``;
+            keywords left out never override it.
 
     Thread safety: one client may be shared by any number of threads; calls run in
     parallel (the GIL is released during each call).  :meth:`close` waits for calls
@@ -207,11 +209,11 @@ class Client(ActionsMixin, SendMixin):
         secret_id: Optional[str] = None,
         secret_key: Optional[str] = None,
         token: Optional[str] = None,
-        region: Optional[str] = "ap-guangzhou",
+        region: Optional[str] = None,
         endpoint: Optional[str] = None,
         language: Optional[str] = None,
-        timeout: Optional[float] = 15.0,
-        max_retries: Optional[int] = 2,
+        timeout: Optional[float] = None,
+        max_retries: Optional[int] = None,
         connect_timeout: Optional[float] = None,
         proxy: Optional[str] = None,
         ca_file: Optional[str] = None,
@@ -223,9 +225,6 @@ class Client(ActionsMixin, SendMixin):
         self._closed = True
         self._inflight = 0
         self._cond = threading.Condition(threading.Lock())
-        self._region = region
-        self._endpoint = endpoint
-
         cfg: Dict[str, Any] = dict(config) if config else {}
         explicit: Dict[str, Any] = {
             "secret_id": secret_id,
@@ -248,6 +247,8 @@ class Client(ActionsMixin, SendMixin):
             if value is not None:
                 cfg[key] = value
         cfg = {k: v for k, v in cfg.items() if v is not None}
+        self._region = cfg.get("region", "ap-guangzhou")
+        self._endpoint = cfg.get("endpoint")
         config_json = _to_json(cfg, "client configuration")
 
         handle = c_void_p()
@@ -304,7 +305,7 @@ class Client(ActionsMixin, SendMixin):
             if self._closed or not self._handle:
                 raise ClientClosedError(
                     "the client is closed",
-                    status=Status.NULL_ARGUMENT,
+                    status=Status.INVALID_ARGUMENT,
                     code="ClientError.ClientClosed",
                 )
             self._inflight += 1
@@ -324,7 +325,7 @@ class Client(ActionsMixin, SendMixin):
         if data:
             try:
                 envelope = json.loads(data.decode("utf-8", "replace"))
-            except ValueError:
+            except (ValueError, RecursionError):
                 envelope = None
         return error_from_envelope(status, envelope, _ffi.status_str(status))
 
@@ -334,7 +335,8 @@ class Client(ActionsMixin, SendMixin):
             raise cls._error(status, data)
         try:
             doc = json.loads(data.decode("utf-8")) if data else None
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
+            # RecursionError: nesting deeper than Python's parser can follow.
             raise DecodeError(
                 f"the library returned an undecodable answer: {exc}",
                 status=Status.DECODE,

@@ -20,8 +20,9 @@ cases no valid API answer arrived, so the request may or may not have been proce
 from __future__ import annotations
 
 import builtins
-import enum
 from typing import Any, Dict, Mapping, Optional, Type
+
+from ._status import DEFAULT_CODES, Status
 
 __all__ = [
     "Status",
@@ -36,25 +37,6 @@ __all__ = [
     "ClientClosedError",
     "InternalError",
 ]
-
-
-class Status(enum.IntEnum):
-    """Status values returned by the C ABI (``tcsms_status``; append-only)."""
-
-    OK = 0
-    NULL_ARGUMENT = 1
-    INVALID_UTF8 = 2
-    INVALID_JSON = 3
-    INVALID_ARGUMENT = 4
-    INVALID_CONFIG = 5
-    NETWORK = 6
-    TIMEOUT = 7
-    HTTP_STATUS = 8
-    DECODE = 9
-    API_ERROR = 10
-    PANIC = 11
-    #: send_sms_results / send_multi_global_sms_results: not every number is ``ok``.
-    PARTIAL = 12
 
 
 class TcsmsError(Exception):
@@ -209,8 +191,5 @@ def error_from_envelope(status: int, envelope: Any, status_text: str = "") -> Tc
     if not message:
         message = status_text or f"tcsms call failed with status {status}"
     if not code:
-        try:
-            code = "ClientError." + Status(status).name.title().replace("_", "")
-        except ValueError:
-            code = f"ClientError.Status{status}"
+        code = DEFAULT_CODES.get(status, f"ClientError.Status{status}")
     return cls(message, status=status, code=code, request_id=request_id, response=response)

@@ -17,9 +17,11 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-from ctypes import POINTER, byref, c_char_p, c_int32, c_int64, c_uint32, c_uint64, c_void_p
+from ctypes import byref, c_void_p
 from pathlib import Path
 from typing import Callable, List, Optional, Tuple
+
+from ._native import FUNCTIONS, HEADER_ABI_VERSION
 
 __all__ = [
     "EXPECTED_ABI_VERSION",
@@ -32,7 +34,7 @@ __all__ = [
 ]
 
 #: The C ABI version this package was written against (``TCSMS_ABI_VERSION``).
-EXPECTED_ABI_VERSION = 1
+EXPECTED_ABI_VERSION = HEADER_ABI_VERSION
 
 #: Environment variable naming a libtcsms shared library to load instead of the bundled one.
 LIBRARY_ENV = "TCSMS_LIBRARY"
@@ -80,56 +82,15 @@ def _candidates() -> Tuple[List[Path], bool]:
 
 
 def _declare(cdll: ctypes.CDLL) -> None:
-    """Set argtypes/restype for every function of the C ABI."""
-    out_str = POINTER(c_void_p)  # char ** (owned, freed with tcsms_free)
-
-    cdll.tcsms_abi_version.argtypes = []
-    cdll.tcsms_abi_version.restype = c_uint32
-
-    cdll.tcsms_version.argtypes = []
-    cdll.tcsms_version.restype = c_char_p  # static, never freed
-
-    cdll.tcsms_status_str.argtypes = [c_int32]
-    cdll.tcsms_status_str.restype = c_char_p  # static, never freed
-
-    cdll.tcsms_free.argtypes = [c_void_p]
-    cdll.tcsms_free.restype = None
-
-    cdll.tcsms_client_new.argtypes = [c_char_p, POINTER(c_void_p), out_str]
-    cdll.tcsms_client_new.restype = c_int32
-
-    cdll.tcsms_client_free.argtypes = [c_void_p]
-    cdll.tcsms_client_free.restype = None
-
-    cdll.tcsms_report_conversion.argtypes = [c_void_p, c_char_p, c_char_p, c_int64, out_str]
-    cdll.tcsms_report_conversion.restype = c_int32
-
-    cdll.tcsms_call.argtypes = [c_void_p, c_char_p, c_char_p, out_str]
-    cdll.tcsms_call.restype = c_int32
-
-    cdll.tcsms_call_with_timeout.argtypes = [c_void_p, c_char_p, c_char_p, c_uint64, out_str]
-    cdll.tcsms_call_with_timeout.restype = c_int32
+    """Set argtypes/restype for every function of the C ABI (table generated from the header)."""
+    for name, (restype, argtypes) in FUNCTIONS.items():
+        fn = getattr(cdll, name)
+        fn.argtypes = argtypes
+        fn.restype = restype
 
 
-#: Names of every function declared by :func:`_declare` (checked against the header in tests).
-DECLARED_FUNCTIONS = (
-    "tcsms_abi_version",
-    "tcsms_version",
-    "tcsms_status_str",
-    "tcsms_free",
-    "tcsms_client_new",
-    "tcsms_client_free",
-    "tcsms_report_conversion",
-    "tcsms_call",
-    "tcsms_call_with_timeout",
-    # Declared in _send.py.
-    "tcsms_send_sms",
-    "tcsms_send_multi_global_sms",
-    "tcsms_client_set_credentials",
-    "tcsms_client_clock_offset",
-    "tcsms_send_sms_with_timeout",
-    "tcsms_send_multi_global_sms_with_timeout",
-)
+#: Names of every function declared by :func:`_declare`.
+DECLARED_FUNCTIONS = tuple(FUNCTIONS)
 
 
 def check_abi(cdll: ctypes.CDLL, path: str, expected: Optional[int] = None) -> int:
