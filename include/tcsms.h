@@ -73,7 +73,9 @@ typedef void (*tcsms_event_fn)(void *user_data, const char *event_json);
 #define TCSMS_STATUS_INVALID_JSON 3
 
 /**
- * An argument had a wrong value. Codes `ClientError.InvalidArgument`, `ClientError.UnknownAction`.
+ * An argument had a wrong value. Codes `ClientError.InvalidArgument`, `ClientError.UnknownAction`,
+ * `ClientError.InvalidPhoneNumber` (`tcsms_send_sms`: a number is neither E.164 nor mainland),
+ * `ClientError.Reentrant` (a call from inside the client's event callback).
  */
 #define TCSMS_STATUS_INVALID_ARGUMENT 4
 
@@ -88,7 +90,8 @@ typedef void (*tcsms_event_fn)(void *user_data, const char *event_json);
 #define TCSMS_STATUS_NETWORK 6
 
 /**
- * The call did not finish in time. Code `ClientError.Timeout`.
+ * The call did not finish in time. Codes `ClientError.Timeout`, `ClientError.RateLimited`
+ * (no client-side rate-limit slot within the time limit; nothing was sent).
  */
 #define TCSMS_STATUS_TIMEOUT 7
 
@@ -117,7 +120,9 @@ typedef void (*tcsms_event_fn)(void *user_data, const char *event_json);
 /**
  * `tcsms_send_sms` / `tcsms_send_multi_global_sms` only: the request was handled, but
  * not every number's `Class` is `ok` (perhaps none is). `*out_json` holds the
- * per-number results, not an error envelope.
+ * per-number results, not an error envelope. Besides the service's codes, a result's
+ * `Code` may be `ClientError.DuplicatePhoneNumber`, `ClientError.NotSent` or
+ * `ClientError.NoResult` (see README, "Production sending").
  */
 #define TCSMS_STATUS_PARTIAL 12
 
@@ -137,7 +142,7 @@ extern "C" {
  * default: ALL_PROXY/HTTPS_PROXY/HTTP_PROXY and NO_PROXY), `ca_file` (extra PEM roots:
  * a regular file of at most 1 MiB), `rate_limits` (client-side rate limits: an object
  * from action name to requests per second, "*" for every action not named, 0 for no
- * limit; default: 90 % of each action's documented limit, see README). Without
+ * limit; default: 85 % of each action's documented limit, see README). Without
  * `secret_id`/`secret_key`, TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY are read,
  * then ~/.tencentcloud/credentials.
  *
@@ -301,8 +306,8 @@ uint32_t tcsms_abi_version(void);
  * network failure), the call returns that status and error envelope, as `tcsms_call`
  * does. When a later batch fails as a whole, its numbers get the error's code and
  * class `unknown` (the service may have acted) or the code's class, and the batches
- * after it are not sent (`ClientError.NotSent`, `failed`). The README's "Per-number
- * results" section lists the classification.
+ * after it are not sent (`ClientError.NotSent`, `failed`). The README's "Production
+ * sending" section lists the classification.
  *
  * Ownership: `request_json` is borrowed for the call only; `*out_json` is set to NULL
  * on entry and any non-NULL value is owned by the caller (free it with `tcsms_free`).

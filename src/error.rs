@@ -140,12 +140,6 @@ pub mod codes {
     pub const INVALID_PHONE_NUMBER: &str = "ClientError.InvalidPhoneNumber";
     /// No client-side rate-limit slot within the call's time limit; nothing was sent.
     pub const RATE_LIMITED: &str = "ClientError.RateLimited";
-    /// Per-number result: the number came earlier in the request and was sent once there.
-    pub const DUPLICATE_PHONE_NUMBER: &str = "ClientError.DuplicatePhoneNumber";
-    /// Per-number result: not sent, because an earlier batch failed as a whole.
-    pub const NOT_SENT: &str = "ClientError.NotSent";
-    /// Per-number result: the service's answer has no entry for the number.
-    pub const NO_RESULT: &str = "ClientError.NoResult";
     /// A client call made from inside the client's event callback (issue 12).
     pub const REENTRANT: &str = "ClientError.Reentrant";
 }

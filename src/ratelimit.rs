@@ -19,10 +19,15 @@ use serde_json::Value;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The share of the service's limit a client uses by default.
-pub const HEADROOM: f64 = 0.9;
+/// The share of the service's limit a client uses by default. A token bucket sends at
+/// most `burst + rate * w` requests in any `w` seconds; the service counts arrivals, which
+/// the network and the scheduler can bunch up after the bucket spaced them. With 85 % and
+/// the burst below, a sliding second at the service holds at most the limit even when
+/// arrivals shift by about 150 ms (measured: 90 % let a burst from 8 threads under
+/// valgrind on a loaded 2-core host through as `RequestLimitExceeded`).
+pub const HEADROOM: f64 = 0.85;
 /// The largest burst, in seconds' worth of the limit (at least one request).
-pub const BURST_SECONDS: f64 = 0.05;
+pub const BURST_SECONDS: f64 = 0.02;
 /// The largest rate accepted in `rate_limits`.
 pub const MAX_RATE: f64 = 1_000_000.0;
 
@@ -166,14 +171,16 @@ mod tests {
     fn defaults_keep_headroom_and_small_bursts() {
         let limits = RateLimits::default();
         let send = find_action("SendSms").unwrap();
-        assert_eq!(limits.bucket_for(send), Some((2700.0, 150.0)));
+        assert_eq!(limits.bucket_for(send), Some((2550.0, 60.0)));
         let add = find_action("AddSmsSign").unwrap();
-        assert_eq!(limits.bucket_for(add), Some((0.9, 1.0)));
-        // Within any one second a client never sends more than the service allows.
+        assert_eq!(limits.bucket_for(add), Some((0.85, 1.0)));
+        // In any 1.1 s (a second plus 100 ms of arrival jitter) a client that keeps to the
+        // defaults sends fewer than limit + 1 requests: the service never sees more than
+        // its limit in a second.
         for action in ACTIONS {
             let (rate, burst) = limits.bucket_for(&action).unwrap();
             let limit = f64::from(action.rate_limit_per_second);
-            assert!(burst + rate <= limit.max(1.0 + rate) && rate < limit, "{action:?}");
+            assert!(burst + rate * 1.1 < limit + 1.0 && rate < limit, "{action:?}");
         }
     }
 
@@ -182,7 +189,7 @@ mod tests {
         let off = RateLimits::from_config(Some(&json!({"*": 0}))).unwrap();
         assert!(ACTIONS.iter().all(|a| off.bucket_for(a).is_none()));
         let some = RateLimits::from_config(Some(&json!({"*": 0, "SendSms": 100, "AddSmsSign": 0.5}))).unwrap();
-        assert_eq!(some.bucket_for(find_action("SendSms").unwrap()), Some((100.0, 5.0)));
+        assert_eq!(some.bucket_for(find_action("SendSms").unwrap()), Some((100.0, 2.0)));
         assert_eq!(some.bucket_for(find_action("AddSmsSign").unwrap()), Some((0.5, 1.0)));
         assert_eq!(some.bucket_for(find_action("PullSmsSendStatus").unwrap()), None);
         for bad in [json!([]), json!({"SendSMS": 1}), json!({"*": -1}), json!({"*": "1"}), json!({"*": 1e9})] {

@@ -31,6 +31,17 @@ use std::time::{Duration, Instant};
 /// The most numbers the service takes in one request.
 pub const MAX_BATCH: usize = 200;
 
+/// Per-number `Code`s of tcsms itself (listed with `TCSMS_STATUS_PARTIAL` in
+/// `spec/client_errors.json`); they never come as an error, only in results.
+pub mod per_number {
+    /// The number came earlier in the request and was sent once there (`rejected`).
+    pub const DUPLICATE_PHONE_NUMBER: &str = "ClientError.DuplicatePhoneNumber";
+    /// Not sent, because an earlier batch failed as a whole or time ran out (`failed`).
+    pub const NOT_SENT: &str = "ClientError.NotSent";
+    /// The service's answer has no entry for the number (`unknown`).
+    pub const NO_RESULT: &str = "ClientError.NoResult";
+}
+
 /// What a number's result means for the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -250,7 +261,7 @@ fn send(client: &Client, kind: Kind, request_json: &str, timeout: Option<Duratio
             Some(&first) => {
                 results[index] = Some(local_result(
                     number,
-                    codes::DUPLICATE_PHONE_NUMBER,
+                    per_number::DUPLICATE_PHONE_NUMBER,
                     format!("the same number as {list}[{first}]; sent once, there"),
                     Class::Rejected,
                 ))
@@ -271,7 +282,7 @@ fn send(client: &Client, kind: Kind, request_json: &str, timeout: Option<Duratio
         if let Some(why) = &stopped {
             for &i in chunk {
                 results[i] =
-                    Some(local_result(&numbers[i], codes::NOT_SENT, format!("not sent: {why}"), Class::Failed));
+                    Some(local_result(&numbers[i], per_number::NOT_SENT, format!("not sent: {why}"), Class::Failed));
             }
             continue;
         }
@@ -297,7 +308,7 @@ fn send(client: &Client, kind: Kind, request_json: &str, timeout: Option<Duratio
                         Some(entry) => service_result(&numbers[i], entry),
                         None => local_result(
                             &numbers[i],
-                            codes::NO_RESULT,
+                            per_number::NO_RESULT,
                             format!("the answer has no {} entry for this number", kind.status_set()),
                             Class::Unknown,
                         ),
@@ -320,7 +331,7 @@ fn send(client: &Client, kind: Kind, request_json: &str, timeout: Option<Duratio
     // Every place holds a result by now; a missed one would show as `unknown`, not panic.
     let results = results
         .into_iter()
-        .map(|r| r.unwrap_or_else(|| local_result("", codes::NO_RESULT, "no result".to_owned(), Class::Unknown)))
+        .map(|r| r.unwrap_or_else(|| local_result("", per_number::NO_RESULT, "no result".to_owned(), Class::Unknown)))
         .collect();
     Ok(SendResults { results, request_ids })
 }
@@ -334,8 +345,7 @@ fn batch_failure_class(error: &Error) -> Class {
             }
             code => classify(code),
         },
-        _ if error.code() == codes::RATE_LIMITED => Class::Failed,
-        // Transport errors say whether anything was written (see crate::client).
+        // Transport and rate-limit errors say whether anything was written (see crate::client).
         _ if error.message().ends_with("the request was not sent") => Class::Failed,
         ErrorKind::Network | ErrorKind::Timeout | ErrorKind::HttpStatus | ErrorKind::Decode => Class::Unknown,
         _ => Class::Failed,

@@ -62,7 +62,7 @@ type Config struct {
 
 	// RateLimits are client-side rate limits in requests per second by action
 	// name; "*" sets every action not named and 0 means no limit
-	// (map[string]float64{"*": 0} turns limiting off). nil: 90 % of each
+	// (map[string]float64{"*": 0} turns limiting off). nil: 85 % of each
 	// action's documented limit. A call waits for its turn within its time
 	// limit, else fails with code ClientError.RateLimited without sending.
 	RateLimits map[string]float64

@@ -77,10 +77,10 @@ func (c *Client) SendMultiGlobalSmsResults(ctx context.Context, req any) (*SendR
 func (c *Client) sendResults(ctx context.Context, req any, multi bool) (*SendResults, error) {
 	data, err := json.Marshal(req)
 	if err != nil {
-		return nil, localError(StatusInvalidJSON, "ClientError.InvalidJson", "marshal request: "+err.Error())
+		return nil, localError(StatusInvalidJSON, CodeInvalidJSON, "marshal request: "+err.Error())
 	}
 	if strings.IndexByte(string(data), 0) >= 0 {
-		return nil, localError(StatusInvalidArgument, "ClientError.InvalidArgument", "request contains a NUL byte")
+		return nil, localError(StatusInvalidArgument, CodeInvalidArgument, "request contains a NUL byte")
 	}
 	body, err := c.invoke(ctx, func(h nativeClient, timeoutMS uint64) (Status, string) {
 		st, body := nativeSend(h, string(data), timeoutMS, multi)
@@ -94,7 +94,7 @@ func (c *Client) sendResults(ctx context.Context, req any, multi bool) (*SendRes
 	}
 	var out SendResults
 	if err := json.Unmarshal([]byte(body), &out); err != nil {
-		return nil, localError(StatusDecode, "ClientError.Decode", "decode send results: "+err.Error())
+		return nil, localError(StatusDecode, CodeDecode, "decode send results: "+err.Error())
 	}
 	return &out, nil
 }
@@ -108,7 +108,7 @@ func (c *Client) sendResults(ctx context.Context, req any, multi bool) (*SendRes
 func (c *Client) SetCredentials(secretID, secretKey, token string) error {
 	for _, s := range []string{secretID, secretKey, token} {
 		if strings.IndexByte(s, 0) >= 0 {
-			return localError(StatusInvalidConfig, "ClientError.InvalidConfig", "a credential contains a NUL byte")
+			return localError(StatusInvalidConfig, CodeInvalidConfig, "a credential contains a NUL byte")
 		}
 	}
 	_, err := c.invoke(context.Background(), func(h nativeClient, _ uint64) (Status, string) {
@@ -124,7 +124,7 @@ func (c *Client) SetCredentials(secretID, secretKey, token string) error {
 // time, and signs every later one with it. 0 until then.
 func (c *Client) ClockOffset() (time.Duration, error) {
 	if c == nil {
-		return 0, localError(StatusNullArgument, "ClientError.NullArgument", "nil *tcsms.Client")
+		return 0, localError(StatusNullArgument, CodeNullArgument, "nil *tcsms.Client")
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -134,7 +134,7 @@ func (c *Client) ClockOffset() (time.Duration, error) {
 	st, seconds := nativeClockOffset(c.h)
 	runtime.KeepAlive(c)
 	if st != StatusOK {
-		return 0, localError(st, "ClientError.NullArgument", "tcsms_client_clock_offset failed")
+		return 0, localError(st, CodeNullArgument, "tcsms_client_clock_offset failed")
 	}
 	return time.Duration(seconds) * time.Second, nil
 }

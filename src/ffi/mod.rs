@@ -36,13 +36,16 @@ pub const TCSMS_STATUS_NULL_ARGUMENT: tcsms_status = 1;
 pub const TCSMS_STATUS_INVALID_UTF8: tcsms_status = 2;
 /// A JSON argument was malformed or not an object. Code `ClientError.InvalidJson`.
 pub const TCSMS_STATUS_INVALID_JSON: tcsms_status = 3;
-/// An argument had a wrong value. Codes `ClientError.InvalidArgument`, `ClientError.UnknownAction`.
+/// An argument had a wrong value. Codes `ClientError.InvalidArgument`, `ClientError.UnknownAction`,
+/// `ClientError.InvalidPhoneNumber` (`tcsms_send_sms`: a number is neither E.164 nor mainland),
+/// `ClientError.Reentrant` (a call from inside the client's event callback).
 pub const TCSMS_STATUS_INVALID_ARGUMENT: tcsms_status = 4;
 /// The configuration was refused. Codes `ClientError.InvalidConfig`, `ClientError.MissingCredentials`.
 pub const TCSMS_STATUS_INVALID_CONFIG: tcsms_status = 5;
 /// The service could not be reached or the connection broke. Code `ClientError.Network`.
 pub const TCSMS_STATUS_NETWORK: tcsms_status = 6;
-/// The call did not finish in time. Code `ClientError.Timeout`.
+/// The call did not finish in time. Codes `ClientError.Timeout`, `ClientError.RateLimited`
+/// (no client-side rate-limit slot within the time limit; nothing was sent).
 pub const TCSMS_STATUS_TIMEOUT: tcsms_status = 7;
 /// The service answered with an HTTP status other than 200. Code `ClientError.HttpStatus`.
 pub const TCSMS_STATUS_HTTP_STATUS: tcsms_status = 8;
@@ -56,7 +59,9 @@ pub const TCSMS_STATUS_API_ERROR: tcsms_status = 10;
 pub const TCSMS_STATUS_PANIC: tcsms_status = 11;
 /// `tcsms_send_sms` / `tcsms_send_multi_global_sms` only: the request was handled, but
 /// not every number's `Class` is `ok` (perhaps none is). `*out_json` holds the
-/// per-number results, not an error envelope.
+/// per-number results, not an error envelope. Besides the service's codes, a result's
+/// `Code` may be `ClientError.DuplicatePhoneNumber`, `ClientError.NotSent` or
+/// `ClientError.NoResult` (see README, "Production sending").
 pub const TCSMS_STATUS_PARTIAL: tcsms_status = 12;
 
 /// A client. Opaque: create with `tcsms_client_new`, destroy with `tcsms_client_free`.
@@ -216,7 +221,7 @@ unsafe fn client_arg<'a>(client: *const tcsms_client) -> Result<&'a Client, FfiE
 /// default: ALL_PROXY/HTTPS_PROXY/HTTP_PROXY and NO_PROXY), `ca_file` (extra PEM roots:
 /// a regular file of at most 1 MiB), `rate_limits` (client-side rate limits: an object
 /// from action name to requests per second, "*" for every action not named, 0 for no
-/// limit; default: 90 % of each action's documented limit, see README). Without
+/// limit; default: 85 % of each action's documented limit, see README). Without
 /// `secret_id`/`secret_key`, TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY are read,
 /// then ~/.tencentcloud/credentials.
 ///
@@ -506,8 +511,8 @@ unsafe fn send_with_timeout(
 /// network failure), the call returns that status and error envelope, as `tcsms_call`
 /// does. When a later batch fails as a whole, its numbers get the error's code and
 /// class `unknown` (the service may have acted) or the code's class, and the batches
-/// after it are not sent (`ClientError.NotSent`, `failed`). The README's "Per-number
-/// results" section lists the classification.
+/// after it are not sent (`ClientError.NotSent`, `failed`). The README's "Production
+/// sending" section lists the classification.
 ///
 /// Ownership: `request_json` is borrowed for the call only; `*out_json` is set to NULL
 /// on entry and any non-NULL value is owned by the caller (free it with `tcsms_free`).

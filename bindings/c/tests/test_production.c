@@ -218,7 +218,8 @@ static void *burst_work(void *arg)
         tcsms_status st = tcsms_call(w->client, "DescribeSmsSignList", "{\"International\":0}", &out);
         json = take(out);
         if (st != TCSMS_STATUS_OK) {
-            w->failed++;
+            if (w->failed++ == 0)
+                note("DescribeSmsSignList failed: %s", json ? json : "(null)");
             if (json && strstr(json, "RequestLimitExceeded"))
                 w->limited++;
         }

@@ -69,7 +69,10 @@ def test_events_per_attempt_and_call_with_a_retry_and_a_rate_limit_wait(start_em
         assert stats["RateLimitWaits"] == 1, "the 2nd call waited (twice)"
 
 
-def test_the_tcsms_logger_gets_events_and_numbers_are_masked(emulator, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_the_tcsms_logger_gets_events_and_numbers_are_masked(emulator, caplog, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from conftest import EVENT_AUDIT
+
+    monkeypatch.setattr(EVENT_AUDIT, "pass_through", True)  # to caplog
     caplog.set_level(logging.DEBUG, logger="tcsms")
     with emulator.client() as client:
         client.call("SendSms", sms())
@@ -82,13 +85,22 @@ def test_the_tcsms_logger_gets_events_and_numbers_are_masked(emulator, caplog) -
 
 
 def test_full_numbers_only_when_asked(emulator) -> None:  # type: ignore[no-untyped-def]
+    from conftest import EVENT_AUDIT
+
     events: List[Dict[str, Any]] = []
-    with emulator.client(on_event=events.append, log_phone_numbers=True) as client:
-        client.call("SendSms", sms())
+    EVENT_AUDIT.allow_full_numbers = True
+    try:
+        with emulator.client(on_event=events.append, log_phone_numbers=True) as client:
+            client.call("SendSms", sms())
+    finally:
+        EVENT_AUDIT.allow_full_numbers = False
     assert [e["phone_numbers"] for e in events] == [[NUMBER], [NUMBER]]
 
 
-def test_a_call_from_the_callback_is_refused_and_exceptions_are_contained(emulator, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_a_call_from_the_callback_is_refused_and_exceptions_are_contained(emulator, caplog, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from conftest import EVENT_AUDIT
+
+    monkeypatch.setattr(EVENT_AUDIT, "pass_through", True)  # to caplog
     outcomes: List[str] = []
     client = emulator.client()
 

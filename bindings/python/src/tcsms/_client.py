@@ -192,7 +192,7 @@ class Client(ActionsMixin, SendMixin, EventsMixin):
         ca_file: PEM file with extra root certificates.
         rate_limits: client-side rate limits, requests per second by action name, ``"*"``
             for every action not named, 0 for none (``{"*": 0}`` turns limiting off).
-            Default: 90 % of each action's documented limit; a call waits for its turn
+            Default: 85 % of each action's documented limit; a call waits for its turn
             within its timeout, else raises :class:`tcsms.TimeoutError` with code
             ``ClientError.RateLimited`` without sending.
         on_event: a callable receiving each event (one per attempt and per call) as a

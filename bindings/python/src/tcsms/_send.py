@@ -5,14 +5,15 @@
 locally (E.164, or 11-digit mainland numbers sent as ``+86...``), duplicates reported,
 batches of at most 200 sent in order, and one typed result per input number, in input
 order.  ``Client.set_credentials`` and ``Client.clock_offset`` wrap
-``tcsms_client_set_credentials`` and ``tcsms_client_clock_offset``.
+``tcsms_client_set_credentials`` and ``tcsms_client_clock_offset``.  Their ctypes
+declarations are generated with the others (``_native.py``).
 """
 
 from __future__ import annotations
 
 import enum
 import json
-from ctypes import POINTER, byref, c_char_p, c_int32, c_int64, c_uint64, c_void_p
+from ctypes import byref, c_int64
 from dataclasses import dataclass, field
 from typing import Any, Iterator, List, Mapping, Optional
 
@@ -20,25 +21,6 @@ from . import _ffi
 from ._errors import DecodeError, InvalidArgument, Status
 
 __all__ = ["NumberClass", "NumberResult", "SendResults", "SendMixin"]
-
-
-def _declare(cdll: Any) -> None:
-    """argtypes/restype of the functions this module uses (see _ffi's rules)."""
-    out_str = POINTER(c_void_p)  # char ** (owned, freed with tcsms_free)
-    for name in ("tcsms_send_sms", "tcsms_send_multi_global_sms"):
-        fn = getattr(cdll, name)
-        fn.argtypes = [c_void_p, c_char_p, out_str]
-        fn.restype = c_int32
-        timed = getattr(cdll, name + "_with_timeout")
-        timed.argtypes = [c_void_p, c_char_p, c_uint64, out_str]
-        timed.restype = c_int32
-    cdll.tcsms_client_set_credentials.argtypes = [c_void_p, c_char_p, c_char_p, c_char_p, out_str]
-    cdll.tcsms_client_set_credentials.restype = c_int32
-    cdll.tcsms_client_clock_offset.argtypes = [c_void_p, POINTER(c_int64)]
-    cdll.tcsms_client_clock_offset.restype = c_int32
-
-
-_declare(_ffi.lib)
 
 
 class NumberClass(str, enum.Enum):
