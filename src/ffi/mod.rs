@@ -221,8 +221,9 @@ unsafe fn client_arg<'a>(client: *const tcsms_client) -> Result<&'a Client, FfiE
 /// default: ALL_PROXY/HTTPS_PROXY/HTTP_PROXY and NO_PROXY), `ca_file` (extra PEM roots:
 /// a regular file of at most 1 MiB), `rate_limits` (client-side rate limits: an object
 /// from action name to requests per second, "*" for every action not named, 0 for no
-/// limit; default: 85 % of each action's documented limit, see README). Without
-/// `secret_id`/`secret_key`, TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY are read,
+/// limit; default: 85 % of each action's documented limit, see README),
+/// `log_phone_numbers` (true: events show phone numbers in full; default false, masked,
+/// see `tcsms_client_set_event_callback`). Without `secret_id`/`secret_key`, TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY are read,
 /// then ~/.tencentcloud/credentials.
 ///
 /// Ownership: `config_json` is borrowed for the call only. On success `*out_client` is a
