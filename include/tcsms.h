@@ -286,6 +286,33 @@ const char *tcsms_version(void);
 uint32_t tcsms_abi_version(void);
 
 /**
+ * Parses the body of a callback that Tencent Cloud POSTs to your URL: a delivery-status
+ * callback (a JSON array of reports) or a reply callback (one JSON object).
+ *
+ * `body` is `len` bytes, not NUL-terminated (NULL with `len` 0 is an empty body). On
+ * success `*out_json` is `{"Kind":"delivery","Reports":[{...},...]}` or
+ * `{"Kind":"reply","Reply":{...}}`, with the service's field names kept
+ * (`user_receive_time`, `nationcode`, `mobile`, `report_status`, `errmsg`,
+ * `description`, `sid`; `extend`, `mobile`, `nationcode`, `sign`, `text`, `time`) and
+ * the number in E.164 as `"PhoneNumber":"+86..."`. A receiver that took the callback
+ * answers HTTP 200 with exactly the body `{"result": 0, "errmsg": "OK"}`.
+ *
+ * Ownership: `body` is borrowed for the call only; `*out_json` as for
+ * `tcsms_report_conversion`.
+ *
+ * Thread safety: any thread; no client needed. Never blocks.
+ *
+ * Errors: TCSMS_STATUS_NULL_ARGUMENT (`body` NULL with `len` > 0, or `out_json` NULL),
+ * TCSMS_STATUS_INVALID_UTF8, TCSMS_STATUS_INVALID_JSON (malformed or truncated),
+ * TCSMS_STATUS_INVALID_ARGUMENT (empty, over 1 MiB, or a wrong shape: the error message
+ * names the record and field).
+ *
+ * # Safety
+ * `body` is NULL or valid for reads of `len` bytes; `out_json` as described.
+ */
+tcsms_status tcsms_parse_callback(const char *body, size_t len, char **out_json);
+
+/**
  * Sends a SendSms request to any number of numbers and returns one result per number.
  *
  * `request_json` is a SendSms request object (as for `tcsms_call`) whose

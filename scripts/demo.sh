@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# The tcsms demo: builds the library and the emulator, starts the emulator on a free
-# loopback port, then sends an SMS and reports its conversion from C, Python and Go,
-# printing every answer. Stops the emulator at the end.
+# The tcsms demo: builds the library, the emulator and the command line, starts the
+# emulator on a free loopback port, then sends an SMS and reports its conversion from the
+# shell (tcsms), C, Python and Go, printing every answer. Stops the emulator at the end.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
-say "building libtcsms and tcsms-emulator (cargo build --release)"
+say "building libtcsms, tcsms-emulator and the tcsms command (cargo build --release)"
 cargo build --release --locked
 
 # The emulator's documented demo credentials (docs/emulator.md).
@@ -35,6 +35,14 @@ echo "$first_line"
 export TCSMS_ENDPOINT="${first_line#listening on }"
 # Keep draining the emulator's output so it never blocks.
 cat <&3 >/dev/null &
+
+say "the command line (target/release/tcsms; TCSMS_ENDPOINT points it at the emulator)"
+echo "\$ tcsms send --app-id 1400000001 --sign tcsms --template 2001 --param 1234 --param 5 +8613800000000 --table"
+target/release/tcsms send --app-id 1400000001 --sign tcsms --template 2001 --param 1234 --param 5 +8613800000000 --table
+serial=$(target/release/tcsms send --app-id 1400000001 --sign tcsms --template 2001 --param 1234 --param 5 +8613800000001 |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["Response"]["SendStatusSet"][0]["SerialNo"])')
+echo "\$ tcsms report-conversion --app-id 1400000001 --serial-no $serial --table"
+target/release/tcsms report-conversion --app-id 1400000001 --serial-no "$serial" --table
 
 say "C (bindings/c/examples/report_conversion.c)"
 gcc -std=c11 -Wall -Wextra -Werror -Iinclude bindings/c/examples/report_conversion.c \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs libtcsms and tcsms-emulator into a prefix, building them first if needed:
+# Installs libtcsms, the tcsms command and tcsms-emulator into a prefix, building them first if needed:
 #
 #   scripts/install.sh --prefix DIR        (DESTDIR=/staging is honoured, as with make)
 #
@@ -10,7 +10,7 @@
 #   DIR/lib/pkgconfig/tcsms.pc     Libs.private = rustc's native-static-libs
 #   DIR/lib/pkgconfig/tcsms-static.pc   links libtcsms.a by path (+ the same libraries)
 #   DIR/lib/cmake/tcsms/tcsmsConfig.cmake, tcsmsConfigVersion.cmake
-#   DIR/bin/tcsms-emulator
+#   DIR/bin/tcsms (the command line), DIR/bin/tcsms-emulator
 #
 # Everything is derived from the build: the header is the one the build generated, the
 # version and ABI major come from it (TCSMS_VERSION is Cargo.toml's), the system libraries from
@@ -105,7 +105,7 @@ if [ "$build" = 1 ]; then
     cmp -s "$header" "$root/include/tcsms.h" ||
         echo "install.sh: warning: include/tcsms.h is stale (scripts/header.sh --update); installing the generated one" >&2
 fi
-for f in libtcsms.so libtcsms.a tcsms-emulator; do
+for f in libtcsms.so libtcsms.a tcsms-emulator tcsms; do
     [ -f "$release/$f" ] || die "$release/$f is missing (run without --no-build)"
 done
 
@@ -130,9 +130,11 @@ cp "$release/libtcsms.a" "$tmp/libtcsms.a"
 [ -z "$strip_opt" ] || strip --strip-debug "$tmp/libtcsms.a"
 install -m 644 "$tmp/libtcsms.a" "$dest/lib/libtcsms.a"
 install -m 644 "$header" "$dest/include/tcsms.h"
-cp "$release/tcsms-emulator" "$tmp/tcsms-emulator"
-[ -z "$strip_opt" ] || strip "$tmp/tcsms-emulator"
-install -m 755 "$tmp/tcsms-emulator" "$dest/bin/tcsms-emulator"
+for program in tcsms tcsms-emulator; do
+    cp "$release/$program" "$tmp/$program"
+    [ -z "$strip_opt" ] || strip "$tmp/$program"
+    install -m 755 "$tmp/$program" "$dest/bin/$program"
+done
 
 # pkg-config and CMake files, from templates in packaging/.
 fill() { # fill TEMPLATE OUT

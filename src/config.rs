@@ -62,7 +62,8 @@ pub struct Endpoint {
 impl Endpoint {
     /// Accepts `host`, `host:port`, `https://host[:port]` and `http://host:port`.
     pub fn parse(text: &str) -> Result<Endpoint, Error> {
-        let bad = |why: &str| Error::invalid_config(format!("endpoint `{text}` {why}"));
+        let shown = without_userinfo(text);
+        let bad = |why: &str| Error::invalid_config(format!("endpoint `{shown}` {why}"));
         let (https, rest) = if let Some(rest) = text.strip_prefix("https://") {
             (true, rest)
         } else if let Some(rest) = text.strip_prefix("http://") {
@@ -105,6 +106,15 @@ impl Endpoint {
         let authority = authority.to_ascii_lowercase();
         let url = format!("{}://{authority}/", if https { "https" } else { "http" });
         Ok(Endpoint { https, authority, url })
+    }
+}
+
+/// `text` with any `user:password@` part replaced by `***@`, so an error can quote it.
+fn without_userinfo(text: &str) -> std::borrow::Cow<'_, str> {
+    let start = text.find("://").map_or(0, |i| i + 3);
+    match text[start..].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..start], &text[start + at..]).into(),
+        None => text.into(),
     }
 }
 
@@ -455,6 +465,17 @@ mod tests {
         ] {
             let e = Endpoint::parse(text).unwrap();
             assert_eq!((e.https, e.authority.as_str()), (https, authority), "{text}");
+        }
+    }
+
+    #[test]
+    fn endpoint_credentials_are_refused_without_being_quoted() {
+        for text in
+            ["https://user:endpointpw@sms.tencentcloudapi.com", "http://u:endpointpw@127.0.0.1:9/", "u:endpointpw@host"]
+        {
+            let e = Endpoint::parse(text).unwrap_err();
+            assert!(!e.message().contains("endpointpw"), "{text}: {}", e.message());
+            assert!(e.message().contains("***@"), "{text}: {}", e.message());
         }
     }
 

@@ -7,6 +7,7 @@
 //! described in the generated `include/tcsms.h`.
 
 pub mod api;
+pub mod callback;
 pub mod client;
 mod clock;
 pub mod config;

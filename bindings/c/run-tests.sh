@@ -101,6 +101,23 @@ run_test() { # run_test BINARY [valgrind]
 [ -x "$build/test_secrets" ] && step test-secrets-valgrind run_test "$build/test_secrets" valgrind
 [ -x "$build/test_events" ] && step test-events-valgrind run_test "$build/test_events" valgrind
 
+# 4b. Callback parsing: its tests (C and C++, valgrind) and the receiver example, which must
+#     answer a sample delivery body with exactly the documented acknowledgement.
+step compile-test-callback-c   $CC  $CWARN   $pc_cflags "$here/tests/test_callback.c" -o "$build/test_callback" $pc_libs $rpath
+step compile-test-callback-cxx $CXX $CXXWARN $pc_cflags "$here/tests/test_callback.c" -o "$build/test_callback_cpp" $pc_libs $rpath
+step compile-example-callback  $CC  $CWARN   $pc_cflags "$here/examples/callback_receiver.c" -o "$build/callback_receiver" $pc_libs $rpath
+[ -x "$build/test_callback" ] && step test-callback-valgrind run_test "$build/test_callback" valgrind
+[ -x "$build/test_callback_cpp" ] && step test-callback-cxx-valgrind run_test "$build/test_callback_cpp" valgrind
+receiver_acks() {
+    local sample='[{"user_receive_time":"2015-10-17 08:03:04","nationcode":"86","mobile":"13900000001","report_status":"SUCCESS","errmsg":"DELIVRD","description":"ok","sid":"x1"}]'
+    local vg=("${VALGRIND[@]}"); [ "${NO_VALGRIND:-0}" = 1 ] && vg=()
+    local ack; ack="$(printf '%s' "$sample" | "${vg[@]}" "$build/callback_receiver")" || return 1
+    echo "ack: $ack"; [ "$ack" = '{"result": 0, "errmsg": "OK"}' ] || return 1
+    ack="$(printf '[{"mobile":' | "${vg[@]}" "$build/callback_receiver")"; local rc=$?
+    echo "truncated: rc $rc, ack: $ack"; [ "$rc" = 1 ] && [[ "$ack" == '{"result": 1, '* ]]
+}
+[ -x "$build/callback_receiver" ] && step example-callback-receiver receiver_acks
+
 # 5. The example, against a fresh emulator (under valgrind too).
 run_example() { # run_example BINARY
     local out="$build/emulator-example.out" pid endpoint="" i

@@ -66,7 +66,7 @@ t_layout() {
     local f
     for f in lib/libtcsms.so.$abi lib/libtcsms.a include/tcsms.h lib/pkgconfig/tcsms.pc \
         lib/pkgconfig/tcsms-static.pc lib/cmake/tcsms/tcsmsConfig.cmake \
-        lib/cmake/tcsms/tcsmsConfigVersion.cmake bin/tcsms-emulator; do
+        lib/cmake/tcsms/tcsmsConfigVersion.cmake bin/tcsms-emulator bin/tcsms; do
         [ -f "$prefix/$f" ] || { echo "missing $f"; return 1; }
     done
     [ "$(readlink "$prefix/lib/libtcsms.so")" = "libtcsms.so.$abi" ] || { echo "libtcsms.so is not a symlink to libtcsms.so.$abi"; return 1; }
@@ -157,6 +157,16 @@ uses_prefix_lib() { ldd "$1" | tee "$tmp/ldd.out"; has "$tmp/ldd.out" "libtcsms\
 work="$tmp/work"
 mkdir -p "$work"
 cd "$work" || exit 1
+
+# ---- the installed command line ----------------------------------------------------
+t_cli() {
+    local phone=+8613800000401
+    TENCENTCLOUD_SECRET_ID=AKIDtcsmsdemo00000000000000000000000 TENCENTCLOUD_SECRET_KEY=tcsmsdemosecretkey00000000000000 \
+        "$prefix/bin/tcsms" --endpoint "$endpoint" send --app-id 1400000001 --sign tcsms --template 2001 \
+        --param 1234 --param 5 "$phone" | tee "$tmp/cli.out" &&
+        has "$tmp/cli.out" '"SerialNo"' && recorded "$phone"
+}
+check cli-send t_cli
 
 # ---- (a) C with pkg-config ---------------------------------------------------------
 t_c_pkgconfig() {

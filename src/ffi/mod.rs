@@ -443,6 +443,51 @@ pub extern "C" fn tcsms_abi_version() -> u32 {
     TCSMS_ABI_VERSION
 }
 
+/// Parses the body of a callback that Tencent Cloud POSTs to your URL: a delivery-status
+/// callback (a JSON array of reports) or a reply callback (one JSON object).
+///
+/// `body` is `len` bytes, not NUL-terminated (NULL with `len` 0 is an empty body). On
+/// success `*out_json` is `{"Kind":"delivery","Reports":[{...},...]}` or
+/// `{"Kind":"reply","Reply":{...}}`, with the service's field names kept
+/// (`user_receive_time`, `nationcode`, `mobile`, `report_status`, `errmsg`,
+/// `description`, `sid`; `extend`, `mobile`, `nationcode`, `sign`, `text`, `time`) and
+/// the number in E.164 as `"PhoneNumber":"+86..."`. A receiver that took the callback
+/// answers HTTP 200 with exactly the body `{"result": 0, "errmsg": "OK"}`.
+///
+/// Ownership: `body` is borrowed for the call only; `*out_json` as for
+/// `tcsms_report_conversion`.
+///
+/// Thread safety: any thread; no client needed. Never blocks.
+///
+/// Errors: TCSMS_STATUS_NULL_ARGUMENT (`body` NULL with `len` > 0, or `out_json` NULL),
+/// TCSMS_STATUS_INVALID_UTF8, TCSMS_STATUS_INVALID_JSON (malformed or truncated),
+/// TCSMS_STATUS_INVALID_ARGUMENT (empty, over 1 MiB, or a wrong shape: the error message
+/// names the record and field).
+///
+/// # Safety
+/// `body` is NULL or valid for reads of `len` bytes; `out_json` as described.
+#[no_mangle]
+pub unsafe extern "C" fn tcsms_parse_callback(
+    body: *const c_char,
+    len: usize,
+    out_json: *mut *mut c_char,
+) -> tcsms_status {
+    // SAFETY: pointers per the contract; `len` is checked against the 1 MiB limit before
+    // a slice is formed, so it never exceeds isize::MAX.
+    unsafe {
+        boundary(out_json, || {
+            crate::callback::check_len(len)?;
+            let bytes: &[u8] = match (body.is_null(), len) {
+                (true, 0) => &[],
+                (true, _) => return Err(FfiError::null_argument("body")),
+                (false, _) => std::slice::from_raw_parts(body.cast::<u8>(), len),
+            };
+            std::str::from_utf8(bytes).map_err(|_| FfiError::invalid_utf8("body"))?;
+            Ok(Some(crate::callback::parse(bytes)?.to_json()))
+        })
+    }
+}
+
 /// Runs a send (per-number results) in the boundary: `TCSMS_STATUS_PARTIAL` when not
 /// every number is `ok`.
 ///

@@ -17,6 +17,16 @@ from __future__ import annotations
 
 from . import _ffi
 from ._actions import ACTION_FIELDS, ACTIONS, API_VERSION, Response
+from ._callback import (
+    CALLBACK_ACK,
+    DeliveryCallback,
+    DeliveryReport,
+    MAX_CALLBACK_BYTES,
+    Reply,
+    ReplyCallback,
+    callback_nack,
+    parse_callback,
+)
 from ._client import Client
 from ._errors import (
     APIError,
@@ -60,23 +70,31 @@ __all__ = [
     "API_VERSION",
     "APIError",
     "AbiMismatchError",
+    "CALLBACK_ACK",
     "Client",
     "ClientClosedError",
     "ConfigError",
     "DecodeError",
+    "DeliveryCallback",
+    "DeliveryReport",
     "HttpStatusError",
     "InternalError",
     "InvalidArgument",
     "LibraryNotFoundError",
+    "MAX_CALLBACK_BYTES",
     "NetworkError",
     "NumberClass",
     "NumberResult",
+    "Reply",
+    "ReplyCallback",
     "Response",
     "SendResults",
     "Status",
     "TcsmsError",
     "TimeoutError",
+    "callback_nack",
     "library_abi_version",
     "library_path",
     "library_version",
+    "parse_callback",
 ]
