@@ -84,9 +84,23 @@ fn receiver(script: &[Answer]) -> Receiver_ {
 }
 
 impl Receiver_ {
+    /// The next POST: path, content type and body; every body must be one the library's
+    /// callback parser (tcsms::callback, issue 12 item 3) accepts.
     fn next(&self, within: Duration) -> Option<(String, String, Value)> {
         let (path, content_type, body) = self.received.recv_timeout(within).ok()?;
-        Some((path, content_type, serde_json::from_str(&body).expect("a callback body is JSON")))
+        let parsed = tcsms::callback::parse(body.as_bytes()).expect("tcsms::callback::parse accepts the body");
+        let value: Value = serde_json::from_str(&body).expect("a callback body is JSON");
+        match parsed {
+            tcsms::callback::Callback::Delivery(reports) => {
+                assert_eq!(reports.len(), value.as_array().map_or(0, Vec::len));
+                assert!(reports.iter().all(|r| r.phone_number.starts_with('+') && r.phone_number.ends_with(&r.mobile)));
+            }
+            tcsms::callback::Callback::Reply(reply) => {
+                assert!(value.is_object());
+                assert_eq!(reply.phone_number, format!("+{}{}", reply.nationcode, reply.mobile));
+            }
+        }
+        Some((path, content_type, value))
     }
 }
 
