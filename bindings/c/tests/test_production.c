@@ -412,14 +412,7 @@ int main(void)
 
     snprintf(skew_log, sizeof skew_log, "/tmp/tcsms-c-prod-%ld-skew.log", (long)getpid());
     unlink(skew_log);
-    if (path != NULL && path[0] != '\0')
-        snprintf(g_emulator_path, sizeof g_emulator_path, "%s", path);
-    else
-        snprintf(g_emulator_path, sizeof g_emulator_path, "%s/target/release/tcsms-emulator",
-                 root && root[0] ? root : "../..");
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    signal(SIGPIPE, SIG_IGN);
-    printf("# tcsms C ABI production tests (issue 11): %s, emulator %s\n", tcsms_version(), g_emulator_path);
+    start_program(root, path, "tcsms C ABI production tests (issue 11)");
 
     if (check(emulator_start(&normal, NULL) == 0, "emulator started")) {
         test_send_sms(normal.endpoint);

@@ -1337,6 +1337,20 @@ static void test_fork(const char *endpoint)
 
 /* ------------------------------------------------------------------------------------ */
 
+/* Finds the emulator ($TCSMS_EMULATOR, else $TCSMS_ROOT/target/release), sets up stdout
+ * and SIGPIPE, and prints the first line. Shared with test_production.c. */
+static void start_program(const char *root, const char *path, const char *what)
+{
+    if (path != NULL && path[0] != '\0')
+        snprintf(g_emulator_path, sizeof g_emulator_path, "%s", path);
+    else
+        snprintf(g_emulator_path, sizeof g_emulator_path, "%s/target/release/tcsms-emulator",
+                 root && root[0] ? root : "../..");
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGPIPE, SIG_IGN);
+    printf("# %s: %s, emulator %s\n", what, tcsms_version(), g_emulator_path);
+}
+
 #ifndef TCSMS_TEST_NO_MAIN /* test_production.c includes this file for its helpers */
 int main(void)
 {
@@ -1362,14 +1376,7 @@ int main(void)
     unlink(close_log);
     unlink(garbage_log);
     unlink(http500_log);
-    if (path != NULL && path[0] != '\0')
-        snprintf(g_emulator_path, sizeof g_emulator_path, "%s", path);
-    else
-        snprintf(g_emulator_path, sizeof g_emulator_path, "%s/target/release/tcsms-emulator",
-                 root && root[0] ? root : "../..");
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    signal(SIGPIPE, SIG_IGN);
-    printf("# tcsms C ABI tests: %s, emulator %s\n", tcsms_version(), g_emulator_path);
+    start_program(root, path, "tcsms C ABI tests");
 
     /* No emulator needed. */
     test_json_validator();
