@@ -272,6 +272,9 @@ fn ctype(c: &str, is_return: bool) -> Result<&'static str, String> {
         // Owned strings travel as void pointers so ctypes never converts (and loses) them.
         "char *" | "tcsms_client *" | "const tcsms_client *" => "c_void_p",
         "char **" | "tcsms_client **" => "POINTER(c_void_p)",
+        // The event callback (a ctypes CFUNCTYPE, passed cast to c_void_p) and its user_data.
+        "tcsms_event_fn" | "void *" => "c_void_p",
+        "int64_t *" => "POINTER(c_int64)",
         other => return Err(format!("include/tcsms.h: no ctypes mapping for the C type `{other}`")),
     })
 }

@@ -21,6 +21,14 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
     "tcsms_version": (c_char_p, []),
     "tcsms_abi_version": (c_uint32, []),
     "tcsms_parse_callback": (c_int32, [c_char_p, c_size_t, POINTER(c_void_p)]),
+    "tcsms_send_sms": (c_int32, [c_void_p, c_char_p, POINTER(c_void_p)]),
+    "tcsms_send_multi_global_sms": (c_int32, [c_void_p, c_char_p, POINTER(c_void_p)]),
+    "tcsms_send_sms_with_timeout": (c_int32, [c_void_p, c_char_p, c_uint64, POINTER(c_void_p)]),
+    "tcsms_send_multi_global_sms_with_timeout": (c_int32, [c_void_p, c_char_p, c_uint64, POINTER(c_void_p)]),
+    "tcsms_client_set_credentials": (c_int32, [c_void_p, c_char_p, c_char_p, c_char_p, POINTER(c_void_p)]),
+    "tcsms_client_clock_offset": (c_int32, [c_void_p, POINTER(c_int64)]),
+    "tcsms_client_set_event_callback": (c_int32, [c_void_p, c_void_p, c_void_p, POINTER(c_void_p)]),
+    "tcsms_client_stats": (c_int32, [c_void_p, POINTER(c_void_p)]),
 }
 
 #: ``TCSMS_ABI_VERSION`` of the header the declarations come from.
