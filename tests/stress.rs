@@ -1,5 +1,5 @@
 //! Stress and soak (issue 10, item 5), through the C ABI as a C caller uses it, against the
-//! emulator on 127.0.0.1 with rate limits off:
+//! emulator on 127.0.0.1 with rate limits off (the emulator's and the client's own):
 //!
 //! - many threads share one client: every call succeeds, and the process's resident memory
 //!   and open file descriptors after the run are what they were before it (after a warm-up
@@ -105,7 +105,7 @@ unsafe impl Sync for Handle {}
 
 fn new_client(endpoint: &str) -> Handle {
     let config = CString::new(format!(
-        r#"{{"secret_id":"{DEMO_ID}","secret_key":"{DEMO_KEY}","endpoint":"{endpoint}","timeout_ms":10000}}"#
+        r#"{{"secret_id":"{DEMO_ID}","secret_key":"{DEMO_KEY}","endpoint":"{endpoint}","timeout_ms":10000,"rate_limits":{{"*":0}}}}"#
     ))
     .unwrap();
     let mut client = ptr::null_mut();
