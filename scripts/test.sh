@@ -24,8 +24,19 @@ mkdir -p "$log_dir"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# The library crate links no server: the emulator's tokio and hyper stay in its own crate.
+library_has_no_server() {
+    local deps
+    deps="$(cargo tree --locked -p tcsms -e normal,build --prefix none)" || return 1
+    if grep -E '^(tokio|hyper|hyper-util|http-body-util) ' <<<"$deps"; then
+        echo "cargo tree -p tcsms lists a server dependency (above)"
+        return 1
+    fi
+    echo "cargo tree -p tcsms: $(sort -u <<<"$deps" | wc -l) crates, no tokio or hyper"
+}
+
 run_rust() {
-    cargo fmt --check &&
+    cargo fmt --check && library_has_no_server &&
         cargo clippy --release --locked --workspace --all-targets -- -D warnings &&
         cargo run --release --locked -p xtask -- check && cargo test --release --locked -p xtask &&
         cargo build --release --locked && cargo test --release --locked
