@@ -142,6 +142,7 @@ pub mod codes {
     pub const HTTP_STATUS: &str = "ClientError.HttpStatus";
     pub const DECODE: &str = "ClientError.Decode";
     pub const PANIC: &str = "ClientError.Panic";
+    pub const QUEUE_FULL: &str = "ClientError.QueueFull";
 }
 
 #[cfg(test)]

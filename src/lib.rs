@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod client;
+pub mod completion;
 pub mod config;
 pub mod credentials;
 pub mod dns;

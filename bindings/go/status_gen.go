@@ -82,6 +82,9 @@ const (
 	// CodeUnknownAction (INVALID_ARGUMENT): The action is not one of the 19
 	// actions of the SMS API 2021-01-11.
 	CodeUnknownAction = "ClientError.UnknownAction"
+	// CodeQueueFull (INVALID_ARGUMENT): tcsms_submit: the completion queue
+	// already holds its capacity of pending calls; collect completions first.
+	CodeQueueFull = "ClientError.QueueFull"
 	// CodeClientClosed (INVALID_ARGUMENT): The client was used after it was
 	// closed (Go Close, Python close).
 	CodeClientClosed = "ClientError.ClientClosed"
@@ -121,6 +124,7 @@ var clientErrorStatus = map[string]Status{
 	CodeInvalidJSON:        StatusInvalidJSON,
 	CodeInvalidArgument:    StatusInvalidArgument,
 	CodeUnknownAction:      StatusInvalidArgument,
+	CodeQueueFull:          StatusInvalidArgument,
 	CodeClientClosed:       StatusInvalidArgument,
 	CodeInvalidConfig:      StatusInvalidConfig,
 	CodeMissingCredentials: StatusInvalidConfig,

@@ -16,6 +16,7 @@ use crate::error::{codes, Error, ErrorKind};
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The ABI version of this header. `tcsms_abi_version()` returns the version of the
@@ -36,7 +37,8 @@ pub const TCSMS_STATUS_NULL_ARGUMENT: tcsms_status = 1;
 pub const TCSMS_STATUS_INVALID_UTF8: tcsms_status = 2;
 /// A JSON argument was malformed or not an object. Code `ClientError.InvalidJson`.
 pub const TCSMS_STATUS_INVALID_JSON: tcsms_status = 3;
-/// An argument had a wrong value. Codes `ClientError.InvalidArgument`, `ClientError.UnknownAction`.
+/// An argument had a wrong value. Codes `ClientError.InvalidArgument`, `ClientError.UnknownAction`,
+/// `ClientError.QueueFull` (`tcsms_submit` on a full completion queue).
 pub const TCSMS_STATUS_INVALID_ARGUMENT: tcsms_status = 4;
 /// The configuration was refused. Codes `ClientError.InvalidConfig`, `ClientError.MissingCredentials`.
 pub const TCSMS_STATUS_INVALID_CONFIG: tcsms_status = 5;
@@ -57,7 +59,7 @@ pub const TCSMS_STATUS_PANIC: tcsms_status = 11;
 
 /// A client. Opaque: create with `tcsms_client_new`, destroy with `tcsms_client_free`.
 pub struct tcsms_client {
-    inner: Client,
+    inner: Arc<Client>,
 }
 
 fn status_of(kind: ErrorKind) -> tcsms_status {
@@ -129,7 +131,7 @@ unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, Error> 
 /// `client` is NULL or a live handle from `tcsms_client_new`.
 unsafe fn client_arg<'a>(client: *const tcsms_client) -> Result<&'a Client, Error> {
     // SAFETY: NULL or live per the caller's contract.
-    unsafe { client.as_ref() }.map(|c| &c.inner).ok_or_else(|| Error::null_argument("client"))
+    unsafe { client.as_ref() }.map(|c| &*c.inner).ok_or_else(|| Error::null_argument("client"))
 }
 
 /// Creates a client from a JSON configuration object.
@@ -173,7 +175,7 @@ pub unsafe extern "C" fn tcsms_client_new(
                 return Err(Error::null_argument("out_client"));
             }
             let config = str_arg(config_json, "config_json")?;
-            let client = Box::new(tcsms_client { inner: Client::from_json(config)? });
+            let client = Box::new(tcsms_client { inner: Arc::new(Client::from_json(config)?) });
             *out_client = Box::into_raw(client);
             Ok(None)
         })
@@ -422,3 +424,8 @@ mod tests {
         assert_eq!(tcsms_abi_version(), TCSMS_ABI_VERSION);
     }
 }
+
+// The completion queue (asynchronous calls): its own file, so this one stays the
+// blocking API.
+mod queue;
+pub use queue::*;

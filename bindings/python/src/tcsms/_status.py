@@ -64,6 +64,7 @@ CLIENT_ERRORS: Dict[str, Tuple[Status, str]] = {
     "ClientError.InvalidJson": (Status.INVALID_JSON, "A JSON argument (configuration or request) was malformed or not an object."),
     "ClientError.InvalidArgument": (Status.INVALID_ARGUMENT, "An argument had a wrong value."),
     "ClientError.UnknownAction": (Status.INVALID_ARGUMENT, "The action is not one of the 19 actions of the SMS API 2021-01-11."),
+    "ClientError.QueueFull": (Status.INVALID_ARGUMENT, "tcsms_submit: the completion queue already holds its capacity of pending calls; collect completions first."),
     "ClientError.ClientClosed": (Status.INVALID_ARGUMENT, "The client was used after it was closed (Go Close, Python close)."),
     "ClientError.InvalidConfig": (Status.INVALID_CONFIG, "The configuration was refused (unknown key, bad value)."),
     "ClientError.MissingCredentials": (Status.INVALID_CONFIG, "No secret_id/secret_key in the configuration, the environment or the profile file."),
