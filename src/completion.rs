@@ -114,6 +114,8 @@ struct State {
     pending: usize,
     workers: usize,
     idle: usize,
+    /// Workers waiting on the condition variable (notified only when there are some).
+    sleeping: usize,
     closing: bool,
     /// The fd has been made readable and not cleared since.
     signalled: bool,
@@ -197,6 +199,7 @@ impl CompletionQueue {
         state.jobs.push_back(job);
         state.pending += 1;
         let spawn = state.jobs.len() > state.idle && state.workers < self.shared.options.workers;
+        let wake = !spawn && state.sleeping > 0;
         if spawn {
             state.workers += 1;
             state.idle += 1; // counted idle until it takes its first job
@@ -224,7 +227,7 @@ impl CompletionQueue {
                     }
                 }
             }
-        } else {
+        } else if wake {
             self.shared.work.notify_one();
         }
         Ok(())
@@ -272,7 +275,9 @@ fn worker(shared: Arc<Shared>) {
             if state.closing {
                 return;
             }
+            state.sleeping += 1;
             state = shared.work.wait(state).unwrap_or_else(|p| p.into_inner());
+            state.sleeping -= 1;
             continue;
         };
         state.idle -= 1;
