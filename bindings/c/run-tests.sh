@@ -77,6 +77,7 @@ step compile-test-c      $CC  $CWARN   $pc_cflags "$here/tests/test_tcsms.c" -o 
 step compile-test-cxx    $CXX $CXXWARN $pc_cflags "$here/tests/test_tcsms.c" -o "$build/test_tcsms_cpp" $pc_libs $rpath -lpthread
 step compile-test-static $CC  $CWARN   $pc_cflags "$here/tests/test_tcsms.c" -o "$build/test_tcsms_static" "$libdir/libtcsms.a" $native_static_libs
 step compile-test-secrets $CC $CWARN  $pc_cflags "$here/tests/test_secrets.c" -o "$build/test_secrets" $pc_libs $rpath -lpthread
+step compile-test-queue  $CC  $CWARN   $pc_cflags "$here/tests/test_queue.c" -o "$build/test_queue" $pc_libs $rpath
 step static-has-no-libtcsms-so bash -c "! ldd '$build/test_tcsms_static' | grep -q libtcsms"
 
 # 4. Run the tests.
@@ -92,6 +93,7 @@ run_test() { # run_test BINARY [valgrind]
 [ -x "$build/test_tcsms_cpp" ] && step test-cxx-valgrind run_test "$build/test_tcsms_cpp" valgrind
 [ -x "$build/test_tcsms_static" ] && step test-c-static run_test "$build/test_tcsms_static"
 [ -x "$build/test_secrets" ] && step test-secrets-valgrind run_test "$build/test_secrets" valgrind
+[ -x "$build/test_queue" ] && step test-queue-valgrind run_test "$build/test_queue" valgrind
 
 # 5. The example, against a fresh emulator (under valgrind too).
 run_example() { # run_example BINARY
