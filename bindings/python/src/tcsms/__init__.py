@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from . import _ffi
 from ._actions import ACTION_FIELDS, ACTIONS, API_VERSION, Response
+from ._async import AsyncClient
 from ._client import Client
 from ._errors import (
     APIError,
@@ -59,6 +60,7 @@ __all__ = [
     "API_VERSION",
     "APIError",
     "AbiMismatchError",
+    "AsyncClient",
     "Client",
     "ClientClosedError",
     "ConfigError",
