@@ -23,6 +23,8 @@ use crate::client::Client;
 use crate::error::{codes, Error, ErrorKind};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -106,24 +108,25 @@ struct Job {
     tag: u64,
 }
 
+/// The calls waiting for a worker, and the workers (one lock, taken by submitters
+/// and by workers between calls; finished calls go through a channel instead).
 #[derive(Default)]
 struct State {
     jobs: VecDeque<Job>,
-    done: VecDeque<Completion>,
-    /// Submitted and not yet collected (queued, running or done).
-    pending: usize,
     workers: usize,
     idle: usize,
     /// Workers waiting on the condition variable (notified only when there are some).
     sleeping: usize,
     closing: bool,
-    /// The fd has been made readable and not cleared since.
-    signalled: bool,
 }
 
 struct Shared {
     state: Mutex<State>,
     work: Condvar,
+    /// Submitted and not yet collected (queued, running or done).
+    pending: AtomicUsize,
+    /// The fd has been made readable and not cleared since.
+    signalled: AtomicBool,
     signal: Signal,
     options: QueueOptions,
 }
@@ -137,6 +140,8 @@ impl Shared {
 /// A completion queue; see the module documentation. `Send + Sync`.
 pub struct CompletionQueue {
     shared: Arc<Shared>,
+    done_tx: Sender<Completion>,
+    done_rx: Mutex<Receiver<Completion>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -156,8 +161,16 @@ impl CompletionQueue {
                 format!("cannot create the queue's file descriptor: {e}"),
             )
         })?;
-        let shared = Arc::new(Shared { state: Mutex::new(State::default()), work: Condvar::new(), signal, options });
-        Ok(CompletionQueue { shared, threads: Mutex::new(Vec::new()) })
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            work: Condvar::new(),
+            pending: AtomicUsize::new(0),
+            signalled: AtomicBool::new(false),
+            signal,
+            options,
+        });
+        let (done_tx, done_rx) = channel();
+        Ok(CompletionQueue { shared, done_tx, done_rx: Mutex::new(done_rx), threads: Mutex::new(Vec::new()) })
     }
 
     pub fn options(&self) -> QueueOptions {
@@ -187,17 +200,17 @@ impl CompletionQueue {
         let limit = timeout.map_or(limit, |t| t.min(limit));
         let deadline = Instant::now() + limit;
         let job = Job { client, action: action.to_owned(), request: request_json.to_owned(), deadline, tag };
-        let mut state = self.shared.lock();
         let capacity = self.shared.options.capacity;
-        if state.pending >= capacity {
+        if self.shared.pending.fetch_add(1, Ordering::AcqRel) >= capacity {
+            self.shared.pending.fetch_sub(1, Ordering::AcqRel);
             return Err(Error::local(
                 ErrorKind::InvalidArgument,
                 codes::QUEUE_FULL,
                 format!("the completion queue is full ({capacity} calls pending); collect completions first"),
             ));
         }
+        let mut state = self.shared.lock();
         state.jobs.push_back(job);
-        state.pending += 1;
         let spawn = state.jobs.len() > state.idle && state.workers < self.shared.options.workers;
         let wake = !spawn && state.sleeping > 0;
         if spawn {
@@ -207,7 +220,8 @@ impl CompletionQueue {
         drop(state);
         if spawn {
             let shared = Arc::clone(&self.shared);
-            match std::thread::Builder::new().name("tcsms-worker".into()).spawn(move || worker(shared)) {
+            let done = self.done_tx.clone();
+            match std::thread::Builder::new().name("tcsms-worker".into()).spawn(move || worker(shared, done)) {
                 Ok(handle) => self.threads.lock().unwrap_or_else(|p| p.into_inner()).push(handle),
                 Err(e) => {
                     let mut state = self.shared.lock();
@@ -217,7 +231,7 @@ impl CompletionQueue {
                         // Nobody would ever run it: take the call back.
                         if let Some(at) = state.jobs.iter().position(|j| j.tag == tag) {
                             state.jobs.remove(at);
-                            state.pending -= 1;
+                            self.shared.pending.fetch_sub(1, Ordering::AcqRel);
                         }
                         return Err(Error::local(
                             ErrorKind::Network,
@@ -235,21 +249,23 @@ impl CompletionQueue {
 
     /// Takes one finished call, or returns None (and clears the fd) when there is none.
     pub fn next(&self) -> Option<Completion> {
-        let mut state = self.shared.lock();
-        if let Some(done) = state.done.pop_front() {
-            state.pending -= 1;
-            return Some(done);
-        }
-        if state.signalled {
-            state.signalled = false;
+        let done = self.done_rx.lock().unwrap_or_else(|p| p.into_inner());
+        let mut taken = done.try_recv().ok();
+        if taken.is_none() && self.shared.signalled.swap(false, Ordering::AcqRel) {
             self.shared.signal.clear();
+            // A completion that arrived before the swap found `signalled` set and did
+            // not raise the fd again: look once more after clearing.
+            taken = done.try_recv().ok();
         }
-        None
+        if taken.is_some() {
+            self.shared.pending.fetch_sub(1, Ordering::AcqRel);
+        }
+        taken
     }
 
     /// Calls submitted and not yet collected.
     pub fn pending(&self) -> usize {
-        self.shared.lock().pending
+        self.shared.pending.load(Ordering::Acquire)
     }
 }
 
@@ -268,7 +284,7 @@ impl Drop for CompletionQueue {
     }
 }
 
-fn worker(shared: Arc<Shared>) {
+fn worker(shared: Arc<Shared>, done: Sender<Completion>) {
     let mut state = shared.lock();
     loop {
         let Some(job) = state.jobs.pop_front() else {
@@ -283,13 +299,13 @@ fn worker(shared: Arc<Shared>) {
         state.idle -= 1;
         drop(state);
         let result = run(job.client, &job.action, &job.request, job.deadline);
-        state = shared.lock();
-        state.idle += 1;
-        state.done.push_back(Completion { tag: job.tag, result });
-        if !state.signalled {
-            state.signalled = true;
+        // The receiver lives as long as the queue, which joins its workers on drop.
+        let _ = done.send(Completion { tag: job.tag, result });
+        if !shared.signalled.swap(true, Ordering::AcqRel) {
             shared.signal.raise();
         }
+        state = shared.lock();
+        state.idle += 1;
     }
 }
 
