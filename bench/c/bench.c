@@ -219,7 +219,8 @@ int main(int argc, char **argv) {
 
     if (strcmp(mode, "async") == 0) {
         char opts[64], *out = NULL;
-        snprintf(opts, sizeof opts, "{\"workers\":%d}", threads);
+        const char *workers = getenv("TCSMS_BENCH_WORKERS"); /* default: one per call in flight */
+        snprintf(opts, sizeof opts, "{\"workers\":%d}", workers ? atoi(workers) : threads);
         new_client();
         if (tcsms_queue_new(opts, &queue, &out) != TCSMS_STATUS_OK) { fprintf(stderr, "%s\n", out); return 1; }
         run_async(threads, 0.2); /* warm-up: workers, connections */

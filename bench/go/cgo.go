@@ -1,19 +1,23 @@
 package main
 
-// The "before" peer: one blocking cgo call per request, which holds the goroutine's P
-// for the whole round trip (what the binding did before it used the completion queue).
+// The "before" peer: what the binding's ReportConversion did before it used the
+// completion queue: C strings in, one blocking cgo call of tcsms_report_conversion
+// (holding the goroutine's P for the whole round trip), the answer copied out, freed
+// and decoded into the typed response.
 
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../include
 #cgo LDFLAGS: -L${SRCDIR}/../../target/release -ltcsms -Wl,-rpath,${SRCDIR}/../../target/release
+#include <stdint.h>
 #include <stdlib.h>
 #include "tcsms.h"
 
-static int bench_call(const tcsms_client *client) {
-	char *out = NULL;
-	int st = (int)tcsms_report_conversion(client, "1400000001", "2433:1045710669157053657849499619", 1700000000, &out);
-	tcsms_free(out);
-	return st;
+typedef struct { int status; char *json; } bench_result;
+
+static bench_result bench_call(const tcsms_client *client, const char *app, const char *serial, int64_t when) {
+	bench_result r = {0, NULL};
+	r.status = (int)tcsms_report_conversion(client, app, serial, when, &r.json);
+	return r;
 }
 
 static tcsms_client *bench_client(const char *config) {
@@ -27,8 +31,11 @@ static tcsms_client *bench_client(const char *config) {
 import "C"
 
 import (
+	"encoding/json"
 	"fmt"
 	"unsafe"
+
+	tcsms "github.com/tcsms/tcsms/bindings/go"
 )
 
 func cgoPeer(port int) func() {
@@ -39,8 +46,18 @@ func cgoPeer(port int) func() {
 		must(fmt.Errorf("tcsms_client_new failed"))
 	}
 	return func() {
-		if st := C.bench_call(client); st != 0 {
-			must(fmt.Errorf("tcsms_report_conversion: status %d", st))
+		ca, cs := C.CString(app), C.CString(serial)
+		r := C.bench_call(client, ca, cs, 1700000000)
+		C.free(unsafe.Pointer(ca))
+		C.free(unsafe.Pointer(cs))
+		body := C.GoString(r.json)
+		C.tcsms_free(r.json)
+		if r.status != 0 {
+			must(fmt.Errorf("tcsms_report_conversion: status %d", r.status))
 		}
+		var env struct {
+			Response tcsms.ReportConversionResponse
+		}
+		must(json.Unmarshal([]byte(body), &env))
 	}
 }

@@ -59,8 +59,10 @@ import "C"
 
 import (
 	"os"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -74,6 +76,9 @@ type asyncQueue struct {
 	q    *C.tcsms_queue
 	file *os.File // a dup of the queue's fd, registered with the runtime poller
 	done chan struct{}
+
+	// inflight counts the calls of this client in progress (both paths).
+	inflight atomic.Int64
 
 	mu      sync.Mutex
 	waiters map[uint64]chan nativeResult
@@ -161,9 +166,21 @@ func (a *asyncQueue) drainBroken() {
 	}
 }
 
-// call submits one call and waits for its completion. It falls back to a
-// blocking cgo call when the queue is full or broken.
+// call makes one call. While no more calls are in progress than GOMAXPROCS, it
+// is a blocking cgo call (the cheapest: one thread, no hand-over); beyond that
+// it is submitted to the queue and the goroutine waits for its completion
+// without holding a P. It also blocks in cgo when the queue is full or broken.
 func (a *asyncQueue) call(h nativeClient, action, requestJSON string, timeoutMS uint64) (Status, string) {
+	n := a.inflight.Add(1)
+	defer a.inflight.Add(-1)
+	if n <= int64(runtime.GOMAXPROCS(0)) {
+		return nativeCall(h, action, requestJSON, timeoutMS)
+	}
+	return a.submit(h, action, requestJSON, timeoutMS)
+}
+
+// submit makes one call through the completion queue.
+func (a *asyncQueue) submit(h nativeClient, action, requestJSON string, timeoutMS uint64) (Status, string) {
 	ch := make(chan nativeResult, 1)
 	a.mu.Lock()
 	if a.broken || a.waiters == nil {
