@@ -318,14 +318,8 @@ fn run(client: Arc<Client>, action: &str, request: &str, deadline: Instant) -> R
             "the call waited for a worker until its time limit passed; it was not sent",
         ));
     }
-    catch_unwind(AssertUnwindSafe(|| client.call_with_timeout(action, request, Some(left)))).unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".to_owned());
-        Err(Error::local(ErrorKind::Panic, codes::PANIC, format!("internal error in tcsms (please report it): {what}")))
-    })
+    catch_unwind(AssertUnwindSafe(|| client.call_with_timeout(action, request, Some(left))))
+        .unwrap_or_else(|panic| Err(Error::from_panic(panic)))
 }
 
 /// The readiness descriptor: an eventfd on Linux, a pipe elsewhere; non-blocking.

@@ -71,6 +71,16 @@ impl Error {
         Error::local(ErrorKind::InvalidConfig, codes::INVALID_CONFIG, message)
     }
 
+    /// The error for a panic caught at a boundary (the C ABI, a queue's worker thread).
+    pub(crate) fn from_panic(panic: Box<dyn std::any::Any + Send>) -> Error {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        Error::local(ErrorKind::Panic, codes::PANIC, format!("internal error in tcsms (please report it): {what}"))
+    }
+
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }

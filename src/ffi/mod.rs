@@ -88,14 +88,7 @@ unsafe fn boundary(out_json: *mut *mut c_char, body: impl FnOnce() -> Result<Opt
     }
     // SAFETY: checked non-NULL; the caller guarantees it is writable.
     unsafe { *out_json = ptr::null_mut() };
-    let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".to_owned());
-        Err(Error::local(ErrorKind::Panic, codes::PANIC, format!("internal error in tcsms (please report it): {what}")))
-    });
+    let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| Err(Error::from_panic(panic)));
     let (status, json) = match outcome {
         Ok(None) => return TCSMS_STATUS_OK,
         Ok(Some(json)) => (TCSMS_STATUS_OK, json),

@@ -11,7 +11,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 from . import _ffi
 from ._actions import Response
-from ._client import Client, _encode, _seconds_to_ms, _to_json
+from ._client import Client, _encode, _request_json, _seconds_to_ms, _to_json
 from ._errors import ClientClosedError, InvalidArgument, Status
 
 __all__ = ["AsyncClient"]
@@ -212,15 +212,7 @@ class AsyncClient:
         timeout: Optional[float] = None,
     ) -> Response:
         """As :meth:`tcsms.Client.call`, as a coroutine."""
-        if params is None:
-            params = {}
-        if not isinstance(params, Mapping):
-            raise InvalidArgument(
-                f"params must be a dict, not {type(params).__name__}",
-                status=Status.INVALID_JSON,
-                code="ClientError.InvalidJson",
-            )
-        return await self._submit(action, _to_json(dict(params), f"{action} request"), timeout)
+        return await self._submit(action, _request_json(action, params), timeout)
 
     async def report_conversion(
         self,
