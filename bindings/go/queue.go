@@ -108,29 +108,35 @@ func newAsyncQueue() *asyncQueue {
 		done:    make(chan struct{}),
 		waiters: make(map[uint64]chan nativeResult),
 	}
-	go a.read()
+	rc, err := a.file.SyscallConn()
+	if err != nil {
+		_ = a.file.Close()
+		C.tcsms_queue_free(r.queue)
+		return nil
+	}
+	go a.read(rc)
 	return a
 }
 
-// read waits for the fd and delivers completions until the file is closed.
-func (a *asyncQueue) read() {
+// read delivers completions whenever the fd is readable, until the file is
+// closed. The fd is never read here: tcsms_queue_next clears it when it finds
+// the queue empty, and the runtime poller wakes this goroutine on the next
+// completion.
+func (a *asyncQueue) read(rc syscall.RawConn) {
 	defer close(a.done)
-	var buf [8]byte
-	for {
-		if _, err := a.file.Read(buf[:]); err != nil {
-			a.mu.Lock()
-			closing := a.waiters == nil
-			if !closing {
-				a.broken = true
-			}
-			a.mu.Unlock()
-			if !closing {
-				// Not closed by us: keep delivering by polling the queue until it is.
-				a.drainBroken()
-			}
-			return
-		}
+	err := rc.Read(func(uintptr) bool {
 		a.drain()
+		return false // wait for the fd again
+	})
+	a.mu.Lock()
+	closing := a.waiters == nil
+	if !closing && err != nil {
+		a.broken = true
+	}
+	a.mu.Unlock()
+	if !closing {
+		// Not closed by us: keep delivering by polling the queue until it is.
+		a.drainBroken()
 	}
 }
 
