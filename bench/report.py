@@ -1,7 +1,7 @@
 """Formats the results of bench/run.sh: a table with ratios against the peers measured
 in the same run, the issue-13 targets, and instructions per call from callgrind.
 
-    python3 bench/report.py RESULTS.tsv CALLGRIND_ANNOTATE.txt CALLS CORES [--write README.md]
+    python3 bench/report.py RESULTS.tsv CALLGRIND.txt CALLS CORES [CALLGRIND_QUEUE.txt] [--write README.md]
 
 RESULTS.tsv has lines `label<TAB>callers<TAB>calls_per_s<TAB>cpu_us_per_call`. With
 --write, the report replaces the text between the `<!-- bench:begin -->` and
@@ -70,7 +70,35 @@ def fmt_ratio(r: Optional[float]) -> str:
     return "n/a" if r is None else f"{r:.2f}x"
 
 
-def callgrind(path: str, calls: int) -> List[str]:
+COMPONENTS = [
+    ("SHA-256", r"sha2|sha256|Sha256|compress256"),
+    ("ureq, ureq-proto, http (HTTP machinery)", r"ureq|http::|httparse"),
+    ("tcsms", r"^<?tcsms::"),
+    ("serde_json", r"serde_json|serde::"),
+    ("hmac, hex, digest", r"hmac|hex::|digest::|block_buffer"),
+    ("malloc, free, realloc (libc)", r"malloc|free|realloc|_int_|unlink_chunk|tcache"),
+    ("memcpy, memmove, memset, memchr", r"mem(cpy|move|set|chr|cmp)|strlen"),
+    ("Rust core, alloc, std (formatting, UTF-8, search)", r"^<?(core|alloc|std)::"),
+]
+
+
+def component(name: str) -> str:
+    for group, pattern in COMPONENTS:
+        if re.search(pattern, name):
+            return group
+    return "other (kernel entry stubs, libc, pthread)"
+
+
+def program_total(path: str) -> Optional[int]:
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+PROGRAM TOTALS", line)
+            if m:
+                return int(m.group(1).replace(",", ""))
+    return None
+
+
+def callgrind(path: str, calls: int, queued_path: Optional[str] = None) -> List[str]:
     total = None
     funcs: List[Tuple[int, str]] = []
     with open(path) as f:
@@ -97,6 +125,26 @@ def callgrind(path: str, calls: int) -> List[str]:
         f"| total | {total / calls:,.0f} |",
         f"| SHA-256 | {sha / calls:,.0f} |",
         f"| outside SHA-256 (issue 13 target: at most 25,000) | {(total - sha) / calls:,.0f} |",
+    ]
+    queued = program_total(queued_path) if queued_path else None
+    if queued:
+        out.append(
+            f"| the same calls through the completion queue (submit, poll, take; 1 worker) "
+            f"| {queued / calls:,.0f} ({(queued - total) / calls:+,.0f}) |"
+        )
+    out += [
+        "",
+        "By component (self cost of the functions whose names match, per call):",
+        "",
+        "| component | instructions per call |",
+        "|---|---|",
+    ]
+    groups: Dict[str, int] = {}
+    for n, name in funcs:
+        groups[component(name)] = groups.get(component(name), 0) + n
+    for group, n in sorted(groups.items(), key=lambda kv: -kv[1]):
+        out.append(f"| {group} | {n / calls:,.0f} |")
+    out += [
         "",
         "Largest functions outside SHA-256 (self cost, per call):",
         "",
@@ -122,6 +170,7 @@ def main() -> None:
         write = argv[i + 1]
         del argv[i : i + 2]
     results, cg, calls, cores = argv[0], argv[1], int(argv[2]), argv[3]
+    cg_queued = argv[4] if len(argv) > 4 else None
     order, rows = load(results)
     lines = [
         f"Run of {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {cores} cores "
@@ -161,7 +210,7 @@ def main() -> None:
         r = ratio(rows, a, b, n)
         met = "n/a" if r is None else ("yes" if r >= want else "no")
         lines.append(f"| {name} | {fmt_ratio(r)} | >= {want}x | {met} |")
-    lines += [""] + callgrind(cg, calls)
+    lines += [""] + callgrind(cg, calls, cg_queued)
     report = "\n".join(lines) + "\n"
     print(report)
     if write:

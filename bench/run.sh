@@ -108,18 +108,22 @@ for n in 1 8; do
     done
 done
 
-echo "callgrind: 2000 sequential tcsms C calls..." >&2
+echo "callgrind: 2000 sequential tcsms C calls, blocking and through the queue..." >&2
 calls=2000
-(cd "$work" && valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/cg.out" \
-    "$work/cbench" callgrind "$calls" 0 "$port" >/dev/null 2>"$work/cg.err") ||
-    echo "bench: callgrind failed: $(tail -3 "$work/cg.err")" >&2
-cg=$(ls "$work"/cg.out* 2>/dev/null | while read -r f; do grep -q '^desc: Trigger: Client Request: calls' "$f" && echo "$f"; done | head -1)
-if [ -n "$cg" ]; then
-    callgrind_annotate --inclusive=no --threshold=100 "$cg" > "$work/cg.txt" 2>/dev/null || true
-else
-    : > "$work/cg.txt"
-fi
+# count MODE NAME: instructions of CALLS calls under callgrind, annotated into NAME.txt
+count() {
+    (cd "$work" && valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/$2.out" \
+        "$work/cbench" "$1" "$calls" 0 "$port" >/dev/null 2>"$work/$2.err") ||
+        echo "bench: callgrind failed: $(tail -3 "$work/$2.err")" >&2
+    local f
+    f=$(ls "$work/$2".out* 2>/dev/null | while read -r f; do
+        grep -q '^desc: Trigger: Client Request: calls' "$f" && echo "$f"; done | head -1)
+    : > "$work/$2.txt"
+    [ -n "$f" ] && { callgrind_annotate --inclusive=no --threshold=100 "$f" > "$work/$2.txt" 2>/dev/null || true; }
+}
+count callgrind cg
+count callgrind-async cga
 
-args=("$results" "$work/cg.txt" "$calls" "$cores")
+args=("$results" "$work/cg.txt" "$calls" "$cores" "$work/cga.txt")
 [ "$write" = 1 ] && args+=(--write bench/README.md)
 python3 bench/report.py "${args[@]}"

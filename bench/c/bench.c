@@ -11,6 +11,7 @@
  *                                        in flight, collected from one thread with poll()
  *   bench callgrind CALLS 0 PORT         CALLS sequential tcsms calls with callgrind's
  *                                        instrumentation on only around them
+ *   bench callgrind-async CALLS 0 PORT   the same through the completion queue (1 worker)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -177,6 +178,16 @@ static long run_async(int inflight, double seconds) {
     return done;
 }
 
+/* N calls one after the other through the queue: submit, poll, take. */
+static long run_async_calls(long n) {
+    struct pollfd p = {.fd = tcsms_queue_fd(queue), .events = POLLIN};
+    for (long i = 0; i < n; i++) {
+        submit_one((uint64_t)i);
+        while (drain(0) == 0) poll(&p, 1, 1000);
+    }
+    return n;
+}
+
 static void new_client(void) {
     char config[512], *out = NULL;
     /* The rate limit off where the library has one, no retries. */
@@ -204,13 +215,21 @@ int main(int argc, char **argv) {
     port = atoi(argv[4]);
     build_request();
 
-    if (strcmp(mode, "callgrind") == 0) {
+    if (strcmp(mode, "callgrind") == 0 || strcmp(mode, "callgrind-async") == 0) {
+        int queued = strcmp(mode, "callgrind-async") == 0;
+        char *out = NULL;
         new_client();
-        for (int i = 0; i < 50; i++) tcsms_once(); /* connection, daily key, DNS cache */
+        if (queued && tcsms_queue_new("{\"workers\":1}", &queue, &out) != TCSMS_STATUS_OK) return 1;
+        for (int i = 0; i < 50; i++) /* connection, daily key, DNS cache, worker thread */
+            queued ? (void)run_async_calls(1) : tcsms_once();
         CALLGRIND_ZERO_STATS;
         CALLGRIND_START_INSTRUMENTATION;
-        for (int i = 0; i < threads; i++) tcsms_once();
+        if (queued)
+            run_async_calls(threads);
+        else
+            for (int i = 0; i < threads; i++) tcsms_once();
         CALLGRIND_STOP_INSTRUMENTATION;
+        if (queued) tcsms_queue_free(queue);
         CALLGRIND_DUMP_STATS_AT("calls");
         tcsms_client_free(client);
         printf("calls=%d\n", threads);
