@@ -181,7 +181,8 @@ pub unsafe extern "C" fn tcsms_client_new(
 /// used afterwards, and must be freed only once.
 ///
 /// Thread safety: must not race with other calls on the same client; wait for them
-/// to return first.
+/// to return first. Calls submitted with `tcsms_submit` may still be pending: they
+/// complete normally, and the connections close when the last of them ends.
 ///
 /// # Safety
 /// `client` is NULL or a live handle from `tcsms_client_new`.

@@ -162,7 +162,8 @@ tcsms_status tcsms_client_new(const char *config_json, tcsms_client **out_client
  * used afterwards, and must be freed only once.
  *
  * Thread safety: must not race with other calls on the same client; wait for them
- * to return first.
+ * to return first. Calls submitted with `tcsms_submit` may still be pending: they
+ * complete normally, and the connections close when the last of them ends.
  *
  * # Safety
  * `client` is NULL or a live handle from `tcsms_client_new`.
