@@ -239,6 +239,8 @@ impl CompletionQueue {
                             format!("cannot start a worker thread: {e}"),
                         ));
                     }
+                    drop(state);
+                    self.shared.work.notify_one(); // a running worker takes it
                 }
             }
         } else if wake {
