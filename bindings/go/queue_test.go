@@ -89,7 +89,7 @@ func TestQueueCallsDoNotBlockInCgo(t *testing.T) {
 // that never answers in time; every call still ends at its own deadline.
 func TestQueueTimeLimitWhileQueued(t *testing.T) {
 	c := newTestClient(t, demoConfig(needSlowEmulator(t)))
-	const n = 40 // > the 16 worker threads
+	const n = 100 // > the 64 worker threads
 	var wg sync.WaitGroup
 	start := time.Now()
 	durations := make([]time.Duration, n)
