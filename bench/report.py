@@ -1,7 +1,7 @@
 """Formats the results of bench/run.sh: a table with ratios against the peers measured
 in the same run, the issue-13 targets, and instructions per call from callgrind.
 
-    python3 bench/report.py RESULTS.tsv CALLGRIND.txt CALLS CORES [CALLGRIND_QUEUE.txt] [--write README.md]
+    python3 bench/report.py RESULTS.tsv CALLGRIND.txt CALLS CORES [CALLGRIND_QUEUE.txt] [--rounds R] [--write README.md]
 
 RESULTS.tsv has lines `label<TAB>callers<TAB>calls_per_s<TAB>cpu_us_per_call`. With
 --write, the report replaces the text between the `<!-- bench:begin -->` and
@@ -12,22 +12,36 @@ from __future__ import annotations
 
 import datetime
 import re
+import statistics
 import sys
 from typing import Dict, List, Optional, Tuple
 
 Row = Dict[int, Tuple[Optional[float], Optional[float]]]
 
 
+def median(values: List[float]) -> Optional[float]:
+    return statistics.median(values) if values else None
+
+
 def load(path: str) -> Tuple[List[str], Dict[str, Row]]:
+    """Rows of the results file; a peer measured in several rounds gets the median
+    rate and the median CPU time per call."""
     order: List[str] = []
-    rows: Dict[str, Row] = {}
+    samples: Dict[str, Dict[int, Tuple[List[float], List[float]]]] = {}
     with open(path) as f:
         for line in f:
             label, callers, rate, cpu = (line.rstrip("\n").split("\t") + ["", ""])[:4]
-            if label not in rows:
+            if label not in samples:
                 order.append(label)
-                rows[label] = {}
-            rows[label][int(callers)] = (float(rate) if rate else None, float(cpu) if cpu else None)
+                samples[label] = {}
+            rates, cpus = samples[label].setdefault(int(callers), ([], []))
+            if rate:
+                rates.append(float(rate))
+            if cpu:
+                cpus.append(float(cpu))
+    rows: Dict[str, Row] = {
+        label: {n: (median(r), median(c)) for n, (r, c) in by_n.items()} for label, by_n in samples.items()
+    }
     return order, rows
 
 
@@ -165,6 +179,11 @@ def callgrind(path: str, calls: int, queued_path: Optional[str] = None) -> List[
 def main() -> None:
     argv = sys.argv[1:]
     write = None
+    rounds = 1
+    if "--rounds" in argv:
+        i = argv.index("--rounds")
+        rounds = int(argv[i + 1])
+        del argv[i : i + 2]
     if "--write" in argv:
         i = argv.index("--write")
         write = argv[i + 1]
@@ -174,7 +193,8 @@ def main() -> None:
     order, rows = load(results)
     lines = [
         f"Run of {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {cores} cores "
-        "(nginx on core 0, clients on the others; Go at GOMAXPROCS = core count unpinned).",
+        "(nginx on core 0, clients on the others; Go at GOMAXPROCS = core count unpinned); "
+        f"medians of {rounds} rounds.",
         "",
         "| client | 1 caller, calls/s | 8 callers, calls/s | CPU µs/call, 1 / 8 | ratio 1 / 8 | against |",
         "|---|---|---|---|---|---|",
@@ -207,9 +227,9 @@ def main() -> None:
         )
     lines += ["", "| issue 13 target | ratio | target | met |", "|---|---|---|---|"]
     for name, a, b, n, want in targets:
-        r = ratio(rows, a, b, n)
-        met = "n/a" if r is None else ("yes" if r >= want else "no")
-        lines.append(f"| {name} | {fmt_ratio(r)} | >= {want}x | {met} |")
+        got = ratio(rows, a, b, n)
+        met = "n/a" if got is None else ("yes" if got >= want else "no")
+        lines.append(f"| {name} | {fmt_ratio(got)} | >= {want}x | {met} |")
     lines += [""] + callgrind(cg, calls, cg_queued)
     report = "\n".join(lines) + "\n"
     print(report)

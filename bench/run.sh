@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The concurrency benchmark of issue 13, in one run (see bench/README.md):
 #
-#   bench/run.sh [--seconds S] [--write]
+#   bench/run.sh [--seconds S] [--rounds R] [--write]
 #
 # Starts nginx on 127.0.0.1 answering every request with one fixed ReportConversion
 # envelope, then measures calls/s with 1 and 8 callers and the client's CPU time per
@@ -9,7 +9,9 @@
 # C (blocking and through the completion queue), Python (threads, asyncio) and Go
 # (GOMAXPROCS=1 and = the core count), the official Python and Go SDKs; then counts the
 # instructions of one tcsms C call under callgrind. Prints a table with ratios against
-# the peers of the same run; --write also puts it into bench/README.md.
+# the peers of the same run; --write also puts it into bench/README.md. Every peer is
+# measured in R rounds (the peers alternate within a round) and the median counts, so a
+# burst of load on a shared machine does not decide a ratio.
 #
 # With 2 or more cores nginx runs on core 0 and the clients on the others (taskset);
 # the Go rows at GOMAXPROCS = core count run unpinned.
@@ -19,13 +21,15 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-seconds=3
+seconds=2
+rounds=3
 write=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds="$2"; shift 2 ;;
+        --rounds) rounds="$2"; shift 2 ;;
         --write) write=1; shift ;;
-        *) echo "usage: bench/run.sh [--seconds S] [--write]" >&2; exit 2 ;;
+        *) echo "usage: bench/run.sh [--seconds S] [--rounds R] [--write]" >&2; exit 2 ;;
     esac
 done
 for tool in nginx wrk valgrind callgrind_annotate go python3 gcc; do
@@ -88,7 +92,9 @@ wrk_peer() { # wrk_peer CONNECTIONS: prints rate= like the other peers
     [ -n "$rps" ] && echo "rate=${rps%.*}"
 }
 
-echo "measuring, ${seconds} s each, $cores cores, server pinned: ${server_pin[*]:-no}" >&2
+echo "measuring, $rounds rounds of ${seconds} s each, $cores cores, server pinned: ${server_pin[*]:-no}" >&2
+for round in $(seq "$rounds"); do
+echo "round $round of $rounds" >&2
 for n in 1 8; do
     measure "wrk (event loop)" "$n" wrk_peer "$n"
     measure "plain C, blocking, prebuilt request" "$n" "${client_pin[@]}" "$work/cbench" plain "$n" "$seconds" "$port"
@@ -107,6 +113,7 @@ for n in 1 8; do
         done
     done
 done
+done
 
 echo "callgrind: 2000 sequential tcsms C calls, blocking and through the queue..." >&2
 calls=2000
@@ -124,6 +131,6 @@ count() {
 count callgrind cg
 count callgrind-async cga
 
-args=("$results" "$work/cg.txt" "$calls" "$cores" "$work/cga.txt")
+args=("$results" "$work/cg.txt" "$calls" "$cores" "$work/cga.txt" --rounds "$rounds")
 [ "$write" = 1 ] && args+=(--write bench/README.md)
 python3 bench/report.py "${args[@]}"
