@@ -3,6 +3,8 @@
 //! The committed `include/tcsms.h` is never written by a build: `scripts/header.sh --check`
 //! compares the two and `scripts/header.sh --update` copies the generated one over. A build
 //! whose header differs from the committed one prints a warning naming that command.
+//!
+//! The header also carries `TCSMS_VERSION`, the crate version (CARGO_PKG_VERSION).
 
 use std::path::PathBuf;
 
@@ -13,7 +15,14 @@ fn main() {
     println!("cargo:rerun-if-changed=include/tcsms.h");
 
     let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml is valid");
+    let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml is valid");
+    // The release version, from the one version in Cargo.toml ([workspace.package]): packaging
+    // (scripts/install.sh, the Python wheel, the Go binding) reads it from the header.
+    let version = std::env::var("CARGO_PKG_VERSION").expect("cargo sets CARGO_PKG_VERSION");
+    config.after_includes = Some(format!(
+        "\n/**\n * The tcsms release this header belongs to (the crate version in Cargo.toml).\n */\n\
+         #define TCSMS_VERSION \"{version}\""
+    ));
     let bindings =
         match cbindgen::Builder::new().with_src(crate_dir.join("src/ffi/mod.rs")).with_config(config).generate() {
             Ok(b) => b,

@@ -50,6 +50,12 @@ echo "building (cargo build --release, the C and Go peers)..." >&2
 cargo build --release --quiet --lib
 gcc -O2 -Wall -Wextra -Iinclude bench/c/bench.c -o "$work/cbench" \
     -Ltarget/release -ltcsms -Wl,-rpath,"$root/target/release" -lpthread
+# The Go binding links libtcsms through pkg-config, from an installed prefix (as
+# bindings/go/run-tests.sh does).
+stage="$root/target/go-stage"
+scripts/install.sh -q --prefix "$stage"
+export PKG_CONFIG_PATH="$stage/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+export LD_LIBRARY_PATH="$stage/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 (cd bench/go && go build -o "$work/gobench" .)
 
 cores=$(nproc)

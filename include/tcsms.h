@@ -23,6 +23,11 @@
 #include <stddef.h>
 
 /**
+ * The tcsms release this header belongs to (the crate version in Cargo.toml).
+ */
+#define TCSMS_VERSION "0.1.0"
+
+/**
  * The ABI version of this header. `tcsms_abi_version()` returns the version of the
  * library actually loaded; bindings compare the two at load time. It changes only
  * when a function's signature or meaning changes incompatibly.
@@ -135,7 +140,9 @@ extern "C" {
  * "sms.intl.tencentcloudapi.com"; "host", "host:port", "https://host[:port]" or
  * "http://host:port"), `language` ("en-US" or "zh-CN"), `timeout_ms` (whole call,
  * default 15000), `connect_timeout_ms` (default 5000), `max_retries` (default 2),
- * `proxy` (default: HTTPS_PROXY/NO_PROXY), `ca_file` (extra PEM roots). Without
+ * `proxy` (an HTTP CONNECT proxy, http://[user:password@]host:port; SOCKS is refused;
+ * default: ALL_PROXY/HTTPS_PROXY/HTTP_PROXY and NO_PROXY), `ca_file` (extra PEM roots:
+ * a regular file of at most 1 MiB). Without
  * `secret_id`/`secret_key`, TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY are read,
  * then ~/.tencentcloud/credentials.
  *
@@ -145,6 +152,11 @@ extern "C" {
  * envelope owned by the caller (free it with `tcsms_free`).
  *
  * Thread safety: may be called from any thread.
+ *
+ * fork(): a client made before fork() may be used by the parent and the child, at
+ * the same time: the child never uses a connection the parent opened (it closes its
+ * copies, leaving the parent's connections alone, and opens its own). Fork while no
+ * other thread is inside a call on the client.
  *
  * Errors: TCSMS_STATUS_NULL_ARGUMENT, TCSMS_STATUS_INVALID_UTF8,
  * TCSMS_STATUS_INVALID_JSON, TCSMS_STATUS_INVALID_CONFIG. Secrets never appear in
@@ -201,8 +213,9 @@ tcsms_status tcsms_report_conversion(const tcsms_client *client,
 /**
  * Calls any action of the SMS API 2021-01-11 by name (for example "SendSms",
  * "PullSmsSendStatus", "DescribeSmsTemplateList") with its parameters as a JSON object
- * (for example `{"SmsSdkAppId":"1400000001","Limit":10}`). The JSON is sent exactly
- * as given. An action not in the API is refused locally (ClientError.UnknownAction).
+ * (for example `{"SmsSdkAppId":"1400000001","Limit":10}`). The JSON is checked, not
+ * re-encoded: it is signed and sent as given, less any spaces, tabs and line breaks
+ * around it. An action not in the API is refused locally (ClientError.UnknownAction).
  *
  * Ownership, errors and `*out_json` as for `tcsms_report_conversion`.
  *
@@ -269,6 +282,33 @@ const char *tcsms_version(void);
  * Thread safety: any thread.
  */
 uint32_t tcsms_abi_version(void);
+
+/**
+ * Parses the body of a callback that Tencent Cloud POSTs to your URL: a delivery-status
+ * callback (a JSON array of reports) or a reply callback (one JSON object).
+ *
+ * `body` is `len` bytes, not NUL-terminated (NULL with `len` 0 is an empty body). On
+ * success `*out_json` is `{"Kind":"delivery","Reports":[{...},...]}` or
+ * `{"Kind":"reply","Reply":{...}}`, with the service's field names kept
+ * (`user_receive_time`, `nationcode`, `mobile`, `report_status`, `errmsg`,
+ * `description`, `sid`; `extend`, `mobile`, `nationcode`, `sign`, `text`, `time`) and
+ * the number in E.164 as `"PhoneNumber":"+86..."`. A receiver that took the callback
+ * answers HTTP 200 with exactly the body `{"result": 0, "errmsg": "OK"}`.
+ *
+ * Ownership: `body` is borrowed for the call only; `*out_json` as for
+ * `tcsms_report_conversion`.
+ *
+ * Thread safety: any thread; no client needed. Never blocks.
+ *
+ * Errors: TCSMS_STATUS_NULL_ARGUMENT (`body` NULL with `len` > 0, or `out_json` NULL),
+ * TCSMS_STATUS_INVALID_UTF8, TCSMS_STATUS_INVALID_JSON (malformed or truncated),
+ * TCSMS_STATUS_INVALID_ARGUMENT (empty, over 1 MiB, or a wrong shape: the error message
+ * names the record and field).
+ *
+ * # Safety
+ * `body` is NULL or valid for reads of `len` bytes; `out_json` as described.
+ */
+tcsms_status tcsms_parse_callback(const char *body, size_t len, char **out_json);
 
 /**
  * Creates a completion queue.

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# The tcsms demo: builds the library and the emulator, starts the emulator on a free
-# loopback port, then sends an SMS and reports its conversion from C, Python and Go,
-# printing every answer. Stops the emulator at the end.
+# The tcsms demo: builds the library, the emulator and the command line, starts the
+# emulator on a free loopback port, then sends an SMS and reports its conversion from the
+# shell (tcsms), C, Python and Go, printing every answer. Stops the emulator at the end.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
-say "building libtcsms and tcsms-emulator (cargo build --release)"
+say "building libtcsms, tcsms-emulator and the tcsms command (cargo build --release)"
 cargo build --release --locked
 
 # The emulator's documented demo credentials (docs/emulator.md).
@@ -36,6 +36,14 @@ export TCSMS_ENDPOINT="${first_line#listening on }"
 # Keep draining the emulator's output so it never blocks.
 cat <&3 >/dev/null &
 
+say "the command line (target/release/tcsms; TCSMS_ENDPOINT points it at the emulator)"
+echo "\$ tcsms send --app-id 1400000001 --sign tcsms --template 2001 --param 1234 --param 5 +8613800000000 --table"
+target/release/tcsms send --app-id 1400000001 --sign tcsms --template 2001 --param 1234 --param 5 +8613800000000 --table
+serial=$(target/release/tcsms send --app-id 1400000001 --sign tcsms --template 2001 --param 1234 --param 5 +8613800000001 |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["Response"]["SendStatusSet"][0]["SerialNo"])')
+echo "\$ tcsms report-conversion --app-id 1400000001 --serial-no $serial --table"
+target/release/tcsms report-conversion --app-id 1400000001 --serial-no "$serial" --table
+
 say "C (bindings/c/examples/report_conversion.c)"
 gcc -std=c11 -Wall -Wextra -Werror -Iinclude bindings/c/examples/report_conversion.c \
     -Ltarget/release -ltcsms -Wl,-rpath,"$root/target/release" -o "$work/report_conversion"
@@ -47,7 +55,10 @@ python3 -m pip install -q --root-user-action=ignore ./bindings/python
 python3 bindings/python/examples/report_conversion.py
 
 say "Go (bindings/go/examples/reportconversion)"
-(cd bindings/go && go run ./examples/reportconversion)
+# The Go binding links the installed library through pkg-config: install into a prefix.
+scripts/install.sh -q --prefix "$work/prefix"
+(cd bindings/go && PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" LD_LIBRARY_PATH="$work/prefix/lib" \
+    go run ./examples/reportconversion)
 
 say "what the emulator recorded (GET /_emulator/messages)"
 python3 - "$TCSMS_ENDPOINT" <<'PY'

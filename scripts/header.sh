@@ -16,7 +16,12 @@ out_dir=$(cargo build --release --locked --lib -p tcsms --message-format=json 2>
 import json, sys
 for line in sys.stdin:
     m = json.loads(line)
-    if m.get("reason") == "build-script-executed" and m["package_id"].startswith("path+") and "#tcsms@" in m["package_id"]:
+    if m.get("reason") != "build-script-executed" or not m["package_id"].startswith("path+"):
+        continue
+    # path+file:///dir#tcsms@0.1.0, or path+file:///dir/tcsms#0.1.0 when the folder is named tcsms
+    url, _, frag = m["package_id"].partition("#")
+    name = frag.split("@")[0] if "@" in frag else url.rstrip("/").rsplit("/", 1)[-1]
+    if name == "tcsms":
         print(m["out_dir"])
 ' | tail -n 1)
 generated="$out_dir/tcsms.h"

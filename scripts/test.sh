@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test of tcsms: Rust (unit, client, emulator), the header check, C (under
 # valgrind, also as C++ and statically linked), the official Python SDK against the
-# emulator, the Python binding and the Go binding. Prints one line per suite and a
+# emulator, the Python binding, the Go binding and the installed artifacts (install:
+# scripts/install.sh into a temporary prefix, then a C, CMake, Python-wheel and Go
+# consumer outside the checkout). Prints one line per suite and a
 # closing "N passed, N failed" line; exits non-zero if any suite failed.
 #
-# Usage: scripts/test.sh [suite...]   suites: header rust c official-sdk python go
+# Usage: scripts/test.sh [suite...]   suites: header rust c official-sdk python go install
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -13,7 +15,7 @@ export TCSMS_EMULATOR="$root/target/release/tcsms-emulator"
 export CARGO_TERM_COLOR=never
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(header rust c official-sdk python go)
+[ ${#suites[@]} -gt 0 ] || suites=(header rust c official-sdk python go install)
 
 log_dir="$root/target/test-logs"
 mkdir -p "$log_dir"
@@ -43,6 +45,8 @@ run_python() { bash bindings/python/run-tests.sh; }
 
 run_go() { bash bindings/go/run-tests.sh; }
 
+run_install() { bash packaging/tests/run.sh; }
+
 passed=0
 failed=0
 failed_names=()
@@ -63,7 +67,7 @@ build_once() {
 for suite in "${suites[@]}"; do
     fn="run_${suite//-/_}"
     if ! declare -F "$fn" >/dev/null; then
-        echo "unknown suite: $suite (known: rust header c official-sdk python go)"
+        echo "unknown suite: $suite (known: header rust c official-sdk python go install)"
         exit 2
     fi
     [ "$suite" = header ] || build_once

@@ -5,14 +5,20 @@
 //!
 //! | what happened | idempotent actions (ReportConversion, Describe*, Pull*, *Statistics) | SendSms, SendMultiGlobalSms, Add*, Modify*, Delete* |
 //! |---|---|---|
-//! | connection could not be established (DNS, refused, connect timeout, TLS handshake, proxy) | retried | retried |
+//! | nothing of the request was written: DNS failure, connection refused or reset, connect timeout | retried | retried |
+//! | nothing was written, and it would fail the same way again: TLS handshake or certificate refused, a request that cannot be encoded, the proxy refused the tunnel | never | never |
 //! | service answered `RequestLimitExceeded*` (it did not act) | retried | retried |
-//! | read timeout, connection reset after sending, HTTP 5xx, a 200 that is not the envelope | retried | **never** |
+//! | the request was written, then a read timeout, a broken connection, HTTP 5xx, a 200 that is not the envelope | retried | **never** |
 //! | service answered `InternalError.SendAndRecvFail`, `InternalError.Timeout`, `InternalError`, `ServiceUnavailable` | retried | **never** |
 //! | any other API error, HTTP 4xx, invalid input | never | never |
 //!
-//! Retries use exponential backoff with full jitter (100 ms · 2ⁿ, at most 2 s) and all of
-//! them fit inside the call's overall `timeout_ms`; each attempt is signed afresh.
+//! Whether anything was written is recorded by the transport, not guessed from the
+//! error; every transport error's message ends with "the request was not sent" or
+//! "the request was sent: the service may have acted on it".
+//!
+//! Retries use exponential backoff with equal jitter (a pause between half and all of
+//! 100 ms · 2ⁿ, at most 2 s), all of them within the call's overall `timeout_ms`; each
+//! attempt is signed afresh.
 
 use crate::api::{self, Action, Idempotency, ReportConversionRequest, ReportConversionResponse};
 use crate::config::Config;
@@ -39,6 +45,9 @@ pub struct Client {
     agent: ureq::Agent,
     resolver: CachingResolver,
     key_cache: Mutex<Option<CachedKey>>,
+    /// `X-TC-Token`, made once over memory zeroed when the client is dropped: every
+    /// request shares it, so no request leaves a copy of the token in freed memory.
+    token_header: Option<ureq::http::HeaderValue>,
 }
 
 struct CachedKey {
@@ -58,6 +67,10 @@ impl std::fmt::Debug for Client {
 enum Reach {
     /// The request never left: always safe to retry.
     NotSent,
+    /// The request never left, and trying again would fail the same way (a TLS
+    /// certificate or handshake refusal, a request that cannot be encoded, a proxy
+    /// that refuses the tunnel): not retried.
+    NotSentWillRecur,
     /// The service answered that it did not act (rate limited): safe to retry.
     NotActed,
     /// The service may have acted: retry only idempotent actions.
@@ -80,9 +93,61 @@ impl Failure {
         match self.reach {
             Reach::NotSent | Reach::NotActed => true,
             Reach::MaybeActed => idempotency == Idempotency::Idempotent,
-            Reach::Final => false,
+            Reach::NotSentWillRecur | Reach::Final => false,
         }
     }
+}
+
+impl Reach {
+    /// What the caller learns from a failed exchange about the request's fate.
+    fn describe(self) -> &'static str {
+        match self {
+            Reach::NotSent | Reach::NotSentWillRecur => "the request was not sent",
+            Reach::NotActed => "the service did not act on the request",
+            Reach::MaybeActed | Reach::Final => "the request was sent: the service may have acted on it",
+        }
+    }
+}
+
+/// How far a failed exchange got, what kind of failure it is (kind and code) and the
+/// first words of its message. `written`: whether any byte of the request reached the
+/// socket.
+fn classify_transport_error(error: &ureq::Error, written: bool) -> (Reach, ErrorKind, &'static str, &'static str) {
+    use ureq::Error as E;
+    use ureq::Timeout as T;
+    let (reach, kind, code) = match error {
+        E::Timeout(T::Resolve | T::Connect) => (Reach::NotSent, ErrorKind::Timeout, codes::TIMEOUT),
+        E::Timeout(_) if !written => (Reach::NotSent, ErrorKind::Timeout, codes::TIMEOUT),
+        E::Timeout(_) => (Reach::MaybeActed, ErrorKind::Timeout, codes::TIMEOUT),
+        // Refusals that would recur: the request cannot be made, TLS or the proxy said
+        // no. rustls reports a refused handshake (certificate, alert) as InvalidData from
+        // the first write; a plain socket never does.
+        E::Http(_)
+        | E::BadUri(_)
+        | E::InvalidProxyUrl
+        | E::RequireHttpsOnly(_)
+        | E::Tls(_)
+        | E::Rustls(_)
+        | E::Pem(_)
+        | E::TlsRequired
+        | E::ConnectProxyFailed(_) => (Reach::NotSentWillRecur, ErrorKind::Network, codes::NETWORK),
+        E::Io(io) if !written && io.kind() == std::io::ErrorKind::InvalidData => {
+            (Reach::NotSentWillRecur, ErrorKind::Network, codes::NETWORK)
+        }
+        _ if !written => (Reach::NotSent, ErrorKind::Network, codes::NETWORK),
+        _ => (Reach::MaybeActed, ErrorKind::Network, codes::NETWORK),
+    };
+    let what = match (error, reach) {
+        (E::Timeout(_), Reach::MaybeActed) => "no answer within the time limit from",
+        (E::Timeout(_), _) => "could not connect in time to",
+        (E::Io(_), Reach::NotSentWillRecur) => "TLS handshake failed with",
+        (E::ConnectProxyFailed(_), _) => "the proxy refused the tunnel to",
+        (E::HostNotFound, _) => "could not resolve the host of",
+        (_, Reach::NotSentWillRecur) => "cannot make a request to",
+        (_, Reach::MaybeActed) => "exchange failed after sending to",
+        _ => "could not connect to",
+    };
+    (reach, kind, code, what)
 }
 
 impl Client {
@@ -93,9 +158,14 @@ impl Client {
 
     /// Creates a client; builds the connection pool and TLS roots once.
     pub fn new(config: Config) -> Result<Client, Error> {
+        Client::with_resolver(config, CachingResolver::default())
+    }
+
+    /// As [`Client::new`], resolving names with `resolver`.
+    fn with_resolver(config: Config, resolver: CachingResolver) -> Result<Client, Error> {
         let proxy = match &config.proxy {
             Some(url) => Some(crate::config::parse_proxy(url.expose())?),
-            None => ureq::Proxy::try_from_env(),
+            None => crate::config::env_proxy()?,
         };
         let mut tls = ureq::tls::TlsConfig::builder();
         if let Some(path) = &config.ca_file {
@@ -113,7 +183,6 @@ impl Client {
             .timeout_connect(Some(config.connect_timeout))
             .user_agent(REQUEST_CLIENT)
             .build();
-        let resolver = CachingResolver::default();
         let agent = ureq::Agent::with_parts(
             agent_config,
             ureq::unversioned::transport::Connector::chain(
@@ -122,7 +191,8 @@ impl Client {
             ),
             resolver.clone(),
         );
-        Ok(Client { config, agent, resolver, key_cache: Mutex::new(None) })
+        let token_header = config.credentials.token().map(|token| secret_header(token.expose())).transpose()?;
+        Ok(Client { config, agent, resolver, key_cache: Mutex::new(None), token_header })
     }
 
     pub fn config(&self) -> &Config {
@@ -162,9 +232,13 @@ impl Client {
         request: &ReportConversionRequest,
     ) -> Result<ReportConversionResponse, Error> {
         let body = self.report_conversion(request)?;
-        serde_json::from_str::<api::Envelope<ReportConversionResponse>>(&body)
-            .map(|e| e.response)
-            .map_err(|e| decode_error(format!("ReportConversion answer has an unexpected shape: {e}"), body.as_bytes()))
+        serde_json::from_str::<api::Envelope<ReportConversionResponse>>(&body).map(|e| e.response).map_err(|e| {
+            decode_error(
+                format!("ReportConversion answer has an unexpected shape: {e}"),
+                body.as_bytes(),
+                &self.secrets(),
+            )
+        })
     }
 
     fn execute(&self, action: &Action, body: &[u8], timeout: Option<Duration>) -> Result<String, Error> {
@@ -188,17 +262,38 @@ impl Client {
         }
     }
 
+    /// One try: sign, send, read and judge the answer.
     fn attempt(&self, action: &Action, body: &[u8], deadline: Instant) -> Result<String, Failure> {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(Failure::new(Reach::Final, timeout_error(&self.config)));
         }
+        let request = self.signed_request(action, body, remaining);
+        crate::transport::start_attempt();
+        let (status, answer) = self.exchange(request, body)?;
+        self.judge(status, answer)
+    }
+
+    /// A request for `action`, signed now, with the API's headers and `remaining` as its
+    /// time limit.
+    fn signed_request(
+        &self,
+        action: &Action,
+        body: &[u8],
+        remaining: Duration,
+    ) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
         let timestamp = unix_now();
         let (date, key) = self.signing_key(timestamp);
         let endpoint = &self.config.endpoint;
-        let credentials = &self.config.credentials;
-        let authorization =
-            sign::sign_post(credentials.secret_id(), &key, &date, timestamp, CONTENT_TYPE, &endpoint.authority, body);
+        let authorization = sign::sign_post(
+            self.config.credentials.secret_id(),
+            &key,
+            &date,
+            timestamp,
+            CONTENT_TYPE,
+            &endpoint.authority,
+            body,
+        );
         let mut request = self
             .agent
             .post(&endpoint.url)
@@ -210,17 +305,26 @@ impl Client {
             .header("X-TC-Timestamp", timestamp.to_string())
             .header("X-TC-Region", &self.config.region)
             .header("X-TC-RequestClient", REQUEST_CLIENT);
-        if let Some(token) = credentials.token() {
-            request = request.header("X-TC-Token", token.expose());
+        if let Some(token) = &self.token_header {
+            request = request.header("X-TC-Token", token.clone());
         }
         if let Some(language) = self.config.language {
             request = request.header("X-TC-Language", language.as_str());
         }
-        let request = request
+        request
             .config()
             .timeout_global(Some(remaining))
             .timeout_connect(Some(self.config.connect_timeout.min(remaining)))
-            .build();
+            .build()
+    }
+
+    /// Sends the request and reads the whole answer (at most [`MAX_RESPONSE_BYTES`]):
+    /// its HTTP status and body.
+    fn exchange(
+        &self,
+        request: ureq::RequestBuilder<ureq::typestate::WithBody>,
+        body: &[u8],
+    ) -> Result<(u16, Vec<u8>), Failure> {
         let response = request.send(body).map_err(|e| {
             let failure = self.transport_failure(e);
             if failure.reach == Reach::NotSent {
@@ -242,18 +346,19 @@ impl Client {
                 ),
                 other => self.transport_failure(other),
             })?;
+        Ok((status, answer))
+    }
+
+    /// The body of a 200 answer that is the service's success envelope, or the failure
+    /// that the status or the content stands for.
+    fn judge(&self, status: u16, answer: Vec<u8>) -> Result<String, Failure> {
         if status != 200 {
             let reach = if status >= 500 { Reach::MaybeActed } else { Reach::Final };
-            return Err(Failure::new(
-                reach,
-                Error::local(
-                    ErrorKind::HttpStatus,
-                    codes::HTTP_STATUS,
-                    format!("HTTP status {status} from {}: {}", endpoint.url, excerpt(&answer)),
-                ),
-            ));
+            let shown = excerpt(&answer, &self.secrets());
+            let message = format!("HTTP status {status} from {}: {shown}", self.config.endpoint.url);
+            return Err(Failure::new(reach, Error::local(ErrorKind::HttpStatus, codes::HTTP_STATUS, message)));
         }
-        interpret_answer(answer)
+        interpret_answer(answer, &self.secrets())
     }
 
     /// The signing key and date for `timestamp`'s UTC day, derived once per day.
@@ -274,71 +379,54 @@ impl Client {
     }
 
     fn transport_failure(&self, error: ureq::Error) -> Failure {
-        use ureq::Error as E;
-        use ureq::Timeout as T;
-        let url = &self.config.endpoint.url;
-        let (reach, kind, code, message) = match &error {
-            E::Timeout(T::Resolve | T::Connect) => (
-                Reach::NotSent,
-                ErrorKind::Timeout,
-                codes::TIMEOUT,
-                format!("could not connect to {url} in time ({error})"),
-            ),
-            E::Timeout(_) => (
-                Reach::MaybeActed,
-                ErrorKind::Timeout,
-                codes::TIMEOUT,
-                format!("no answer from {url} within the time limit ({error})"),
-            ),
-            E::HostNotFound
-            | E::ConnectionFailed
-            | E::ConnectProxyFailed(_)
-            | E::Tls(_)
-            | E::Rustls(_)
-            | E::Pem(_)
-            | E::TlsRequired => {
-                (Reach::NotSent, ErrorKind::Network, codes::NETWORK, format!("could not connect to {url}: {error}"))
-            }
-            E::Io(io) if is_connect_error(io.kind()) => {
-                (Reach::NotSent, ErrorKind::Network, codes::NETWORK, format!("could not connect to {url}: {io}"))
-            }
-            E::Io(io) => (
-                Reach::MaybeActed,
-                ErrorKind::Network,
-                codes::NETWORK,
-                format!("connection to {url} failed after the request was sent: {io}"),
-            ),
-            _ => {
-                (Reach::MaybeActed, ErrorKind::Network, codes::NETWORK, format!("exchange with {url} failed: {error}"))
-            }
-        };
+        let (reach, kind, code, what) = classify_transport_error(&error, crate::transport::request_written());
+        let message = format!("{what} {}: {error}; {}", self.config.endpoint.url, reach.describe());
         Failure::new(reach, Error::local(kind, code, self.redact(message)))
     }
 
-    /// Removes anything secret that a lower layer may have put into a message.
-    fn redact(&self, mut message: String) -> String {
+    /// The secrets that must never appear in a message: the secret key, the token and
+    /// the proxy password.
+    fn secrets(&self) -> Vec<&str> {
         let credentials = &self.config.credentials;
         let mut secrets = vec![credentials.secret_key().expose()];
         secrets.extend(credentials.token().map(|t| t.expose()));
-        let password = self.config.proxy.as_ref().and_then(|p| proxy_password(p.expose()));
-        secrets.extend(password);
-        for secret in secrets.into_iter().filter(|s| s.len() >= 4) {
-            if message.contains(secret) {
-                message = message.replace(secret, "<redacted>");
-            }
-        }
-        message
+        secrets.extend(self.config.proxy.as_ref().and_then(|p| proxy_password(p.expose())));
+        secrets
     }
+
+    /// Removes anything secret that a lower layer may have put into a message.
+    fn redact(&self, message: String) -> String {
+        redact_secrets(message, &self.secrets())
+    }
+}
+
+/// Replaces each secret in `message` by `<redacted>`.
+fn redact_secrets(mut message: String, secrets: &[&str]) -> String {
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        if message.contains(secret) {
+            message = message.replace(secret, "<redacted>");
+        }
+    }
+    message
+}
+
+/// A header value over a zeroed-on-drop copy of `secret`; clones share that copy.
+fn secret_header(secret: &str) -> Result<ureq::http::HeaderValue, Error> {
+    let shared = bytes::Bytes::from_owner(zeroize::Zeroizing::new(secret.as_bytes().to_vec()));
+    ureq::http::HeaderValue::from_maybe_shared(shared)
+        .map_err(|_| Error::invalid_config("token cannot be sent in an HTTP header"))
 }
 
 /// System CA bundles that `ca_file` roots are added to.
 const SYSTEM_CA_BUNDLES: [&str; 3] =
     ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"];
 
+/// The largest `ca_file` accepted (the whole system bundle is about 220 KiB).
+pub const MAX_CA_FILE_BYTES: u64 = 1 << 20;
+
 /// The PEM roots of `ca_file` plus those of the system bundle (when there is one).
 fn load_roots(path: &std::path::Path) -> Result<ureq::tls::RootCerts, Error> {
-    let pem = std::fs::read(path)
-        .map_err(|e| Error::invalid_config(format!("ca_file {} cannot be read: {e}", path.display())))?;
+    let pem = read_ca_file(path)?;
     let mut certs = pem_certificates(&pem)
         .map_err(|e| Error::invalid_config(format!("ca_file {} is not valid PEM: {e}", path.display())))?;
     if certs.is_empty() {
@@ -348,6 +436,33 @@ fn load_roots(path: &std::path::Path) -> Result<ureq::tls::RootCerts, Error> {
         certs.extend(pem_certificates(&bundle).unwrap_or_default());
     }
     Ok(ureq::tls::RootCerts::new_with_certs(&certs))
+}
+
+/// Reads `ca_file` without ever blocking or reading without bound: only a regular
+/// file of at most [`MAX_CA_FILE_BYTES`] is read (not a FIFO, a device or a directory).
+fn read_ca_file(path: &std::path::Path) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let refused = |why: String| Error::invalid_config(format!("ca_file {} {why}", path.display()));
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    // A FIFO opens at once instead of waiting for a writer; regular files ignore it.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path).map_err(|e| refused(format!("cannot be read: {e}")))?;
+    let metadata = file.metadata().map_err(|e| refused(format!("cannot be read: {e}")))?;
+    if !metadata.is_file() {
+        return Err(refused("is not a regular file".into()));
+    }
+    let too_large = || refused(format!("is larger than {MAX_CA_FILE_BYTES} bytes"));
+    if metadata.len() > MAX_CA_FILE_BYTES {
+        return Err(too_large());
+    }
+    let mut pem = Vec::new();
+    file.take(MAX_CA_FILE_BYTES + 1).read_to_end(&mut pem).map_err(|e| refused(format!("cannot be read: {e}")))?;
+    if pem.len() as u64 > MAX_CA_FILE_BYTES {
+        return Err(too_large());
+    }
+    Ok(pem)
 }
 
 fn pem_certificates(pem: &[u8]) -> Result<Vec<ureq::tls::Certificate<'static>>, ureq::Error> {
@@ -364,14 +479,6 @@ fn proxy_password(url: &str) -> Option<&str> {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let userinfo = rest.split_once('@')?.0;
     userinfo.split_once(':').map(|(_, password)| password)
-}
-
-fn is_connect_error(kind: std::io::ErrorKind) -> bool {
-    use std::io::ErrorKind as K;
-    matches!(
-        kind,
-        K::ConnectionRefused | K::HostUnreachable | K::NetworkUnreachable | K::NetworkDown | K::AddrNotAvailable
-    )
 }
 
 fn lookup_action(name: &str) -> Result<&'static Action, Error> {
@@ -401,15 +508,16 @@ fn check_request_json(json: &str) -> Result<&str, Error> {
 }
 
 /// Turns a 200 answer into the body (success) or the service's error.
-fn interpret_answer(answer: Vec<u8>) -> Result<String, Failure> {
+fn interpret_answer(answer: Vec<u8>, secrets: &[&str]) -> Result<String, Failure> {
     let Some(head) = api::parse_envelope_head(&answer) else {
         return Err(Failure::new(
             Reach::MaybeActed,
-            decode_error("answer is not the service's JSON envelope {\"Response\":{...}}".into(), &answer),
+            decode_error("answer is not the service's JSON envelope {\"Response\":{...}}".into(), &answer, secrets),
         ));
     };
-    let body = String::from_utf8(answer)
-        .map_err(|e| Failure::new(Reach::MaybeActed, decode_error("answer is not UTF-8".into(), e.as_bytes())))?;
+    let body = String::from_utf8(answer).map_err(|e| {
+        Failure::new(Reach::MaybeActed, decode_error("answer is not UTF-8".into(), e.as_bytes(), secrets))
+    })?;
     match head.error {
         None => Ok(body),
         Some(error) => {
@@ -433,8 +541,8 @@ fn classify_api_error(code: &str) -> Reach {
     }
 }
 
-fn decode_error(why: String, answer: &[u8]) -> Error {
-    Error::local(ErrorKind::Decode, codes::DECODE, format!("{why}; it starts with: {}", excerpt(answer)))
+fn decode_error(why: String, answer: &[u8], secrets: &[&str]) -> Error {
+    Error::local(ErrorKind::Decode, codes::DECODE, format!("{why}; it starts with: {}", excerpt(answer, secrets)))
 }
 
 fn timeout_error(config: &Config) -> Error {
@@ -445,11 +553,26 @@ fn timeout_error(config: &Config) -> Error {
     )
 }
 
-/// The first 200 characters of a body, printable.
-fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(800)]);
+/// How much of a body is searched for echoed headers and secrets.
+const EXCERPT_SCAN: usize = 64 << 10;
+
+/// Words that mark a body as an echo of the request's headers (as servers and proxies
+/// that mirror a request write them): such a body is not shown at all.
+const ECHO_MARKERS: [&str; 3] = ["authorization", "x-tc-token", "tc3-hmac-sha256"];
+
+/// The first 200 characters of a body, printable, with `secrets` redacted; nothing of a
+/// body that repeats the request's headers (`X-TC-Token`, `Authorization`,
+/// `Proxy-Authorization`).
+fn excerpt(body: &[u8], secrets: &[&str]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_SCAN)]);
+    let lower = text.to_ascii_lowercase();
+    if ECHO_MARKERS.iter().any(|marker| lower.contains(marker)) {
+        return format!("({} bytes, not shown: they repeat the request's headers)", body.len());
+    }
+    // Redacted before it is cut, so that no prefix of a secret survives the cut.
+    let text = redact_secrets(text.into_owned(), secrets);
     let mut out: String = text.chars().take(200).map(|c| if c.is_control() { ' ' } else { c }).collect();
-    if text.chars().count() > 200 || body.len() > 800 {
+    if text.chars().count() > 200 || body.len() > EXCERPT_SCAN {
         out.push('…');
     }
     if out.trim().is_empty() {
@@ -463,7 +586,8 @@ fn unix_now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Full-jitter exponential backoff for retry number `attempt` (0-based).
+/// Exponential backoff with equal jitter for retry number `attempt` (0-based): between
+/// half and all of 100 ms · 2ⁿ (capped at 2 s).
 fn backoff(attempt: u32) -> Duration {
     let ceiling = BACKOFF_BASE.saturating_mul(1 << attempt.min(16)).min(BACKOFF_MAX);
     let fraction = (next_random() % 1000) as u32;
@@ -518,12 +642,12 @@ mod tests {
     #[test]
     fn answers_are_interpreted() {
         let ok = br#"{"Response":{"RequestId":"r"}}"#.to_vec();
-        assert_eq!(interpret_answer(ok.clone()).ok().unwrap().as_bytes(), &ok[..]);
+        assert_eq!(interpret_answer(ok.clone(), &[]).ok().unwrap().as_bytes(), &ok[..]);
         let err = br#"{"Response":{"Error":{"Code":"RequestLimitExceeded","Message":"slow down"},"RequestId":"r9"}}"#;
-        let f = interpret_answer(err.to_vec()).err().unwrap();
+        let f = interpret_answer(err.to_vec(), &[]).err().unwrap();
         assert_eq!((f.reach, f.error.code(), f.error.request_id()), (Reach::NotActed, "RequestLimitExceeded", "r9"));
         assert_eq!(f.error.to_envelope_json().as_bytes(), &err[..]);
-        let f = interpret_answer(b"<html>oops</html>".to_vec()).err().unwrap();
+        let f = interpret_answer(b"<html>oops</html>".to_vec(), &[]).err().unwrap();
         assert_eq!(f.error.kind(), ErrorKind::Decode);
         assert!(f.error.message().contains("<html>oops"));
     }
@@ -555,11 +679,87 @@ mod tests {
     #[test]
     fn excerpts_are_short_and_printable() {
         let long = "x\n".repeat(1000);
-        let e = excerpt(long.as_bytes());
+        let e = excerpt(long.as_bytes(), &[]);
         assert!(e.chars().count() <= 201 && !e.contains('\n'));
-        assert_eq!(excerpt(b""), "(empty body)");
+        assert_eq!(excerpt(b"", &[]), "(empty body)");
+        // Secrets are redacted before the cut: no prefix of one survives it.
+        let body = format!("{}sekrit-token-value and more", "x".repeat(195));
+        let e = excerpt(body.as_bytes(), &["sekrit-token-value"]);
+        assert!(!e.contains("sekr") && e.starts_with("xxx"), "{e}");
+        // A body that repeats the request's headers is not shown at all.
+        for echo in
+            ["X-TC-Token: abc", "\"Proxy-Authorization\": \"Basic dXNlcjpwdw==\"", "TC3-HMAC-SHA256 Credential=AKID"]
+        {
+            let e = excerpt(echo.as_bytes(), &[]);
+            assert!(e.contains("not shown") && !e.contains("abc") && !e.contains("dXNl") && !e.contains("AKID"), "{e}");
+        }
         assert_eq!(proxy_password("http://user:pw@host:1"), Some("pw"));
         assert_eq!(proxy_password("http://host:1"), None);
+    }
+
+    /// A resolver that fails as getaddrinfo does for an unknown name, and counts calls.
+    #[derive(Debug, Clone, Default)]
+    struct FailingResolver(Arc<std::sync::atomic::AtomicUsize>);
+
+    impl ureq::unversioned::resolver::Resolver for FailingResolver {
+        fn resolve(
+            &self,
+            _: &ureq::http::Uri,
+            _: &ureq::config::Config,
+            _: ureq::unversioned::transport::NextTimeout,
+        ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err(ureq::Error::Io(std::io::Error::other(
+                "failed to lookup address information: Name or service not known",
+            )))
+        }
+    }
+
+    #[test]
+    fn a_dns_failure_is_reported_as_not_sent_and_may_be_retried_even_for_sendsms() {
+        let resolver = FailingResolver::default();
+        let config = Config::from_json_with_env(
+            r#"{"secret_id":"AKID1","secret_key":"dns-secret","endpoint":"sms.example.invalid","max_retries":2,"timeout_ms":5000}"#,
+            &|_| None,
+        )
+        .unwrap();
+        let client = Client::with_resolver(config, CachingResolver::over(resolver.clone())).unwrap();
+        let e = client.call("SendSms", r#"{"SmsSdkAppId":"1"}"#).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Network, "{e}");
+        assert!(e.message().contains("the request was not sent"), "{e}");
+        assert!(!e.message().contains("may have acted"), "{e}");
+        // Nothing was sent, so even a SendSms may be tried again: first try + 2 retries.
+        assert_eq!(resolver.0.load(std::sync::atomic::Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn transport_errors_say_whether_the_request_may_have_reached_the_service() {
+        use std::io::{Error as IoError, ErrorKind as Io};
+        use ureq::Error as E;
+        let cases: Vec<(E, bool, Reach)> = vec![
+            (
+                E::Io(IoError::new(Io::InvalidData, "invalid peer certificate: UnknownIssuer")),
+                false,
+                Reach::NotSentWillRecur,
+            ),
+            (E::Io(IoError::new(Io::ConnectionReset, "reset")), false, Reach::NotSent),
+            (E::Io(IoError::new(Io::ConnectionReset, "reset")), true, Reach::MaybeActed),
+            (E::Io(IoError::new(Io::InvalidData, "bad chunk")), true, Reach::MaybeActed),
+            (E::Io(IoError::other("failed to lookup address information")), false, Reach::NotSent),
+            (E::HostNotFound, false, Reach::NotSent),
+            (E::BadUri("x".into()), false, Reach::NotSentWillRecur),
+            (E::Tls("Rustls invalid dns name error"), false, Reach::NotSentWillRecur),
+            (E::ConnectProxyFailed("407".into()), false, Reach::NotSentWillRecur),
+            (E::Timeout(ureq::Timeout::Connect), false, Reach::NotSent),
+            (E::Timeout(ureq::Timeout::Global), false, Reach::NotSent),
+            (E::Timeout(ureq::Timeout::Global), true, Reach::MaybeActed),
+            (E::ConnectionFailed, false, Reach::NotSent),
+        ];
+        for (error, written, want) in cases {
+            let (reach, _, _, _) = classify_transport_error(&error, written);
+            assert_eq!(reach, want, "{error} (written: {written})");
+        }
+        assert!(!Failure::new(Reach::NotSentWillRecur, Error::invalid_argument("x")).retryable(Idempotency::Idempotent));
     }
 
     #[test]

@@ -20,7 +20,7 @@
 //! queue holds it (an `Arc`) until its last call ends.
 
 use crate::client::Client;
-use crate::error::{codes, Error, ErrorKind};
+use crate::error::{codes, panic_text, Error, ErrorKind};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -97,7 +97,27 @@ impl QueueOptions {
 #[derive(Debug)]
 pub struct Completion {
     pub tag: u64,
-    pub result: Result<String, Error>,
+    pub result: Result<String, Failure>,
+}
+
+/// Why a queued call failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// The call's error, as [`Client::call_with_timeout`] would have returned it.
+    Error(Error),
+    /// A bug in tcsms panicked in the worker; the text of the panic (the C ABI reports
+    /// it as `ClientError.Panic`).
+    Panic(String),
+}
+
+impl Failure {
+    /// The call's error; None for a panic.
+    pub fn error(&self) -> Option<&Error> {
+        match self {
+            Failure::Error(error) => Some(error),
+            Failure::Panic(_) => None,
+        }
+    }
 }
 
 struct Job {
@@ -311,17 +331,19 @@ fn worker(shared: Arc<Shared>, done: Sender<Completion>) {
     }
 }
 
-fn run(client: Arc<Client>, action: &str, request: &str, deadline: Instant) -> Result<String, Error> {
+fn run(client: Arc<Client>, action: &str, request: &str, deadline: Instant) -> Result<String, Failure> {
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
-        return Err(Error::local(
+        return Err(Failure::Error(Error::local(
             ErrorKind::Timeout,
             codes::TIMEOUT,
             "the call waited for a worker until its time limit passed; it was not sent",
-        ));
+        )));
     }
-    catch_unwind(AssertUnwindSafe(|| client.call_with_timeout(action, request, Some(left))))
-        .unwrap_or_else(|panic| Err(Error::from_panic(panic)))
+    match catch_unwind(AssertUnwindSafe(|| client.call_with_timeout(action, request, Some(left)))) {
+        Ok(result) => result.map_err(Failure::Error),
+        Err(panic) => Err(Failure::Panic(panic_text(&*panic))),
+    }
 }
 
 /// The readiness descriptor: an eventfd on Linux, a pipe elsewhere; non-blocking.
@@ -444,7 +466,7 @@ mod tests {
         while seen.len() < 2 {
             assert!(readable(queue.fd(), 5000), "no completion signalled");
             while let Some(c) = queue.next() {
-                seen.push((c.tag, c.result.unwrap_err().code().to_owned()));
+                seen.push((c.tag, c.result.unwrap_err().error().unwrap().code().to_owned()));
             }
         }
         seen.sort();
@@ -469,7 +491,7 @@ mod tests {
         while done.len() < 3 {
             assert!(readable(queue.fd(), 5000));
             while let Some(c) = queue.next() {
-                done.push((c.tag, c.result.unwrap_err()));
+                done.push((c.tag, c.result.unwrap_err().error().unwrap().clone()));
             }
         }
         // One worker: the first call takes its 300 ms; the others were queued as long

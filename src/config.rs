@@ -2,9 +2,11 @@
 
 use crate::credentials::{self, Credentials, EnvLookup, Secret};
 use crate::error::{codes, Error, ErrorKind};
-use serde_json::{Map, Value};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
 use std::path::PathBuf;
 use std::time::Duration;
+use zeroize::Zeroizing;
 
 pub const DEFAULT_REGION: &str = "ap-guangzhou";
 pub const DEFAULT_ENDPOINT: &str = "sms.intl.tencentcloudapi.com";
@@ -58,7 +60,8 @@ pub struct Endpoint {
 impl Endpoint {
     /// Accepts `host`, `host:port`, `https://host[:port]` and `http://host:port`.
     pub fn parse(text: &str) -> Result<Endpoint, Error> {
-        let bad = |why: &str| Error::invalid_config(format!("endpoint `{text}` {why}"));
+        let shown = without_userinfo(text);
+        let bad = |why: &str| Error::invalid_config(format!("endpoint `{shown}` {why}"));
         let (https, rest) = if let Some(rest) = text.strip_prefix("https://") {
             (true, rest)
         } else if let Some(rest) = text.strip_prefix("http://") {
@@ -85,9 +88,13 @@ impl Endpoint {
         if host.is_empty() {
             return Err(bad("has no host"));
         }
+        if !host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'[' | b']' | b':')) {
+            return Err(bad("has a host that is not an ASCII name or IP address (write internationalised names in punycode, xn--...)"));
+        }
         if let Some(p) = port {
+            // Digits only: `u16::from_str` would also take "+80", sent as `Host: x:+80`.
             match p.parse::<u16>() {
-                Ok(n) if n > 0 => {}
+                Ok(n) if n > 0 && p.bytes().all(|b| b.is_ascii_digit()) => {}
                 _ => return Err(bad("has an invalid port")),
             }
         }
@@ -97,6 +104,15 @@ impl Endpoint {
         let authority = authority.to_ascii_lowercase();
         let url = format!("{}://{authority}/", if https { "https" } else { "http" });
         Ok(Endpoint { https, authority, url })
+    }
+}
+
+/// `text` with any `user:password@` part replaced by `***@`, so an error can quote it.
+fn without_userinfo(text: &str) -> std::borrow::Cow<'_, str> {
+    let start = text.find("://").map_or(0, |i| i + 3);
+    match text[start..].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..start], &text[start + at..]).into(),
+        None => text.into(),
     }
 }
 
@@ -125,90 +141,188 @@ impl Config {
 
     /// As [`Config::from_json`], with an injectable environment.
     pub fn from_json_with_env(json: &str, env: EnvLookup<'_>) -> Result<Config, Error> {
-        let value: Value = serde_json::from_str(json).map_err(|e| {
-            Error::local(ErrorKind::InvalidJson, codes::INVALID_JSON, format!("configuration is not valid JSON: {e}"))
-        })?;
-        let Value::Object(map) = value else {
-            return Err(Error::local(
-                ErrorKind::InvalidJson,
-                codes::INVALID_JSON,
-                "configuration must be a JSON object",
-            ));
-        };
-        Config::from_map(&map, env)
+        Config::from_raw(RawConfig::parse(json)?, env)
     }
 
-    fn from_map(map: &Map<String, Value>, env: EnvLookup<'_>) -> Result<Config, Error> {
-        if let Some(unknown) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
-            return Err(Error::invalid_config(format!(
-                "unknown configuration key `{unknown}` (known keys: {})",
-                KEYS.join(", ")
-            )));
+    fn from_raw(raw: RawConfig, env: EnvLookup<'_>) -> Result<Config, Error> {
+        let credentials = credentials::resolve(
+            raw.secret_id.as_deref(),
+            raw.secret_key.as_deref().map(String::as_str),
+            raw.token.as_deref().map(String::as_str),
+            env,
+        )?;
+        Ok(Config {
+            credentials,
+            region: region(raw.region)?,
+            endpoint: Endpoint::parse(raw.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT))?,
+            language: language(raw.language.as_deref())?,
+            timeout: duration("timeout_ms", raw.timeout_ms, DEFAULT_TIMEOUT)?,
+            connect_timeout: duration("connect_timeout_ms", raw.connect_timeout_ms, DEFAULT_CONNECT_TIMEOUT)?,
+            max_retries: max_retries(raw.max_retries)?,
+            proxy: proxy(raw.proxy)?,
+            ca_file: raw.ca_file.filter(|s| !s.is_empty()).map(PathBuf::from),
+        })
+    }
+}
+
+/// The configuration object as written: every key may be absent or `null`; unknown
+/// keys are refused. Secrets are zeroed when it is dropped.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default, deserialize_with = "string")]
+    secret_id: Option<String>,
+    #[serde(default, deserialize_with = "secret")]
+    secret_key: Option<Zeroizing<String>>,
+    #[serde(default, deserialize_with = "secret")]
+    token: Option<Zeroizing<String>>,
+    #[serde(default, deserialize_with = "string")]
+    region: Option<String>,
+    #[serde(default, deserialize_with = "string")]
+    endpoint: Option<String>,
+    #[serde(default, deserialize_with = "string")]
+    language: Option<String>,
+    #[serde(default, deserialize_with = "integer")]
+    timeout_ms: Option<u64>,
+    #[serde(default, deserialize_with = "integer")]
+    connect_timeout_ms: Option<u64>,
+    #[serde(default, deserialize_with = "integer")]
+    max_retries: Option<u64>,
+    #[serde(default, deserialize_with = "secret")]
+    proxy: Option<Zeroizing<String>>,
+    #[serde(default, deserialize_with = "string")]
+    ca_file: Option<String>,
+}
+
+impl RawConfig {
+    /// Parses the JSON; errors name the key at fault. As in any JSON object read into a
+    /// map, a key given twice takes its last value.
+    fn parse(json: &str) -> Result<RawConfig, Error> {
+        let invalid_json = |why: String| Error::local(ErrorKind::InvalidJson, codes::INVALID_JSON, why);
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| invalid_json(format!("configuration is not valid JSON: {e}")))?;
+        if !value.is_object() {
+            return Err(invalid_json("configuration must be a JSON object".into()));
         }
-        let string = |key: &str| -> Result<Option<&str>, Error> {
-            match map.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.as_str())),
-                Some(_) => Err(Error::invalid_config(format!("configuration key `{key}` must be a string"))),
+        // Deserialized from the owned value, the strings move into the fields: the
+        // secrets are not copied, and the fields zero them.
+        serde_path_to_error::deserialize(value).map_err(|error| {
+            let key = error.path().to_string();
+            // The messages of this module's deserializers, or serde's own.
+            let why = error.into_inner().to_string();
+            match why.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next()) {
+                Some(unknown) => Error::invalid_config(format!(
+                    "unknown configuration key `{unknown}` (known keys: {})",
+                    KEYS.join(", ")
+                )),
+                None => Error::invalid_config(format!("configuration key `{key}` {why}")),
             }
-        };
-        let integer = |key: &str, max: u64| -> Result<Option<u64>, Error> {
-            match map.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(v) => match v.as_u64() {
-                    Some(n) if n <= max => Ok(Some(n)),
-                    _ => Err(Error::invalid_config(format!(
-                        "configuration key `{key}` must be an integer from 0 to {max}"
-                    ))),
-                },
-            }
-        };
-        let credentials = credentials::resolve(string("secret_id")?, string("secret_key")?, string("token")?, env)?;
-        let region = match string("region")? {
-            None => DEFAULT_REGION.to_owned(),
-            Some(r) if !r.is_empty() && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => r.to_owned(),
-            Some(r) => {
-                return Err(Error::invalid_config(format!("region `{r}` is not a region name like ap-guangzhou")))
-            }
-        };
-        let endpoint = Endpoint::parse(string("endpoint")?.unwrap_or(DEFAULT_ENDPOINT))?;
-        let language = match string("language")? {
-            None => None,
-            Some("en-US") => Some(Language::EnUs),
-            Some("zh-CN") => Some(Language::ZhCn),
-            Some(other) => return Err(Error::invalid_config(format!("language `{other}` must be en-US or zh-CN"))),
-        };
-        const DAY_MS: u64 = 86_400_000;
-        let timeout = match integer("timeout_ms", DAY_MS)? {
-            Some(0) => return Err(Error::invalid_config("configuration key `timeout_ms` must be greater than 0")),
-            Some(ms) => Duration::from_millis(ms),
-            None => DEFAULT_TIMEOUT,
-        };
-        let connect_timeout = match integer("connect_timeout_ms", DAY_MS)? {
-            Some(0) => {
-                return Err(Error::invalid_config("configuration key `connect_timeout_ms` must be greater than 0"))
-            }
-            Some(ms) => Duration::from_millis(ms),
-            None => DEFAULT_CONNECT_TIMEOUT,
-        };
-        let max_retries =
-            integer("max_retries", u64::from(MAX_RETRIES_LIMIT))?.map_or(DEFAULT_MAX_RETRIES, |n| n as u32);
-        let proxy = match string("proxy")? {
-            None | Some("") => None,
-            Some(p) => {
-                parse_proxy(p)?;
-                Some(Secret::new(p))
-            }
-        };
-        let ca_file = string("ca_file")?.filter(|s| !s.is_empty()).map(PathBuf::from);
-        Ok(Config { credentials, region, endpoint, language, timeout, connect_timeout, max_retries, proxy, ca_file })
+        })
+    }
+}
+
+fn string<'de, D: Deserializer<'de>>(value: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(value).map_err(|_| D::Error::custom("must be a string"))
+}
+
+fn secret<'de, D: Deserializer<'de>>(value: D) -> Result<Option<Zeroizing<String>>, D::Error> {
+    string(value).map(|s| s.map(Zeroizing::new))
+}
+
+fn integer<'de, D: Deserializer<'de>>(value: D) -> Result<Option<u64>, D::Error> {
+    Option::<u64>::deserialize(value).map_err(|_| D::Error::custom("must be a whole number"))
+}
+
+fn region(region: Option<String>) -> Result<String, Error> {
+    match region {
+        None => Ok(DEFAULT_REGION.to_owned()),
+        Some(r) if !r.is_empty() && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => Ok(r),
+        Some(r) => Err(Error::invalid_config(format!("region `{r}` is not a region name like ap-guangzhou"))),
+    }
+}
+
+fn language(language: Option<&str>) -> Result<Option<Language>, Error> {
+    match language {
+        None => Ok(None),
+        Some("en-US") => Ok(Some(Language::EnUs)),
+        Some("zh-CN") => Ok(Some(Language::ZhCn)),
+        Some(other) => Err(Error::invalid_config(format!("language `{other}` must be en-US or zh-CN"))),
+    }
+}
+
+/// The longest time limit accepted, one day.
+const MAX_TIMEOUT_MS: u64 = 86_400_000;
+
+fn duration(key: &str, ms: Option<u64>, default: Duration) -> Result<Duration, Error> {
+    match ms {
+        None => Ok(default),
+        Some(ms @ 1..=MAX_TIMEOUT_MS) => Ok(Duration::from_millis(ms)),
+        Some(_) => Err(Error::invalid_config(format!(
+            "configuration key `{key}` must be an integer from 1 to {MAX_TIMEOUT_MS}"
+        ))),
+    }
+}
+
+fn max_retries(n: Option<u64>) -> Result<u32, Error> {
+    match n {
+        None => Ok(DEFAULT_MAX_RETRIES),
+        Some(n) if n <= u64::from(MAX_RETRIES_LIMIT) => Ok(n as u32),
+        Some(_) => Err(Error::invalid_config(format!(
+            "configuration key `max_retries` must be an integer from 0 to {MAX_RETRIES_LIMIT}"
+        ))),
+    }
+}
+
+fn proxy(url: Option<Zeroizing<String>>) -> Result<Option<Secret>, Error> {
+    match url.as_deref().map(String::as_str) {
+        None | Some("") => Ok(None),
+        Some(url) => {
+            parse_proxy(url)?;
+            Ok(Some(Secret::new(url)))
+        }
     }
 }
 
 /// Parses a proxy URL; the error never repeats the URL, which may hold a password.
 pub fn parse_proxy(url: &str) -> Result<ureq::Proxy, Error> {
-    ureq::Proxy::new(url)
-        .map_err(|_| Error::invalid_config("proxy must be a URL like http://[user:password@]host:port"))
+    let proxy = ureq::Proxy::new(url)
+        .map_err(|_| Error::invalid_config("proxy must be a URL like http://[user:password@]host:port"))?;
+    refuse_socks(&proxy, "configuration key `proxy`")?;
+    Ok(proxy)
+}
+
+/// The environment variables a proxy is read from, in the order ureq reads them.
+const PROXY_ENV: [&str; 6] = ["ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"];
+
+/// The proxy of the process environment (with `NO_PROXY`), as ureq reads it; a SOCKS
+/// proxy is refused, naming the variable.
+pub fn env_proxy() -> Result<Option<ureq::Proxy>, Error> {
+    let Some(proxy) = ureq::Proxy::try_from_env() else {
+        return Ok(None);
+    };
+    let variable = PROXY_ENV
+        .iter()
+        .find(|name| std::env::var(name).is_ok_and(|v| ureq::Proxy::new(&v).is_ok()))
+        .copied()
+        .unwrap_or("ALL_PROXY/HTTPS_PROXY/HTTP_PROXY");
+    refuse_socks(&proxy, &format!("environment variable {variable}"))?;
+    Ok(Some(proxy))
+}
+
+/// SOCKS proxies are refused when the client is made: ureq is built without SOCKS
+/// support, and would otherwise fail (or connect directly) on every call.
+fn refuse_socks(proxy: &ureq::Proxy, origin: &str) -> Result<(), Error> {
+    use ureq::ProxyProtocol as P;
+    let scheme = match proxy.protocol() {
+        P::Socks4 => "socks4",
+        P::Socks4A => "socks4a",
+        P::Socks5 => "socks5",
+        P::Socks5h => "socks5h",
+        _ => return Ok(()),
+    };
+    Err(Error::invalid_config(format!(
+        "{origin} names a {scheme}:// proxy; tcsms supports only HTTP CONNECT proxies (http://[user:password@]host:port)"
+    )))
 }
 
 #[cfg(test)]
@@ -280,6 +394,8 @@ mod tests {
             (r#""timeout_ms":"5""#, "timeout_ms"),
             (r#""timeout_ms":-1"#, "timeout_ms"),
             (r#""timeout_ms":0"#, "timeout_ms"),
+            (r#""timeout_ms":1.5"#, "`timeout_ms` must be a whole number"),
+            (r#""token":5"#, "`token` must be a string"),
             (r#""max_retries":11"#, "max_retries"),
             (r#""region":5"#, "region"),
             (r#""region":"ap guangzhou""#, "region"),
@@ -288,12 +404,28 @@ mod tests {
             (r#""endpoint":"http://localhost""#, "port"),
             (r#""endpoint":"host:99999""#, "port"),
             (r#""endpoint":"host/path""#, "path"),
+            (r#""endpoint":"http://127.0.0.1:+80""#, "port"),
+            (r#""endpoint":"http://127.0.0.1:8_0""#, "port"),
+            (r#""endpoint":"bücher.example""#, "ASCII"),
+            (r#""endpoint":"sms|x.example.com""#, "ASCII"),
+            (r#""endpoint":"https://sms{x}.example.com""#, "ASCII"),
+            (r#""endpoint":"https://sms.tencentcloudapi.com\u00a0""#, "ASCII"),
+            (r#""proxy":"socks5://127.0.0.1:1080""#, "socks5://"),
+            (r#""proxy":"socks4://127.0.0.1:1080""#, "socks4://"),
+            (r#""proxy":"socks4a://127.0.0.1:1080""#, "socks4a://"),
+            (r#""proxy":"socks5h://u:pw@127.0.0.1:1080""#, "socks5h://"),
             (r#""proxy":"::not a url::""#, "proxy"),
         ] {
             let e = parse(&format!("{{{CREDS},{extra}}}")).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{extra}");
             assert!(e.message().contains(needle), "{extra}: {}", e.message());
         }
+    }
+
+    #[test]
+    fn a_key_given_twice_takes_its_last_value() {
+        let c = parse(&format!(r#"{{{CREDS},"region":"ap-beijing","region":"ap-singapore"}}"#)).unwrap();
+        assert_eq!(c.region, "ap-singapore");
     }
 
     #[test]
@@ -315,6 +447,17 @@ mod tests {
         ] {
             let e = Endpoint::parse(text).unwrap();
             assert_eq!((e.https, e.authority.as_str()), (https, authority), "{text}");
+        }
+    }
+
+    #[test]
+    fn endpoint_credentials_are_refused_without_being_quoted() {
+        for text in
+            ["https://user:endpointpw@sms.tencentcloudapi.com", "http://u:endpointpw@127.0.0.1:9/", "u:endpointpw@host"]
+        {
+            let e = Endpoint::parse(text).unwrap_err();
+            assert!(!e.message().contains("endpointpw"), "{text}: {}", e.message());
+            assert!(e.message().contains("***@"), "{text}: {}", e.message());
         }
     }
 

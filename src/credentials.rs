@@ -3,7 +3,7 @@
 
 use crate::error::{codes, Error, ErrorKind};
 use std::fmt;
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 /// A secret string: redacted in `Debug` and `Display`, zeroed on drop.
 #[derive(Clone, PartialEq, Eq)]
@@ -64,16 +64,14 @@ impl Credentials {
             if value.trim() != value {
                 return Err(Error::invalid_config(format!("{name} has surrounding whitespace")));
             }
-            if value.bytes().any(|b| b.is_ascii_control()) {
-                return Err(Error::invalid_config(format!("{name} contains a control character")));
-            }
+            check_header_safe(name, value)?;
         }
         let token = match token {
-            Some(t) if t.bytes().any(|b| b.is_ascii_control()) => {
-                return Err(Error::invalid_config("token contains a control character"))
-            }
             Some("") | None => None,
-            Some(t) => Some(Secret::new(t)),
+            Some(t) => {
+                check_header_safe("token", t)?;
+                Some(Secret::new(t))
+            }
         };
         Ok(Credentials { secret_id: secret_id.to_owned(), secret_key: Secret::new(secret_key), token, source })
     }
@@ -104,6 +102,19 @@ impl fmt::Debug for Credentials {
             .field("source", &self.source)
             .finish()
     }
+}
+
+/// Credentials travel in HTTP headers (and are signed): only printable ASCII can be
+/// sent as given, so anything else is refused now rather than on every call. The
+/// message never repeats the value.
+fn check_header_safe(name: &str, value: &str) -> Result<(), Error> {
+    if value.bytes().any(|b| b.is_ascii_control()) {
+        return Err(Error::invalid_config(format!("{name} contains a control character")));
+    }
+    if !value.is_ascii() {
+        return Err(Error::invalid_config(format!("{name} contains a non-ASCII character")));
+    }
+    Ok(())
 }
 
 /// Shows the first four characters of an identifier, enough to tell keys apart.
@@ -140,31 +151,12 @@ pub fn resolve(
         (None, Some(_)) => return Err(Error::invalid_config("secret_key is set but secret_id is not")),
         (None, None) => {}
     }
-    if let (Some(id), Some(key)) = (env(ENV_SECRET_ID), env(ENV_SECRET_KEY)) {
-        let env_token = env(ENV_SESSION_TOKEN).or_else(|| env(ENV_TOKEN));
-        let token = token.map(str::to_owned).or(env_token);
-        return Credentials::new(&id, &key, token.as_deref(), CredentialSource::Environment);
+    if let Some(credentials) = from_environment(token, env) {
+        return credentials;
     }
     let path = env(ENV_CREDENTIALS_FILE).or_else(|| env("HOME").map(|h| format!("{h}/.tencentcloud/credentials")));
-    if let Some(path) = &path {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            let profile = parse_profile(&text, "default");
-            let get = |k: &str| profile.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
-            match (get("secret_id"), get("secret_key")) {
-                (Some(id), Some(key)) => {
-                    let file_token = get("token").map(str::to_owned);
-                    let token = token.map(str::to_owned).or(file_token);
-                    return Credentials::new(id, key, token.as_deref(), CredentialSource::ProfileFile);
-                }
-                _ => {
-                    return Err(Error::local(
-                        ErrorKind::InvalidConfig,
-                        codes::MISSING_CREDENTIALS,
-                        format!("the profile file {path} has no [default] section with secret_id and secret_key"),
-                    ))
-                }
-            }
-        }
+    if let Some(credentials) = path.as_deref().and_then(|path| from_profile_file(path, token)) {
+        return credentials;
     }
     Err(Error::local(
         ErrorKind::InvalidConfig,
@@ -176,6 +168,32 @@ pub fn resolve(
             path.as_deref().unwrap_or("~/.tencentcloud/credentials")
         ),
     ))
+}
+
+/// Credentials from the environment, when both the id and the key are set there; a
+/// `token` from the configuration wins over the environment's.
+fn from_environment(token: Option<&str>, env: EnvLookup<'_>) -> Option<Result<Credentials, Error>> {
+    // Copies of secrets read here are zeroed when dropped.
+    let secret = |name: &str| env(name).map(Zeroizing::new);
+    let (id, key) = (env(ENV_SECRET_ID)?, secret(ENV_SECRET_KEY)?);
+    let env_token = secret(ENV_SESSION_TOKEN).or_else(|| secret(ENV_TOKEN));
+    let token = token.or(env_token.as_deref().map(String::as_str));
+    Some(Credentials::new(&id, &key, token, CredentialSource::Environment))
+}
+
+/// Credentials from the `[default]` section of the profile file, when it can be read.
+fn from_profile_file(path: &str, token: Option<&str>) -> Option<Result<Credentials, Error>> {
+    let text = Zeroizing::new(std::fs::read_to_string(path).ok()?);
+    let profile = Zeroizing::new(parse_profile(&text, "default"));
+    let get = |k: &str| profile.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    Some(match (get("secret_id"), get("secret_key")) {
+        (Some(id), Some(key)) => Credentials::new(id, key, token.or(get("token")), CredentialSource::ProfileFile),
+        _ => Err(Error::local(
+            ErrorKind::InvalidConfig,
+            codes::MISSING_CREDENTIALS,
+            format!("the profile file {path} has no [default] section with secret_id and secret_key"),
+        )),
+    })
 }
 
 /// Reads `key = value` lines of one `[section]` of an INI file.
@@ -267,6 +285,26 @@ mod tests {
         assert!(resolve(None, Some("k"), None, &env).unwrap_err().message().contains("secret_id"));
         assert!(resolve(Some(" id"), Some("k"), None, &env).unwrap_err().message().contains("whitespace"));
         assert!(resolve(Some("id"), Some(""), None, &env).unwrap_err().message().contains("empty"));
+    }
+
+    #[test]
+    fn values_that_cannot_travel_in_a_header_are_refused_without_echoing_them() {
+        let env = env_of(&[]);
+        for (id, key, token, needle) in [
+            ("AKIDé1", "k1", None, "secret_id contains a non-ASCII"),
+            ("AKID1", "kéy1", None, "secret_key contains a non-ASCII"),
+            ("AKID1", "k1", Some("tök1"), "token contains a non-ASCII"),
+            ("AKID\u{7f}1", "k1", None, "secret_id contains a control"),
+            ("AKID1", "k\t1", None, "secret_key contains a control"),
+            ("AKID1", "k1", Some("t\r\nX-Evil: 1"), "token contains a control"),
+        ] {
+            let e = resolve(Some(id), Some(key), token, &env).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{needle}");
+            assert!(e.message().contains(needle), "{}", e.message());
+            for value in [id, key, token.unwrap_or(id)] {
+                assert!(!e.message().contains(value), "{}", e.message());
+            }
+        }
     }
 
     #[test]

@@ -2,9 +2,9 @@
 //!
 //! ureq resolves the host before it looks for a pooled connection, on every request, and
 //! with a timeout set it does so on a new thread. That costs more than a whole loopback
-//! round trip. This resolver keeps each answer for [`TTL`], answers IP literals without a
-//! lookup, and forgets a host when connecting to it failed, so the next attempt resolves
-//! it afresh.
+//! round trip. This resolver keeps each answer for [`TTL`] and forgets every answer when
+//! connecting failed, so the next attempt resolves afresh. IP literals take the same
+//! path (the standard library parses them without asking the system resolver).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,13 +20,25 @@ pub const TTL: Duration = Duration::from_secs(30);
 type Cache = HashMap<String, HashMap<String, (Instant, ResolvedSocketAddrs)>>;
 
 /// Clones share one cache.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct CachingResolver {
-    inner: Arc<DefaultResolver>,
+    inner: Arc<dyn Resolver>,
     cache: Arc<Mutex<Cache>>,
 }
 
+impl Default for CachingResolver {
+    fn default() -> Self {
+        CachingResolver::over(DefaultResolver::default())
+    }
+}
+
 impl CachingResolver {
+    /// Caches the answers of `inner` (the system's resolver by default; tests inject
+    /// failing ones, so that no test ever resolves a real name).
+    pub fn over(inner: impl Resolver) -> Self {
+        CachingResolver { inner: Arc::new(inner), cache: Arc::default() }
+    }
+
     /// Drops every cached address (after a failed connection).
     pub fn forget_all(&self) {
         self.lock().clear();

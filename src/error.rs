@@ -6,13 +6,11 @@
 
 use std::fmt;
 
-/// What went wrong, coarsely; the C ABI maps each kind to one status value.
+/// What went wrong, coarsely; the C ABI maps each kind to one status value. More kinds
+/// may be added: match with a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorKind {
-    /// A required argument was missing (a NULL pointer at the C boundary).
-    NullArgument,
-    /// A string argument was not valid UTF-8.
-    InvalidUtf8,
     /// A JSON argument was malformed or not an object.
     InvalidJson,
     /// An argument had a wrong value (an unknown action, a wrong-typed field, ...).
@@ -29,8 +27,6 @@ pub enum ErrorKind {
     Decode,
     /// The service answered with `Response.Error`.
     Api,
-    /// A bug in tcsms: a panic was caught at the C boundary.
-    Panic,
 }
 
 /// An error from tcsms or from the service.
@@ -55,30 +51,12 @@ impl Error {
         Error { kind: ErrorKind::Api, code, message, request_id, body: Some(body) }
     }
 
-    pub fn null_argument(name: &str) -> Error {
-        Error::local(ErrorKind::NullArgument, codes::NULL_ARGUMENT, format!("argument `{name}` is NULL"))
-    }
-
-    pub fn invalid_utf8(name: &str) -> Error {
-        Error::local(ErrorKind::InvalidUtf8, codes::INVALID_UTF8, format!("argument `{name}` is not valid UTF-8"))
-    }
-
     pub fn invalid_argument(message: impl Into<String>) -> Error {
         Error::local(ErrorKind::InvalidArgument, codes::INVALID_ARGUMENT, message)
     }
 
     pub fn invalid_config(message: impl Into<String>) -> Error {
         Error::local(ErrorKind::InvalidConfig, codes::INVALID_CONFIG, message)
-    }
-
-    /// The error for a panic caught at a boundary (the C ABI, a queue's worker thread).
-    pub(crate) fn from_panic(panic: Box<dyn std::any::Any + Send>) -> Error {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".to_owned());
-        Error::local(ErrorKind::Panic, codes::PANIC, format!("internal error in tcsms (please report it): {what}"))
     }
 
     pub fn kind(&self) -> ErrorKind {
@@ -105,14 +83,29 @@ impl Error {
         if let Some(body) = &self.body {
             return body.clone();
         }
-        serde_json::json!({
-            "Response": {
-                "Error": { "Code": self.code, "Message": self.message },
-                "RequestId": self.request_id,
-            }
-        })
-        .to_string()
+        envelope_json(&self.code, &self.message, &self.request_id)
     }
+}
+
+/// The service's error envelope `{"Response":{"Error":{"Code","Message"},"RequestId"}}`.
+/// The text of a caught panic's payload (the C ABI and a completion queue's workers
+/// report it with `ClientError.Panic`).
+pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
+pub(crate) fn envelope_json(code: &str, message: &str, request_id: &str) -> String {
+    serde_json::json!({
+        "Response": {
+            "Error": { "Code": code, "Message": message },
+            "RequestId": request_id,
+        }
+    })
+    .to_string()
 }
 
 impl fmt::Display for Error {
@@ -138,7 +131,8 @@ impl fmt::Debug for Error {
 
 impl std::error::Error for Error {}
 
-/// The documented `ClientError.*` codes of local failures.
+/// The documented `ClientError.*` codes of local failures. `NULL_ARGUMENT`,
+/// `INVALID_UTF8` and `PANIC` arise only at the C boundary.
 pub mod codes {
     pub const NULL_ARGUMENT: &str = "ClientError.NullArgument";
     pub const INVALID_UTF8: &str = "ClientError.InvalidUtf8";
@@ -161,12 +155,12 @@ mod tests {
 
     #[test]
     fn local_errors_become_envelopes() {
-        let e = Error::null_argument("action");
+        let e = Error::invalid_argument("argument `action` is bad");
         let v: serde_json::Value = serde_json::from_str(&e.to_envelope_json()).unwrap();
-        assert_eq!(v["Response"]["Error"]["Code"], "ClientError.NullArgument");
-        assert_eq!(v["Response"]["Error"]["Message"], "argument `action` is NULL");
+        assert_eq!(v["Response"]["Error"]["Code"], "ClientError.InvalidArgument");
+        assert_eq!(v["Response"]["Error"]["Message"], "argument `action` is bad");
         assert_eq!(v["Response"]["RequestId"], "");
-        assert_eq!(e.to_string(), "ClientError.NullArgument: argument `action` is NULL");
+        assert_eq!(e.to_string(), "ClientError.InvalidArgument: argument `action` is bad");
     }
 
     #[test]

@@ -1,18 +1,22 @@
 //! tcsms: a Tencent Cloud SMS API (2021-01-11) client with a C ABI.
 //!
 //! The core (`sign`, `config`, `credentials`, `client`, `api`, `error`) is a plain Rust
-//! library; `ffi` is the thin C layer over it.
+//! library. Internal to it: `transport` (one write per request, fork safety, knowing
+//! whether a request was written), `dns` (a caching resolver) and `ffi`, the thin C
+//! layer whose `tcsms_*` functions are exported from the cdylib and staticlib and
+//! described in the generated `include/tcsms.h`.
 
 pub mod api;
+pub mod callback;
 pub mod client;
 pub mod completion;
 pub mod config;
 pub mod credentials;
-pub mod dns;
+mod dns;
 pub mod error;
-pub mod ffi;
+mod ffi;
 pub mod sign;
-pub mod transport;
+mod transport;
 
 pub use client::Client;
 pub use config::Config;

@@ -6,21 +6,50 @@
 //! until the whole body has been handed over, then writes head and body together.
 //! Anything else (no length, very large bodies, responses) passes straight through.
 //!
+//! It also keeps a connection to the process that opened it: after `fork()`, a child
+//! that finds a connection inherited from its parent in the pool reports it closed, so
+//! the pool drops it (closing the child's copy of the descriptor, without
+//! `shutdown(2)`, which would cut the parent's connection too) and the child opens its
+//! own. Parent and child never share a socket, so never read each other's answers.
+//! (As everywhere after fork(), a lock held by another thread of the parent at that
+//! moment, such as the pool's, stays held in the child: fork between calls.)
+//!
 //! It also rounds the time limits it hands down: ureq sets the socket's send and receive
 //! timeouts (one syscall each) whenever the remaining time differs from the last one,
 //! which at nanosecond precision is every request. Rounded down to [`TIMEOUT_STEP`], the
 //! value repeats from one request to the next and the syscalls are skipped. A call can
 //! then time out at most one step early, never late.
 
+use std::cell::Cell;
 use std::fmt;
 use std::time::Duration;
 use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
+use zeroize::Zeroize;
 
 /// Remaining times above one second are rounded down to a multiple of this.
 const TIMEOUT_STEP: Duration = Duration::from_millis(100);
 
 /// Bodies larger than this are not held back.
 const MAX_HELD: usize = 1 << 20;
+
+thread_local! {
+    /// Whether any byte of the current attempt's request reached the socket (ureq runs
+    /// a request on the calling thread).
+    static WRITTEN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Starts an attempt on this thread: nothing of its request has been written yet.
+pub(crate) fn start_attempt() {
+    WRITTEN.with(|w| w.set(false));
+}
+
+/// Whether any byte of this thread's current request was handed to the socket. When
+/// not, the service cannot have seen the request: the connection, the TLS handshake or
+/// the request's own encoding failed first. A TLS handshake happens within the first
+/// write, so a certificate error leaves this false.
+pub(crate) fn request_written() -> bool {
+    WRITTEN.with(Cell::get)
+}
 
 /// Wraps every transport of a connector chain in [`OneWrite`].
 #[derive(Debug, Default, Clone, Copy)]
@@ -30,19 +59,21 @@ impl<In: Transport> Connector<In> for OneWriteConnector {
     type Out = OneWrite<In>;
 
     fn connect(&self, _: &ConnectionDetails, chained: Option<In>) -> Result<Option<Self::Out>, ureq::Error> {
-        Ok(chained.map(|inner| OneWrite { inner, held: Vec::new(), expected: 0 }))
+        Ok(chained.map(|inner| OneWrite { inner, held: Vec::new(), expected: 0, pid: std::process::id() }))
     }
 }
 
 /// A transport that coalesces a request's head and body into one write.
-pub struct OneWrite<T> {
+pub struct OneWrite<T: Transport> {
     inner: T,
     held: Vec<u8>,
     /// The length of the whole request being held; 0 when nothing is held.
     expected: usize,
+    /// The process that opened the connection.
+    pid: u32,
 }
 
-impl<T: fmt::Debug> fmt::Debug for OneWrite<T> {
+impl<T: Transport + fmt::Debug> fmt::Debug for OneWrite<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OneWrite").field("inner", &self.inner).field("held", &self.held.len()).finish()
     }
@@ -57,11 +88,22 @@ impl<T: Transport> OneWrite<T> {
             let n = output.len().min(self.held.len() - start);
             output[..n].copy_from_slice(&self.held[start..start + n]);
             self.inner.transmit_output(n, timeout)?;
+            WRITTEN.with(|w| w.set(true));
             start += n;
         }
-        self.held.clear();
+        // Zeroed, not just cleared: it held the request head, with the X-TC-Token.
+        self.held.zeroize();
         self.expected = 0;
         Ok(())
+    }
+}
+
+impl<T: Transport> Drop for OneWrite<T> {
+    /// Zeroes what held the request heads (with their X-TC-Token) before the
+    /// connection's memory is freed: the held copy and the output buffer.
+    fn drop(&mut self) {
+        self.held.zeroize();
+        self.inner.buffers().output().zeroize();
     }
 }
 
@@ -75,11 +117,18 @@ impl<T: Transport> Transport for OneWrite<T> {
             let chunk = &self.inner.buffers().output()[..amount];
             match request_length(chunk) {
                 Some(total) if total > amount && total <= MAX_HELD => {
+                    // Room for the whole request at once: growing would free a copy
+                    // of the head (and its X-TC-Token) without zeroing it.
+                    self.held.reserve_exact(total);
                     self.held.extend_from_slice(chunk);
                     self.expected = total;
                     return Ok(());
                 }
-                _ => return self.inner.transmit_output(amount, coarse(timeout)),
+                _ => {
+                    self.inner.transmit_output(amount, coarse(timeout))?;
+                    WRITTEN.with(|w| w.set(true));
+                    return Ok(());
+                }
             }
         }
         let chunk = &self.inner.buffers().output()[..amount];
@@ -99,6 +148,11 @@ impl<T: Transport> Transport for OneWrite<T> {
     }
 
     fn is_open(&mut self) -> bool {
+        // A connection inherited across fork() is shared with the other process: this
+        // one must never use it again. Dropping it only closes this process's descriptor.
+        if self.pid != std::process::id() {
+            return false;
+        }
         // Checked every time the pool asks (on check-in and on check-out): skipping a
         // check saves three syscalls but lets a request go out on a connection the
         // server has just closed, and a SendSms that fails that way is not resent.
@@ -161,6 +215,35 @@ mod tests {
         assert_eq!(after(coarse(with(Duration::from_nanos(14_950_000_001)))), Duration::from_millis(14_900));
         assert_eq!(after(coarse(with(Duration::from_micros(999_999)))), Duration::from_micros(999_999));
         assert!(matches!(coarse(NextTimeout::default()).after, Remaining::NotHappening));
+    }
+
+    /// A transport that is always open and never does I/O.
+    #[derive(Debug)]
+    struct Idle(ureq::unversioned::transport::LazyBuffers);
+
+    impl Transport for Idle {
+        fn buffers(&mut self) -> &mut dyn Buffers {
+            &mut self.0
+        }
+        fn transmit_output(&mut self, _: usize, _: NextTimeout) -> Result<(), ureq::Error> {
+            Ok(())
+        }
+        fn await_input(&mut self, _: NextTimeout) -> Result<bool, ureq::Error> {
+            Ok(false)
+        }
+        fn is_open(&mut self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn connections_from_another_process_are_never_reused() {
+        let idle = || Idle(ureq::unversioned::transport::LazyBuffers::new(64, 64));
+        let mut own = OneWrite { inner: idle(), held: Vec::new(), expected: 0, pid: std::process::id() };
+        assert!(own.is_open(), "opened by this process");
+        // As the child sees a connection its parent opened before fork().
+        let mut inherited = OneWrite { inner: idle(), held: Vec::new(), expected: 0, pid: std::process::id() ^ 1 };
+        assert!(!inherited.is_open(), "inherited across fork()");
     }
 
     #[test]

@@ -358,6 +358,27 @@ fn ca_files_are_checked_when_the_client_is_made() {
         assert_eq!(e.kind(), ErrorKind::InvalidConfig);
         assert!(e.message().contains(needle), "{e}");
     }
+    // Never read without bound, never block: a FIFO without a writer, a device, a
+    // directory and a file over 1 MiB are refused at once.
+    let fifo = dir.join("fifo.pem");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let large = dir.join("large.pem");
+    std::fs::write(&large, "#".repeat((1 << 20) + 1)).unwrap();
+    for (path, needle) in [
+        (fifo, "not a regular file"),
+        (std::path::PathBuf::from("/dev/zero"), "not a regular file"),
+        (dir.clone(), "not a regular file"),
+        (large, "larger than 1048576 bytes"),
+    ] {
+        let config =
+            format!(r#"{{"secret_id":"{SECRET_ID}","secret_key":"{SECRET_KEY}","ca_file":"{}"}}"#, path.display());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(Client::from_json(&config).map(drop)).unwrap());
+        let e = rx.recv_timeout(Duration::from_secs(5)).expect("refused without blocking").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidConfig);
+        assert!(e.message().contains(needle), "{e}");
+    }
     // A real PEM bundle is accepted.
     let bundle = ["/etc/ssl/certs/ca-certificates.crt"]
         .into_iter()
@@ -379,4 +400,71 @@ fn a_connection_the_server_closed_after_answering_is_not_reused() {
         std::thread::sleep(Duration::from_millis(5));
     }
     assert_eq!(server.hits.load(Ordering::SeqCst), 20);
+}
+
+#[test]
+fn errors_never_show_request_headers_that_a_server_or_proxy_echoes() {
+    const TOKEN: &str = "echo-token-secret-1234";
+    const PROXY_PASSWORD: &str = "echo-proxy-pw-5678";
+    // A proxy that tunnels, then answers each request with every header it saw, the
+    // CONNECT's (Proxy-Authorization) included: as text with a 500, as JSON that is not
+    // the envelope, and as the bare values.
+    let tunnel = Arc::new(Mutex::new(HashMap::new()));
+    let seen_connect = tunnel.clone();
+    let proxy = serve(move |_, seen| {
+        if seen.request_line.starts_with("CONNECT ") {
+            *seen_connect.lock().unwrap() = seen.headers.clone();
+            return (200, String::new(), Duration::ZERO);
+        }
+        let mut headers = seen_connect.lock().unwrap().clone();
+        headers.extend(seen.headers.clone());
+        match seen.headers["x-tc-action"].as_str() {
+            "SendSms" => (500, headers.iter().map(|(k, v)| format!("{k}: {v}\n")).collect(), Duration::ZERO),
+            "PullSmsSendStatus" => (200, serde_json::json!({ "headers": headers }).to_string(), Duration::ZERO),
+            _ => (502, format!("values: {}", headers.values().cloned().collect::<Vec<_>>().join(" ")), Duration::ZERO),
+        }
+    });
+    let port = proxy.url.rsplit(':').next().unwrap().to_owned();
+    let c = Client::from_json(&format!(
+        r#"{{"secret_id":"{SECRET_ID}","secret_key":"{SECRET_KEY}","token":"{TOKEN}","endpoint":"http://sms.example.invalid:8080","proxy":"http://user:{PROXY_PASSWORD}@127.0.0.1:{port}","max_retries":0}}"#
+    ))
+    .unwrap();
+    for (action, kind) in [
+        ("SendSms", ErrorKind::HttpStatus),
+        ("PullSmsSendStatus", ErrorKind::Decode),
+        ("DescribeSmsSignList", ErrorKind::HttpStatus),
+    ] {
+        let e = c.call(action, r#"{"SmsSdkAppId":"1400000001"}"#).unwrap_err();
+        assert_eq!(e.kind(), kind, "{action}: {e}");
+        for shown in [e.to_envelope_json(), e.to_string(), format!("{e:?}")] {
+            // "dXNlcjp" starts base64("user:..."), the Proxy-Authorization value.
+            for secret in [TOKEN, PROXY_PASSWORD, SECRET_KEY, "dXNlcjp", "TC3-HMAC-SHA256"] {
+                assert!(!shown.contains(secret), "{action}: {secret} in {shown}");
+            }
+        }
+    }
+    assert!(tunnel.lock().unwrap().contains_key("proxy-authorization"), "the proxy saw the credentials");
+}
+
+#[test]
+fn a_refused_tls_handshake_is_reported_as_not_sent_and_not_retried() {
+    // A "TLS server" that reads the ClientHello and answers with a fatal
+    // handshake_failure alert, as one does for a certificate it cannot offer.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let count = connections.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            count.fetch_add(1, Ordering::SeqCst);
+            let mut hello = [0u8; 4096];
+            let _ = stream.read(&mut hello);
+            let _ = stream.write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
+        }
+    });
+    let c = client(&format!("https://127.0.0.1:{port}"), r#","max_retries":2"#);
+    let e = c.call("PullSmsSendStatus", r#"{"Limit":1,"SmsSdkAppId":"1400000001"}"#).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Network, "{e}");
+    assert!(e.message().contains("the request was not sent"), "{e}");
+    assert_eq!(connections.load(Ordering::SeqCst), 1, "a refused handshake would be refused again: not retried");
 }

@@ -68,7 +68,8 @@ fn collect(queue: &CompletionQueue, n: usize) -> Vec<(u64, Result<String, tcsms:
             continue;
         }
         while let Some(done) = queue.next() {
-            out.push((done.tag, done.result));
+            let result = done.result.map_err(|failure| failure.error().cloned().expect("no worker panics"));
+            out.push((done.tag, result));
         }
     }
     assert!(queue.next().is_none());

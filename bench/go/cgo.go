@@ -6,8 +6,7 @@ package main
 // and decoded into the typed response.
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include
-#cgo LDFLAGS: -L${SRCDIR}/../../target/release -ltcsms -Wl,-rpath,${SRCDIR}/../../target/release
+#cgo pkg-config: tcsms
 #include <stdint.h>
 #include <stdlib.h>
 #include "tcsms.h"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds and tests the C side of tcsms:
 #   - cargo build --release (library + emulator), unless TCSMS_NO_BUILD=1
+#   - installs into bindings/c/build/stage with scripts/install.sh (unstripped, so that
+#     valgrind's suppressions can name the Rust frames)
 #   - compiles the example and the tests as C11 and as C++17 (-Wall -Wextra -Werror),
-#     dynamically (through the generated pkg-config file) and once statically
+#     dynamically (tcsms.pc) and once statically (tcsms-static.pc)
 #   - runs the C and C++ tests under valgrind (leaks: definite/indirect/possible fail),
 #     the static test without valgrind, the example against the emulator, and the
 #     exports check
@@ -19,8 +21,6 @@ export TCSMS_ROOT="$root"
 emulator="${TCSMS_EMULATOR:-$root/target/release/tcsms-emulator}"
 export TCSMS_EMULATOR="$emulator"
 libdir="$root/target/release"
-native_static_libs="-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc"
-version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)"
 
 CC="${CC:-gcc}"
 CXX="${CXX:-g++}"
@@ -61,13 +61,17 @@ if [ ! -f "$libdir/libtcsms.so" ]; then
     echo "libtcsms.so not found in $libdir"; exit 1
 fi
 
-# 2. pkg-config file for the build tree.
-sed -e "s|@PREFIX@|$root|" -e "s|@LIBDIR@|$libdir|" -e "s|@INCLUDEDIR@|$root/include|" \
-    -e "s|@VERSION@|$version|" -e "s|@NATIVE_STATIC_LIBS@|$native_static_libs|" \
-    "$here/tcsms.pc.in" > "$build/tcsms.pc"
-export PKG_CONFIG_PATH="$build${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+# 2. Install into a staging prefix (scripts/install.sh): the tests link the installed
+#    library through its generated pkg-config files (tcsms.pc; tcsms-static.pc for libtcsms.a).
+stage="$build/stage"
+install_args=(-q --no-strip --prefix "$stage")
+[ "${TCSMS_NO_BUILD:-0}" = 1 ] && install_args+=(--no-build)
+"$root/scripts/install.sh" "${install_args[@]}" || { echo "scripts/install.sh failed"; exit 1; }
+libdir="$stage/lib"
+export PKG_CONFIG_PATH="$stage/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 pc_cflags="$(pkg-config --cflags tcsms)"
 pc_libs="$(pkg-config --libs tcsms)"
+pc_static_libs="$(pkg-config --libs tcsms-static)"
 rpath="-Wl,-rpath,$libdir"
 
 # 3. Compile.
@@ -75,7 +79,7 @@ step compile-example-c   $CC  $CWARN   $pc_cflags "$here/examples/report_convers
 step compile-example-cxx $CXX $CXXWARN $pc_cflags "$here/examples/report_conversion.c" -o "$build/report_conversion_cpp" $pc_libs $rpath
 step compile-test-c      $CC  $CWARN   $pc_cflags "$here/tests/test_tcsms.c" -o "$build/test_tcsms" $pc_libs $rpath -lpthread
 step compile-test-cxx    $CXX $CXXWARN $pc_cflags "$here/tests/test_tcsms.c" -o "$build/test_tcsms_cpp" $pc_libs $rpath -lpthread
-step compile-test-static $CC  $CWARN   $pc_cflags "$here/tests/test_tcsms.c" -o "$build/test_tcsms_static" "$libdir/libtcsms.a" $native_static_libs
+step compile-test-static $CC  $CWARN   $pc_cflags "$here/tests/test_tcsms.c" -o "$build/test_tcsms_static" $pc_static_libs
 step compile-test-secrets $CC $CWARN  $pc_cflags "$here/tests/test_secrets.c" -o "$build/test_secrets" $pc_libs $rpath -lpthread
 step compile-test-queue  $CC  $CWARN   $pc_cflags "$here/tests/test_queue.c" -o "$build/test_queue" $pc_libs $rpath
 step static-has-no-libtcsms-so bash -c "! ldd '$build/test_tcsms_static' | grep -q libtcsms"
@@ -94,6 +98,23 @@ run_test() { # run_test BINARY [valgrind]
 [ -x "$build/test_tcsms_static" ] && step test-c-static run_test "$build/test_tcsms_static"
 [ -x "$build/test_secrets" ] && step test-secrets-valgrind run_test "$build/test_secrets" valgrind
 [ -x "$build/test_queue" ] && step test-queue-valgrind run_test "$build/test_queue" valgrind
+
+# 4b. Callback parsing: its tests (C and C++, valgrind) and the receiver example, which must
+#     answer a sample delivery body with exactly the documented acknowledgement.
+step compile-test-callback-c   $CC  $CWARN   $pc_cflags "$here/tests/test_callback.c" -o "$build/test_callback" $pc_libs $rpath
+step compile-test-callback-cxx $CXX $CXXWARN $pc_cflags "$here/tests/test_callback.c" -o "$build/test_callback_cpp" $pc_libs $rpath
+step compile-example-callback  $CC  $CWARN   $pc_cflags "$here/examples/callback_receiver.c" -o "$build/callback_receiver" $pc_libs $rpath
+[ -x "$build/test_callback" ] && step test-callback-valgrind run_test "$build/test_callback" valgrind
+[ -x "$build/test_callback_cpp" ] && step test-callback-cxx-valgrind run_test "$build/test_callback_cpp" valgrind
+receiver_acks() {
+    local sample='[{"user_receive_time":"2015-10-17 08:03:04","nationcode":"86","mobile":"13900000001","report_status":"SUCCESS","errmsg":"DELIVRD","description":"ok","sid":"x1"}]'
+    local vg=("${VALGRIND[@]}"); [ "${NO_VALGRIND:-0}" = 1 ] && vg=()
+    local ack; ack="$(printf '%s' "$sample" | "${vg[@]}" "$build/callback_receiver")" || return 1
+    echo "ack: $ack"; [ "$ack" = '{"result": 0, "errmsg": "OK"}' ] || return 1
+    ack="$(printf '[{"mobile":' | "${vg[@]}" "$build/callback_receiver")"; local rc=$?
+    echo "truncated: rc $rc, ack: $ack"; [ "$rc" = 1 ] && [[ "$ack" == '{"result": 1, '* ]]
+}
+[ -x "$build/callback_receiver" ] && step example-callback-receiver receiver_acks
 
 # 5. The example, against a fresh emulator (under valgrind too).
 run_example() { # run_example BINARY
@@ -130,7 +151,7 @@ else
 fi
 
 # 6. Exported symbols.
-step exports "$here/tests/check_exports.sh" "$libdir/libtcsms.so" "$root/include/tcsms.h"
+step exports "$here/tests/check_exports.sh" "$libdir/libtcsms.so.1" "$stage/include/tcsms.h"
 
 echo
 echo "=== summary (${SECONDS} s; logs in ${build#$root/}/)"

@@ -2,15 +2,13 @@
 
 package tcsms
 
-// Default: link the shared library built by `cargo build --release` in the
-// repository root, and record its directory as an rpath so binaries and
-// `go test` find libtcsms.so without LD_LIBRARY_PATH.
-//
-// Alternatives (see README.md): build with -tags tcsms_static to link
-// libtcsms.a, or use pkg-config (`#cgo pkg-config: tcsms`) by setting
-// CGO_LDFLAGS yourself.
+// Default: link the installed shared library through pkg-config (tcsms.pc,
+// written by scripts/install.sh). Point PKG_CONFIG_PATH at PREFIX/lib/pkgconfig
+// when the prefix is not a system one; at run time the dynamic loader must
+// find libtcsms.so.1 (ldconfig, LD_LIBRARY_PATH or an rpath, e.g.
+// CGO_LDFLAGS=-Wl,-rpath,PREFIX/lib).
 
 /*
-#cgo LDFLAGS: -L${SRCDIR}/../../target/release -ltcsms -Wl,-rpath,${SRCDIR}/../../target/release
+#cgo pkg-config: tcsms
 */
 import "C"

@@ -6,12 +6,10 @@ package tcsms
 // released with C.free, outputs are read with C.GoString and released with
 // tcsms_free.
 //
-// The header is the repository's include/tcsms.h; include/tcsms.h in this
-// directory is a copy (refreshed by `go generate`, checked by
-// TestHeaderCopyInSync) used when the module is built outside the repository.
+// The header, tcsms.h, is the installed library's: pkg-config (tcsms.pc or
+// tcsms-static.pc, see link_dynamic.go and link_static.go) gives its directory.
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include -I${SRCDIR}/include
 #include <stdint.h>
 #include <stdlib.h>
 #include "tcsms.h"

@@ -8,7 +8,6 @@ package tcsms
 // the completions and hands each to the goroutine whose tag it carries.
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include -I${SRCDIR}/include
 #include <stdint.h>
 #include <stdlib.h>
 #include "tcsms.h"

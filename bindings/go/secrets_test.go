@@ -26,12 +26,6 @@ import (
 
 const proxyUser = "proxyuser"
 
-// echoedLeakFixed: the core's HttpStatus/Decode errors still quote an
-// echoing server's body unredacted (issue 10 item 4, fixed on the core
-// branch). While false, TestSecretsEchoingServer asserts the leak is there,
-// so it fails the day the fix lands: then set this to true.
-const echoedLeakFixed = false
-
 func secretMarkers() []string {
 	basic := base64.StdEncoding.EncodeToString([]byte(proxyUser + ":" + markerProxy))
 	return []string{markerKey, markerToken, markerProxy, basic}
@@ -208,12 +202,8 @@ func TestSecretsEchoingServer(t *testing.T) {
 		if requests.Load() != 1 || err == nil {
 			t.Fatalf("echo %d: %d requests, err %v", status, requests.Load(), err)
 		}
-		if echoedLeakFixed {
-			for _, f := range found {
-				t.Errorf("server echo %d: %s", status, f)
-			}
-		} else if len(found) == 0 {
-			t.Errorf("server echo %d: no leak any more; set echoedLeakFixed = true", status)
+		for _, f := range found {
+			t.Errorf("server echo %d: %s", status, f)
 		}
 	}
 }

@@ -12,7 +12,7 @@
 
 use crate::api::ReportConversionRequest;
 use crate::client::Client;
-use crate::error::{codes, Error, ErrorKind};
+use crate::error::{codes, envelope_json, panic_text, Error, ErrorKind};
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
@@ -64,8 +64,6 @@ pub struct tcsms_client {
 
 fn status_of(kind: ErrorKind) -> tcsms_status {
     match kind {
-        ErrorKind::NullArgument => TCSMS_STATUS_NULL_ARGUMENT,
-        ErrorKind::InvalidUtf8 => TCSMS_STATUS_INVALID_UTF8,
         ErrorKind::InvalidJson => TCSMS_STATUS_INVALID_JSON,
         ErrorKind::InvalidArgument => TCSMS_STATUS_INVALID_ARGUMENT,
         ErrorKind::InvalidConfig => TCSMS_STATUS_INVALID_CONFIG,
@@ -74,7 +72,75 @@ fn status_of(kind: ErrorKind) -> tcsms_status {
         ErrorKind::HttpStatus => TCSMS_STATUS_HTTP_STATUS,
         ErrorKind::Decode => TCSMS_STATUS_DECODE,
         ErrorKind::Api => TCSMS_STATUS_API_ERROR,
-        ErrorKind::Panic => TCSMS_STATUS_PANIC,
+    }
+}
+
+/// The failures only the C boundary has; the core's kinds are [`crate::ErrorKind`].
+mod boundary {
+    use super::{tcsms_status, TCSMS_STATUS_INVALID_UTF8, TCSMS_STATUS_NULL_ARGUMENT, TCSMS_STATUS_PANIC};
+
+    #[derive(Debug, Clone, Copy)]
+    pub(super) enum ErrorKind {
+        /// A required pointer argument was NULL.
+        NullArgument,
+        /// A string argument was not valid UTF-8.
+        InvalidUtf8,
+        /// A panic was caught before it could cross into the caller.
+        Panic,
+    }
+
+    pub(super) fn status_of(kind: ErrorKind) -> tcsms_status {
+        match kind {
+            ErrorKind::NullArgument => TCSMS_STATUS_NULL_ARGUMENT,
+            ErrorKind::InvalidUtf8 => TCSMS_STATUS_INVALID_UTF8,
+            ErrorKind::Panic => TCSMS_STATUS_PANIC,
+        }
+    }
+}
+
+/// A failure at the C boundary: the core's, or one of the boundary's own.
+enum FfiError {
+    Core(Error),
+    Boundary(boundary::ErrorKind, &'static str, String),
+}
+
+impl From<Error> for FfiError {
+    fn from(error: Error) -> FfiError {
+        FfiError::Core(error)
+    }
+}
+
+impl FfiError {
+    fn null_argument(name: &str) -> FfiError {
+        FfiError::Boundary(
+            boundary::ErrorKind::NullArgument,
+            codes::NULL_ARGUMENT,
+            format!("argument `{name}` is NULL"),
+        )
+    }
+
+    fn invalid_utf8(name: &str) -> FfiError {
+        let message = format!("argument `{name}` is not valid UTF-8");
+        FfiError::Boundary(boundary::ErrorKind::InvalidUtf8, codes::INVALID_UTF8, message)
+    }
+
+    fn panic(what: &str) -> FfiError {
+        let message = format!("internal error in tcsms (please report it): {what}");
+        FfiError::Boundary(boundary::ErrorKind::Panic, codes::PANIC, message)
+    }
+
+    fn status(&self) -> tcsms_status {
+        match self {
+            FfiError::Core(error) => status_of(error.kind()),
+            FfiError::Boundary(kind, ..) => boundary::status_of(*kind),
+        }
+    }
+
+    fn to_envelope_json(&self) -> String {
+        match self {
+            FfiError::Core(error) => error.to_envelope_json(),
+            FfiError::Boundary(_, code, message) => envelope_json(code, message, ""),
+        }
     }
 }
 
@@ -82,17 +148,21 @@ fn status_of(kind: ErrorKind) -> tcsms_status {
 ///
 /// # Safety
 /// `out_json` is NULL or valid for one write.
-unsafe fn boundary(out_json: *mut *mut c_char, body: impl FnOnce() -> Result<Option<String>, Error>) -> tcsms_status {
+unsafe fn boundary(
+    out_json: *mut *mut c_char,
+    body: impl FnOnce() -> Result<Option<String>, FfiError>,
+) -> tcsms_status {
     if out_json.is_null() {
         return TCSMS_STATUS_NULL_ARGUMENT;
     }
     // SAFETY: checked non-NULL; the caller guarantees it is writable.
     unsafe { *out_json = ptr::null_mut() };
-    let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| Err(Error::from_panic(panic)));
+    let outcome =
+        catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| Err(FfiError::panic(&panic_text(&*panic))));
     let (status, json) = match outcome {
         Ok(None) => return TCSMS_STATUS_OK,
         Ok(Some(json)) => (TCSMS_STATUS_OK, json),
-        Err(error) => (status_of(error.kind()), error.to_envelope_json()),
+        Err(error) => (error.status(), error.to_envelope_json()),
     };
     let (status, text) = match CString::new(json) {
         Ok(text) => (status, text),
@@ -110,21 +180,21 @@ unsafe fn boundary(out_json: *mut *mut c_char, body: impl FnOnce() -> Result<Opt
 ///
 /// # Safety
 /// `ptr` is NULL or a NUL-terminated string valid for the duration of the call.
-unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, Error> {
+unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, FfiError> {
     if ptr.is_null() {
-        return Err(Error::null_argument(name));
+        return Err(FfiError::null_argument(name));
     }
     // SAFETY: non-NULL and NUL-terminated per the caller's contract.
-    unsafe { CStr::from_ptr(ptr) }.to_str().map_err(|_| Error::invalid_utf8(name))
+    unsafe { CStr::from_ptr(ptr) }.to_str().map_err(|_| FfiError::invalid_utf8(name))
 }
 
 /// Borrows the client behind a handle.
 ///
 /// # Safety
 /// `client` is NULL or a live handle from `tcsms_client_new`.
-unsafe fn client_arg<'a>(client: *const tcsms_client) -> Result<&'a Client, Error> {
+unsafe fn client_arg<'a>(client: *const tcsms_client) -> Result<&'a Client, FfiError> {
     // SAFETY: NULL or live per the caller's contract.
-    unsafe { client.as_ref() }.map(|c| &*c.inner).ok_or_else(|| Error::null_argument("client"))
+    unsafe { client.as_ref() }.map(|c| &*c.inner).ok_or_else(|| FfiError::null_argument("client"))
 }
 
 /// Creates a client from a JSON configuration object.
@@ -134,7 +204,9 @@ unsafe fn client_arg<'a>(client: *const tcsms_client) -> Result<&'a Client, Erro
 /// "sms.intl.tencentcloudapi.com"; "host", "host:port", "https://host[:port]" or
 /// "http://host:port"), `language` ("en-US" or "zh-CN"), `timeout_ms` (whole call,
 /// default 15000), `connect_timeout_ms` (default 5000), `max_retries` (default 2),
-/// `proxy` (default: HTTPS_PROXY/NO_PROXY), `ca_file` (extra PEM roots). Without
+/// `proxy` (an HTTP CONNECT proxy, http://[user:password@]host:port; SOCKS is refused;
+/// default: ALL_PROXY/HTTPS_PROXY/HTTP_PROXY and NO_PROXY), `ca_file` (extra PEM roots:
+/// a regular file of at most 1 MiB). Without
 /// `secret_id`/`secret_key`, TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY are read,
 /// then ~/.tencentcloud/credentials.
 ///
@@ -144,6 +216,11 @@ unsafe fn client_arg<'a>(client: *const tcsms_client) -> Result<&'a Client, Erro
 /// envelope owned by the caller (free it with `tcsms_free`).
 ///
 /// Thread safety: may be called from any thread.
+///
+/// fork(): a client made before fork() may be used by the parent and the child, at
+/// the same time: the child never uses a connection the parent opened (it closes its
+/// copies, leaving the parent's connections alone, and opens its own). Fork while no
+/// other thread is inside a call on the client.
 ///
 /// Errors: TCSMS_STATUS_NULL_ARGUMENT, TCSMS_STATUS_INVALID_UTF8,
 /// TCSMS_STATUS_INVALID_JSON, TCSMS_STATUS_INVALID_CONFIG. Secrets never appear in
@@ -165,7 +242,7 @@ pub unsafe extern "C" fn tcsms_client_new(
     unsafe {
         boundary(out_json, || {
             if out_client.is_null() {
-                return Err(Error::null_argument("out_client"));
+                return Err(FfiError::null_argument("out_client"));
             }
             let config = str_arg(config_json, "config_json")?;
             let client = Box::new(tcsms_client { inner: Arc::new(Client::from_json(config)?) });
@@ -233,15 +310,16 @@ pub unsafe extern "C" fn tcsms_report_conversion(
                 serial_no: str_arg(serial_no, "serial_no")?.to_owned(),
                 conversion_time: u64::try_from(conversion_time).ok(),
             };
-            client.report_conversion(&request).map(Some)
+            Ok(Some(client.report_conversion(&request)?))
         })
     }
 }
 
 /// Calls any action of the SMS API 2021-01-11 by name (for example "SendSms",
 /// "PullSmsSendStatus", "DescribeSmsTemplateList") with its parameters as a JSON object
-/// (for example `{"SmsSdkAppId":"1400000001","Limit":10}`). The JSON is sent exactly
-/// as given. An action not in the API is refused locally (ClientError.UnknownAction).
+/// (for example `{"SmsSdkAppId":"1400000001","Limit":10}`). The JSON is checked, not
+/// re-encoded: it is signed and sent as given, less any spaces, tabs and line breaks
+/// around it. An action not in the API is refused locally (ClientError.UnknownAction).
 ///
 /// Ownership, errors and `*out_json` as for `tcsms_report_conversion`.
 ///
@@ -285,7 +363,7 @@ pub unsafe extern "C" fn tcsms_call_with_timeout(
             let action = str_arg(action, "action")?;
             let request = str_arg(request_json, "request_json")?;
             let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
-            client.call_with_timeout(action, request, timeout).map(Some)
+            Ok(Some(client.call_with_timeout(action, request, timeout)?))
         })
     }
 }
@@ -347,6 +425,51 @@ pub extern "C" fn tcsms_version() -> *const c_char {
 #[no_mangle]
 pub extern "C" fn tcsms_abi_version() -> u32 {
     TCSMS_ABI_VERSION
+}
+
+/// Parses the body of a callback that Tencent Cloud POSTs to your URL: a delivery-status
+/// callback (a JSON array of reports) or a reply callback (one JSON object).
+///
+/// `body` is `len` bytes, not NUL-terminated (NULL with `len` 0 is an empty body). On
+/// success `*out_json` is `{"Kind":"delivery","Reports":[{...},...]}` or
+/// `{"Kind":"reply","Reply":{...}}`, with the service's field names kept
+/// (`user_receive_time`, `nationcode`, `mobile`, `report_status`, `errmsg`,
+/// `description`, `sid`; `extend`, `mobile`, `nationcode`, `sign`, `text`, `time`) and
+/// the number in E.164 as `"PhoneNumber":"+86..."`. A receiver that took the callback
+/// answers HTTP 200 with exactly the body `{"result": 0, "errmsg": "OK"}`.
+///
+/// Ownership: `body` is borrowed for the call only; `*out_json` as for
+/// `tcsms_report_conversion`.
+///
+/// Thread safety: any thread; no client needed. Never blocks.
+///
+/// Errors: TCSMS_STATUS_NULL_ARGUMENT (`body` NULL with `len` > 0, or `out_json` NULL),
+/// TCSMS_STATUS_INVALID_UTF8, TCSMS_STATUS_INVALID_JSON (malformed or truncated),
+/// TCSMS_STATUS_INVALID_ARGUMENT (empty, over 1 MiB, or a wrong shape: the error message
+/// names the record and field).
+///
+/// # Safety
+/// `body` is NULL or valid for reads of `len` bytes; `out_json` as described.
+#[no_mangle]
+pub unsafe extern "C" fn tcsms_parse_callback(
+    body: *const c_char,
+    len: usize,
+    out_json: *mut *mut c_char,
+) -> tcsms_status {
+    // SAFETY: pointers per the contract; `len` is checked against the 1 MiB limit before
+    // a slice is formed, so it never exceeds isize::MAX.
+    unsafe {
+        boundary(out_json, || {
+            crate::callback::check_len(len)?;
+            let bytes: &[u8] = match (body.is_null(), len) {
+                (true, 0) => &[],
+                (true, _) => return Err(FfiError::null_argument("body")),
+                (false, _) => std::slice::from_raw_parts(body.cast::<u8>(), len),
+            };
+            std::str::from_utf8(bytes).map_err(|_| FfiError::invalid_utf8("body"))?;
+            Ok(Some(crate::callback::parse(bytes)?.to_json()))
+        })
+    }
 }
 
 #[cfg(test)]
@@ -422,4 +545,3 @@ mod tests {
 // The completion queue (asynchronous calls): its own file, so this one stays the
 // blocking API.
 mod queue;
-pub use queue::*;

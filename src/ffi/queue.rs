@@ -2,9 +2,8 @@
 //! completion an event loop waits for on a file descriptor. Same skeleton as the
 //! blocking functions in `ffi/mod.rs`.
 
-use super::{boundary, str_arg, tcsms_client, tcsms_status, TCSMS_STATUS_NULL_ARGUMENT, TCSMS_STATUS_OK};
-use crate::completion::{CompletionQueue, QueueOptions};
-use crate::error::Error;
+use super::{boundary, str_arg, tcsms_client, tcsms_status, FfiError, TCSMS_STATUS_NULL_ARGUMENT, TCSMS_STATUS_OK};
+use crate::completion::{CompletionQueue, Failure, QueueOptions};
 use std::ffi::{c_char, c_int};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
@@ -63,7 +62,7 @@ pub unsafe extern "C" fn tcsms_queue_new(
     unsafe {
         boundary(out_json, || {
             if out_queue.is_null() {
-                return Err(Error::null_argument("out_queue"));
+                return Err(FfiError::null_argument("out_queue"));
             }
             let options = if options_json.is_null() { "" } else { str_arg(options_json, "options_json")? };
             let queue = CompletionQueue::new(QueueOptions::from_json(options)?)?;
@@ -129,8 +128,8 @@ pub unsafe extern "C" fn tcsms_submit(
     // SAFETY: pointers per the contract.
     unsafe {
         boundary(out_json, || {
-            let queue = queue.as_ref().ok_or_else(|| Error::null_argument("queue"))?;
-            let client = client.as_ref().ok_or_else(|| Error::null_argument("client"))?;
+            let queue = queue.as_ref().ok_or_else(|| FfiError::null_argument("queue"))?;
+            let client = client.as_ref().ok_or_else(|| FfiError::null_argument("client"))?;
             let shared = Arc::clone(&client.inner);
             let action = str_arg(action, "action")?;
             let request = str_arg(request_json, "request_json")?;
@@ -178,7 +177,11 @@ pub unsafe extern "C" fn tcsms_queue_next(
         return 0;
     };
     // SAFETY: `out_json` checked above; the closure returns the call's own outcome.
-    let status = unsafe { boundary(out_json, || done.result.map(Some)) };
+    let result = done.result.map(Some).map_err(|failure| match failure {
+        Failure::Error(error) => FfiError::from(error),
+        Failure::Panic(what) => FfiError::panic(&what),
+    });
+    let status = unsafe { boundary(out_json, || result) };
     // SAFETY: as above.
     unsafe {
         *out_tag = done.tag;

@@ -266,6 +266,7 @@ fn ctype(c: &str, is_return: bool) -> Result<&'static str, String> {
         "uint32_t" => "c_uint32",
         "int64_t" => "c_int64",
         "uint64_t" => "c_uint64",
+        "size_t" => "c_size_t",
         // Static strings of the library (returns) and borrowed inputs (arguments).
         "const char *" => "c_char_p",
         // Owned strings travel as void pointers so ctypes never converts (and loses) them.
@@ -288,7 +289,9 @@ fn native_entry(f: &Function) -> Result<String, String> {
 
 pub fn native_py(inputs: &Inputs) -> Result<String, String> {
     let mut out = header("ctypes declarations of every function of the C ABI.", "include/tcsms.h");
-    out.push_str("from ctypes import POINTER, c_char_p, c_int, c_int32, c_int64, c_uint32, c_uint64, c_void_p\n");
+    out.push_str(
+        "from ctypes import POINTER, c_char_p, c_int, c_int32, c_int64, c_size_t, c_uint32, c_uint64, c_void_p\n",
+    );
     out.push_str("from typing import Any, Dict, List, Tuple\n\n");
     out.push_str("#: name -> (restype, argtypes) of every function of include/tcsms.h.  ``char *`` results\n");
     out.push_str("#: owned by the caller are ``c_void_p`` (copied, then freed with ``tcsms_free``).\n");

@@ -61,4 +61,15 @@ if [ -n "$undeclared" ]; then
 else
     echo "ok   exports: every exported tcsms_* symbol is declared in tcsms.h"
 fi
+# Functions whose C signature an issue fixes exactly: declared with it, and exported.
+contracts=("tcsms_status tcsms_parse_callback(const char *body, size_t len, char **out_json);")
+for c in "${contracts[@]}"; do
+    name="$(echo "$c" | grep -oE 'tcsms_[a-z_]+\(' | tr -d '(')"
+    if grep -qF "$c" "$header" && grep -qx "$name" <<< "$exported"; then
+        echo "ok   exports: $name is declared exactly as the contract says, and exported"
+    else
+        echo "FAIL exports: $name must be declared as \`$c\` and exported"
+        failed=1
+    fi
+done
 exit "$failed"

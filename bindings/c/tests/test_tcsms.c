@@ -1263,6 +1263,79 @@ static void test_threads(const char *endpoint)
 }
 
 /* ------------------------------------------------------------------------------------ */
+/* fork(): the parent pools a keep-alive connection, forks, and both processes call at  */
+/* once; each must get the answer to each of its own requests (issue 10 #1, 11 #6).     */
+
+#define FORK_ROUNDS 40
+
+/* Sends FORK_ROUNDS SMS, each to its own number, and returns how many answers were not
+ * an OK answer for that very number. */
+static int fork_traffic(const tcsms_client *client, int who, const char *name)
+{
+    int round, bad = 0;
+    for (round = 0; round < FORK_ROUNDS; round++) {
+        char phone[32];
+        char request[512];
+        char *out = NULL;
+        char *json;
+        char *got;
+        tcsms_status st;
+        snprintf(phone, sizeof phone, "+86139%02d%06d", who, round);
+        sms_request(request, sizeof request, APP_ID, phone, "2001", PARAMS_DIGITS);
+        st = tcsms_call(client, "SendSms", request, &out);
+        json = take(out);
+        got = json_str(json, "PhoneNumber");
+        if (st != TCSMS_STATUS_OK || !str_eq(got, phone)) {
+            if (++bad <= 3)
+                printf("     %s: sent to %s, got status %d, %s\n", name, phone, (int)st, json ? json : "(null)");
+        }
+        free(got);
+        free(json);
+    }
+    return bad;
+}
+
+static void test_fork(const char *endpoint)
+{
+    tcsms_client *client = make_client(endpoint, DEMO_SECRET_KEY, ",\"timeout_ms\":5000,\"max_retries\":0");
+    char *serial;
+    int go[2];
+    int status = -1;
+    int bad;
+    pid_t child;
+    if (client == NULL)
+        return;
+    /* One call first, so that the pool holds a connection when the process forks. */
+    serial = send_one(client, "+8613900000000", "2001", PARAMS_DIGITS, 0, "fork: before");
+    free(serial);
+    if (!check(pipe(go) == 0, "fork: pipe")) {
+        tcsms_client_free(client);
+        return;
+    }
+    child = fork();
+    if (child == 0) {
+        char c;
+        close(go[1]);
+        if (read(go[0], &c, 1) < 0) { /* start together with the parent */
+        }
+        bad = fork_traffic(client, 2, "fork child");
+        tcsms_client_free(client);
+        _exit(bad == 0 ? 0 : 1);
+    }
+    close(go[0]);
+    if (write(go[1], "g", 1) < 0) {
+    }
+    bad = child > 0 ? fork_traffic(client, 1, "fork parent") : -1;
+    close(go[1]);
+    if (child > 0)
+        waitpid(child, &status, 0);
+    check(bad == 0, "fork: the parent got its own answer to each of its %d SendSms (%d not)", FORK_ROUNDS, bad);
+    check(child > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "fork: the child, calling at the same time, got its own answer to each of its %d SendSms", FORK_ROUNDS);
+    tcsms_client_free(client);
+}
+
+/* ------------------------------------------------------------------------------------ */
 
 int main(void)
 {
@@ -1323,6 +1396,7 @@ int main(void)
             test_env_credentials(normal.endpoint);
             test_api_errors(normal.endpoint);
             test_threads(normal.endpoint);
+            test_fork(normal.endpoint);
         }
         emulator_stop(&normal);
 

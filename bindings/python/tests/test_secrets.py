@@ -132,11 +132,6 @@ def test_echoing_proxy(status: int, scripted_server, caplog, capfd) -> None:
     assert scripted_server.requests >= 1  # the CONNECT reached the proxy
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10 item 4: HttpStatus/Decode errors quote the body unredacted; the fix is on "
-    "the core branch -- remove this marker when it is merged",
-)
 @pytest.mark.parametrize("status", [500, 403, 200])
 def test_echoing_server(status: int, scripted_server, caplog, capfd) -> None:
     # A server that echoes the request headers (X-TC-Token first) in an error page

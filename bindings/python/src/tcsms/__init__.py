@@ -18,6 +18,16 @@ from __future__ import annotations
 from . import _ffi
 from ._actions import ACTION_FIELDS, ACTIONS, API_VERSION, Response
 from ._async import AsyncClient
+from ._callback import (
+    CALLBACK_ACK,
+    DeliveryCallback,
+    DeliveryReport,
+    MAX_CALLBACK_BYTES,
+    Reply,
+    ReplyCallback,
+    callback_nack,
+    parse_callback,
+)
 from ._client import Client
 from ._errors import (
     APIError,
@@ -61,20 +71,28 @@ __all__ = [
     "APIError",
     "AbiMismatchError",
     "AsyncClient",
+    "CALLBACK_ACK",
     "Client",
     "ClientClosedError",
     "ConfigError",
     "DecodeError",
+    "DeliveryCallback",
+    "DeliveryReport",
     "HttpStatusError",
     "InternalError",
     "InvalidArgument",
     "LibraryNotFoundError",
+    "MAX_CALLBACK_BYTES",
     "NetworkError",
+    "Reply",
+    "ReplyCallback",
     "Response",
     "Status",
     "TcsmsError",
     "TimeoutError",
+    "callback_nack",
     "library_abi_version",
     "library_path",
     "library_version",
+    "parse_callback",
 ]

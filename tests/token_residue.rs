@@ -1,0 +1,103 @@
+//! No heap copy of the session token (or the secret key) outlives the client: every
+//! block of memory freed by this test binary is searched for them on its way back to
+//! the allocator. A block that still holds a secret when it is freed is a copy left
+//! behind in the heap, readable by whatever reuses that memory (issue 10 finding 8).
+//!
+//! One test only: the allocator counts for the whole process.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use zeroize::Zeroizing;
+
+const TOKEN: &[u8] = b"residue-token-5b1f0c7e93";
+const SECRET_KEY: &[u8] = b"residue-secret-key-8e2d41";
+
+static FREED_WITH_TOKEN: AtomicUsize = AtomicUsize::new(0);
+static FREED_WITH_KEY: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// Set on the test's own server thread, whose reads are not the client's copies.
+    static NOT_COUNTED: Cell<bool> = const { Cell::new(false) };
+}
+
+struct Scanning;
+
+fn holds(block: &[u8], needle: &[u8]) -> bool {
+    block.windows(needle.len()).any(|w| w == needle)
+}
+
+unsafe impl GlobalAlloc for Scanning {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the block is live until System.dealloc below.
+        let block = unsafe { std::slice::from_raw_parts(ptr, layout.size()) };
+        if !NOT_COUNTED.with(Cell::get) {
+            if holds(block, TOKEN) {
+                FREED_WITH_TOKEN.fetch_add(1, Ordering::SeqCst);
+            }
+            if holds(block, SECRET_KEY) {
+                FREED_WITH_KEY.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    // realloc: the default moves through alloc + dealloc, so a moved block is scanned.
+}
+
+#[global_allocator]
+static ALLOCATOR: Scanning = Scanning;
+
+const ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 84\r\n\r\n{\"Response\":{\"ReportConversionStatus\":{\"Code\":\"OK\",\"Message\":\"ok\"},\"RequestId\":\"r\"}}";
+
+/// Answers `requests` requests on one connection, reading into a stack buffer.
+fn serve(listener: TcpListener, requests: usize) {
+    NOT_COUNTED.with(|c| c.set(true));
+    let (mut stream, _) = listener.accept().unwrap();
+    let mut buf = [0u8; 8192];
+    for _ in 0..requests {
+        // Each request is one small write (head and body together); read it whole.
+        let mut got = 0;
+        loop {
+            got += stream.read(&mut buf[got..]).unwrap();
+            if got == 0 || buf[..got].ends_with(b"}") {
+                break;
+            }
+        }
+        stream.write_all(ANSWER).unwrap();
+    }
+}
+
+#[test]
+fn no_copy_of_the_token_or_key_is_freed_without_being_zeroed() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || serve(listener, 3));
+
+    // Built without reallocating, and zeroed on drop: the test leaves no copy itself.
+    let mut config = Zeroizing::new(String::with_capacity(512));
+    config.push_str(r#"{"secret_id":"AKIDresidue","secret_key":""#);
+    config.push_str(std::str::from_utf8(SECRET_KEY).unwrap());
+    config.push_str(r#"","token":""#);
+    config.push_str(std::str::from_utf8(TOKEN).unwrap());
+    config.push_str(r#"","max_retries":0,"endpoint":"http://127.0.0.1:"#);
+    config.push_str(&port.to_string());
+    config.push_str(r#""}"#);
+
+    let client = tcsms::Client::from_json(&config).unwrap();
+    for _ in 0..3 {
+        client.call("ReportConversion", r#"{"SmsSdkAppId":"1400000001","SerialNo":"2433:1"}"#).unwrap();
+    }
+    drop(client);
+    drop(config);
+    server.join().unwrap();
+
+    let (token, key) = (FREED_WITH_TOKEN.load(Ordering::SeqCst), FREED_WITH_KEY.load(Ordering::SeqCst));
+    assert_eq!(token, 0, "blocks freed with the token still in them");
+    assert_eq!(key, 0, "blocks freed with the secret key still in them");
+}
