@@ -130,6 +130,9 @@ def callgrind(path: str, calls: int, queued_path: Optional[str] = None) -> List[
     if not total:
         return ["callgrind: no data (valgrind missing or failed)."]
     sha = sum(n for n, name in funcs if re.search(r"sha2|sha256|Sha256|compress256", name))
+    if sha == 0:
+        return [f"callgrind: {total / calls:,.0f} instructions per call, but no SHA-256 symbols: "
+                "the library measured was stripped, so no split by function."]
     out = [
         f"Instructions per tcsms C call (callgrind, {calls} sequential ReportConversion calls, "
         "after a warm-up; valgrind hides SHA-NI, so SHA-256 runs in software here):",

@@ -55,8 +55,10 @@ gcc -O2 -Wall -Wextra -Iinclude bench/c/bench.c -o "$work/cbench" \
 stage="$root/target/go-stage"
 scripts/install.sh -q --prefix "$stage"
 export PKG_CONFIG_PATH="$stage/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-export LD_LIBRARY_PATH="$stage/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 (cd bench/go && go build -o "$work/gobench" .)
+# Only the Go peers run with the staged (stripped) library; the others, and callgrind,
+# use target/release, which keeps its symbols.
+go_lib="$stage/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 cores=$(nproc)
 server_pin=() client_pin=()
@@ -115,7 +117,7 @@ for n in 1 8; do
         for mode in tcsms cgo official; do
             name="tcsms Go"; [ "$mode" = cgo ] && name="tcsms Go, blocking cgo (before)"
             [ "$mode" = official ] && name="official Go SDK"
-            measure "$name, GOMAXPROCS=$procs" "$n" env GOMAXPROCS="$procs" "${pin[@]}" "$work/gobench" "$mode" "$n" "$seconds" "$port"
+            measure "$name, GOMAXPROCS=$procs" "$n" env GOMAXPROCS="$procs" LD_LIBRARY_PATH="$go_lib" "${pin[@]}" "$work/gobench" "$mode" "$n" "$seconds" "$port"
         done
     done
 done
