@@ -110,7 +110,9 @@ def test_loop_is_not_blocked_while_calls_are_pending(start_emulator) -> None:  #
                 assert isinstance(c.exception(), tcsms.TimeoutError)
             return ticks
 
-    assert asyncio.run(main()) >= 20  # the loop kept running for the whole 0.5 s
+    # The loop kept running while the calls were pending (blocked, it would tick once);
+    # 10 of the possible 50 ticks leave room for a loaded machine.
+    assert asyncio.run(main()) >= 10
 
 
 def test_cancelled_call_and_close_with_pending_calls(start_emulator) -> None:  # type: ignore[no-untyped-def]
