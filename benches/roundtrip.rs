@@ -20,6 +20,11 @@ const BODY: &str =
 fn main() {
     let calls: usize = std::env::var("TCSMS_BENCH_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
     let port = fixed_response_server();
+    // For instruction counts (valgrind --tool=callgrind): only N calls of one peer.
+    if let Ok(peer) = std::env::var("TCSMS_BENCH_ONLY") {
+        tcsms_peer(port, peer == "hooked")(calls);
+        return;
+    }
     println!("tcsms round-trip benchmark: {calls} sequential calls per peer, loopback, fixed-response server");
 
     let sign_ns = bench_signing();
@@ -29,17 +34,22 @@ fn main() {
 
     // Warm both peers, then alternate rounds so drift affects both alike.
     let raw = raw_peer(port);
-    let client = tcsms_peer(port);
+    let client = tcsms_peer(port, false);
+    let hooked = tcsms_peer(port, true);
     raw(calls / 10);
     client(calls / 10);
+    hooked(calls / 10);
     let mut raw_rate = 0.0;
     let mut tcsms_rate = 0.0;
+    let mut hooked_rate = 0.0;
     for _ in 0..3 {
         raw_rate += rate(calls / 3, &raw);
         tcsms_rate += rate(calls / 3, &client);
+        hooked_rate += rate(calls / 3, &hooked);
     }
     raw_rate /= 3.0;
     tcsms_rate /= 3.0;
+    hooked_rate /= 3.0;
     println!("raw round trips:                     {raw_rate:>8.0} /s");
     println!("tcsms Client::call (ReportConversion): {tcsms_rate:>6.0} /s");
     println!(
@@ -47,6 +57,10 @@ fn main() {
         fixed_server::CONNECTIONS.load(std::sync::atomic::Ordering::Relaxed)
     );
     println!("tcsms / raw:                          {:>7.1} %", 100.0 * tcsms_rate / raw_rate);
+    println!(
+        "... with an event callback (no-op):   {hooked_rate:>8.0} /s ({:.1} % of without)",
+        100.0 * hooked_rate / tcsms_rate
+    );
 }
 
 fn rate(n: usize, run: &dyn Fn(usize)) -> f64 {
@@ -129,12 +143,20 @@ fn raw_peer(port: u16) -> impl Fn(usize) {
     }
 }
 
-fn tcsms_peer(port: u16) -> impl Fn(usize) {
+/// Client-side rate limiting is off: the bench measures the client, not the limiter.
+/// A client making ReportConversion calls; `hooked`: with a no-op event callback (the
+/// statistics are always on).
+fn tcsms_peer(port: u16, hooked: bool) -> impl Fn(usize) {
     let client = tcsms::Client::from_json(&format!(
-        r#"{{"secret_id":"AKIDbench","secret_key":"benchmark-secret-key","endpoint":"http://127.0.0.1:{port}","timeout_ms":{}}}"#,
+        r#"{{"secret_id":"AKIDbench","secret_key":"benchmark-secret-key","endpoint":"http://127.0.0.1:{port}","timeout_ms":{},"rate_limits":{{"*":0}}}}"#,
         Duration::from_secs(10).as_millis()
     ))
     .unwrap();
+    if hooked {
+        client.set_event_callback(Some(Box::new(|event: &str| {
+            std::hint::black_box(event);
+        })));
+    }
     move |n| {
         for _ in 0..n {
             let answer = client.call("ReportConversion", BODY).unwrap();

@@ -6,7 +6,9 @@
 # consumer outside the checkout). Prints one line per suite and a
 # closing "N passed, N failed" line; exits non-zero if any suite failed.
 #
-# Usage: scripts/test.sh [suite...]   suites: header rust c official-sdk python go install
+# Usage: scripts/test.sh [suite...]   suites: header rust c official-sdk python go install fuzz sanitize
+# (fuzz: every cargo-fuzz target for TCSMS_FUZZ_SECONDS, default 15, each, scripts/fuzz.sh;
+# sanitize: ASan+LSan Rust tests, ASan+UBSan C suite, TSan threaded tests, scripts/sanitize.sh)
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -15,7 +17,7 @@ export TCSMS_EMULATOR="$root/target/release/tcsms-emulator"
 export CARGO_TERM_COLOR=never
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(header rust c official-sdk python go install)
+[ ${#suites[@]} -gt 0 ] || suites=(header rust c official-sdk python go install fuzz sanitize)
 
 log_dir="$root/target/test-logs"
 mkdir -p "$log_dir"
@@ -47,6 +49,10 @@ run_go() { bash bindings/go/run-tests.sh; }
 
 run_install() { bash packaging/tests/run.sh; }
 
+run_fuzz() { nice -n 10 bash scripts/fuzz.sh "${TCSMS_FUZZ_SECONDS:-15}"; }
+
+run_sanitize() { nice -n 10 bash scripts/sanitize.sh; }
+
 passed=0
 failed=0
 failed_names=()
@@ -67,7 +73,7 @@ build_once() {
 for suite in "${suites[@]}"; do
     fn="run_${suite//-/_}"
     if ! declare -F "$fn" >/dev/null; then
-        echo "unknown suite: $suite (known: header rust c official-sdk python go install)"
+        echo "unknown suite: $suite (known: header rust c official-sdk python go install fuzz sanitize)"
         exit 2
     fi
     [ "$suite" = header ] || build_once

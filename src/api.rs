@@ -4,7 +4,12 @@
 //! models here cover ReportConversion. The list of actions is generated from
 //! `spec/actions.json` (src/api_gen.rs) and checked against it in the tests.
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// `X-TC-Version` of every request.
 pub const API_VERSION: &str = "2021-01-11";
@@ -53,22 +58,63 @@ pub struct ApiError {
 /// The parts of `{"Response": {...}}` every answer has.
 #[derive(Debug, Clone, Deserialize)]
 pub struct EnvelopeHead {
-    #[serde(rename = "Response")]
+    #[serde(rename = "Response", deserialize_with = "object")]
     pub response: ResponseHead,
 }
 
 /// `Response` without the action's own fields.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ResponseHead {
-    #[serde(rename = "Error", default)]
+    #[serde(rename = "Error", default, deserialize_with = "optional_object")]
     pub error: Option<ApiError>,
     #[serde(rename = "RequestId", default)]
     pub request_id: Option<String>,
 }
 
 /// Parses the envelope head of a response body; `None` when the body is not an envelope.
+/// The envelope, `Response` and `Error` must be JSON objects: serde's derived structs
+/// would also take arrays (`[[]]`, `{"Response":[null,"id"]}`), which are no envelope.
 pub fn parse_envelope_head(body: &[u8]) -> Option<ResponseHead> {
-    serde_json::from_slice::<EnvelopeHead>(body).ok().map(|e| e.response)
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let head: EnvelopeHead = object(&mut de).ok()?;
+    de.end().ok()?;
+    Some(head.response)
+}
+
+/// Deserializes `T` from a JSON object only (never from an array).
+fn object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<T, D::Error> {
+    struct ObjectVisitor<T>(PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map))
+        }
+    }
+    deserializer.deserialize_map(ObjectVisitor(PhantomData))
+}
+
+/// As [`object`], for a field that may also be `null`.
+fn optional_object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
+    struct OptionVisitor<T>(PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for OptionVisitor<T> {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object or null")
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<T>, D::Error> {
+            object(deserializer).map(Some)
+        }
+    }
+    deserializer.deserialize_option(OptionVisitor(PhantomData))
 }
 
 /// ReportConversion request.
@@ -172,5 +218,19 @@ mod tests {
         assert!(parse_envelope_head(ok).unwrap().error.is_none());
         assert!(parse_envelope_head(b"<html>").is_none());
         assert!(parse_envelope_head(br#"{"NotResponse":1}"#).is_none());
+    }
+
+    #[test]
+    fn only_objects_are_envelopes() {
+        for body in [
+            &br#"[[]]"#[..],
+            br#"[{"Error":{"Code":"X"}}]"#,
+            br#"{"Response":[null,"id"]}"#,
+            br#"{"Response":{"Error":["AuthFailure","m"],"RequestId":"r"}}"#,
+        ] {
+            assert!(parse_envelope_head(body).is_none(), "{}", String::from_utf8_lossy(body));
+        }
+        let null_error = parse_envelope_head(br#"{"Response":{"Error":null,"RequestId":"r"}}"#).unwrap();
+        assert!(null_error.error.is_none());
     }
 }

@@ -21,13 +21,16 @@
 //! attempt is signed afresh.
 
 use crate::api::{self, Action, Idempotency, ReportConversionRequest, ReportConversionResponse};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::dns::CachingResolver;
 use crate::error::{codes, Error, ErrorKind};
-use crate::sign::{self, SigningKey};
+use crate::events::{AttemptInfo, CallTrace, EventFn, Observer};
+use crate::ratelimit::Limiter;
+use crate::sign;
+use crate::signer::{CredentialSlot, Signer};
 use crate::transport::OneWriteConnector;
 use std::cell::Cell;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// `X-TC-RequestClient` value.
@@ -41,19 +44,17 @@ const BACKOFF_MAX: Duration = Duration::from_secs(2);
 /// A Tencent Cloud SMS client. Immutable after creation, `Send + Sync`: share one
 /// client between all threads; they share its connection pool.
 pub struct Client {
+    /// The configuration; its `credentials` are empty: the live ones are in `signer`.
     config: Config,
     agent: ureq::Agent,
     resolver: CachingResolver,
-    key_cache: Mutex<Option<CachedKey>>,
-    /// `X-TC-Token`, made once over memory zeroed when the client is dropped: every
-    /// request shares it, so no request leaves a copy of the token in freed memory.
-    token_header: Option<ureq::http::HeaderValue>,
-}
-
-struct CachedKey {
-    day: i64,
-    date: Arc<str>,
-    key: Arc<SigningKey>,
+    /// The credentials, replaceable while calls are in flight (see [`Client::set_credentials`]).
+    signer: CredentialSlot,
+    /// The host's clock plus the skew learned from `AuthFailure.SignatureExpire`.
+    clock: Clock,
+    limiter: Limiter,
+    /// The event hook and the statistics (see [`crate::events`]).
+    observer: Observer,
 }
 
 impl std::fmt::Debug for Client {
@@ -99,6 +100,15 @@ impl Failure {
 }
 
 impl Reach {
+    /// Why a failure of this reach is retried (for events).
+    fn retry_reason(self) -> &'static str {
+        match self {
+            Reach::NotSent | Reach::NotSentWillRecur => "not sent: safe to send again",
+            Reach::NotActed => "the service did not act (rate limited)",
+            Reach::MaybeActed | Reach::Final => "the service may have acted: the action is idempotent",
+        }
+    }
+
     /// What the caller learns from a failed exchange about the request's fate.
     fn describe(self) -> &'static str {
         match self {
@@ -162,7 +172,7 @@ impl Client {
     }
 
     /// As [`Client::new`], resolving names with `resolver`.
-    fn with_resolver(config: Config, resolver: CachingResolver) -> Result<Client, Error> {
+    fn with_resolver(mut config: Config, resolver: CachingResolver) -> Result<Client, Error> {
         let proxy = match &config.proxy {
             Some(url) => Some(crate::config::parse_proxy(url.expose())?),
             None => crate::config::env_proxy()?,
@@ -191,12 +201,44 @@ impl Client {
             ),
             resolver.clone(),
         );
-        let token_header = config.credentials.token().map(|token| secret_header(token.expose())).transpose()?;
-        Ok(Client { config, agent, resolver, key_cache: Mutex::new(None), token_header })
+        let signer = CredentialSlot::new(Signer::new(config.credentials.take())?);
+        let limiter = Limiter::new(&config.rate_limits);
+        let observer = Observer::new(config.log_phone_numbers);
+        Ok(Client { config, agent, resolver, signer, clock: Clock::default(), limiter, observer })
     }
 
+    /// The configuration, without its credentials (see [`Client::set_credentials`]).
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Replaces the credentials (for example temporary ones about to expire). Safe while
+    /// calls are in flight: calls already signing finish with the old credentials, later
+    /// ones use the new; the connection pool is kept; the old secrets are zeroed when
+    /// the last call using them ends. `token`: `None` (or empty) for none.
+    pub fn set_credentials(&self, secret_id: &str, secret_key: &str, token: Option<&str>) -> Result<(), Error> {
+        use crate::credentials::{CredentialSource, Credentials};
+        let credentials = Credentials::new(secret_id, secret_key, token, CredentialSource::Config)?;
+        self.signer.replace(Signer::new(credentials)?);
+        Ok(())
+    }
+
+    /// Seconds the service's clock runs ahead of the host's (negative: behind), as
+    /// learned from the last `AuthFailure.SignatureExpire`; 0 until then.
+    pub fn clock_offset(&self) -> i64 {
+        self.clock.offset()
+    }
+
+    /// Installs (`Some`) or removes (`None`) the event callback: one JSON event per
+    /// attempt and one per call, on the calling thread (see [`crate::events`]). Safe at
+    /// any time, from any thread; calls in flight keep the callback they started with.
+    pub fn set_event_callback(&self, callback: Option<Box<EventFn>>) {
+        self.observer.set_hook(callback.map(std::sync::Arc::from));
+    }
+
+    /// The statistics since the client was made, as JSON (see [`crate::events`]).
+    pub fn stats_json(&self) -> String {
+        self.observer.stats_json()
     }
 
     /// Calls any action with a JSON object of its parameters. Returns the service's body
@@ -236,42 +278,88 @@ impl Client {
             decode_error(
                 format!("ReportConversion answer has an unexpected shape: {e}"),
                 body.as_bytes(),
-                &self.secrets(),
+                &self.secrets(&self.signer.current()),
             )
         })
     }
 
-    fn execute(&self, action: &Action, body: &[u8], timeout: Option<Duration>) -> Result<String, Error> {
+    fn execute(&self, action: &'static Action, body: &[u8], timeout: Option<Duration>) -> Result<String, Error> {
+        if crate::events::in_callback() {
+            return Err(crate::events::reentrant_error(action.name));
+        }
+        let mut trace = self.observer.trace(action, body);
+        let result = self.execute_traced(action, body, timeout, &mut trace);
+        trace.finish(result.as_deref(), self.clock.offset());
+        result
+    }
+
+    fn execute_traced(
+        &self,
+        action: &Action,
+        body: &[u8],
+        timeout: Option<Duration>,
+        trace: &mut CallTrace<'_>,
+    ) -> Result<String, Error> {
         let limit = timeout.map_or(self.config.timeout, |t| t.min(self.config.timeout));
         let deadline = Instant::now() + limit;
         let mut attempt = 0u32;
+        let mut resigned = false;
         loop {
-            let failure = match self.attempt(action, body, deadline) {
-                Ok(answer) => return Ok(answer),
+            let offset = self.clock.offset();
+            let mut info = AttemptInfo::start(offset);
+            let failure = match self.attempt(action, body, deadline, &mut info) {
+                Ok(answer) => {
+                    trace.attempt(&info, Ok(answer.as_str()), None, self.clock.offset());
+                    return Ok(answer);
+                }
                 Err(failure) => failure,
             };
+            let ends = |trace: &mut CallTrace<'_>, failure: Failure| {
+                trace.attempt(&info, Err(&failure.error), None, self.clock.offset());
+                Err(failure.error)
+            };
+            // Refused for clock skew (before acting): sign with the corrected time once more.
+            if !resigned && failure.error.code() == crate::clock::SIGNATURE_EXPIRE && self.clock.offset() != offset {
+                resigned = true;
+                let reason = Some(("clock skew corrected: signed again with the service's time", Duration::ZERO));
+                trace.attempt(&info, Err(&failure.error), reason, self.clock.offset());
+                continue;
+            }
             if attempt >= self.config.max_retries || !failure.retryable(action.idempotency) {
-                return Err(failure.error);
+                return ends(trace, failure);
             }
             let pause = backoff(attempt);
             if Instant::now() + pause >= deadline {
-                return Err(failure.error);
+                return ends(trace, failure);
             }
+            trace.attempt(&info, Err(&failure.error), Some((failure.reach.retry_reason(), pause)), self.clock.offset());
             std::thread::sleep(pause);
             attempt += 1;
         }
     }
 
     /// One try: sign, send, read and judge the answer.
-    fn attempt(&self, action: &Action, body: &[u8], deadline: Instant) -> Result<String, Failure> {
+    fn attempt(
+        &self,
+        action: &Action,
+        body: &[u8],
+        deadline: Instant,
+        info: &mut AttemptInfo,
+    ) -> Result<String, Failure> {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(Failure::new(Reach::Final, timeout_error(&self.config)));
         }
-        let request = self.signed_request(action, body, remaining);
+        info.rate_limit_wait = self.limiter.acquire(action, deadline).map_err(|e| Failure::new(Reach::Final, e))?;
+        let request = self.signed_request(action, body, remaining, &self.signer.current());
         crate::transport::start_attempt();
-        let (status, answer) = self.exchange(request, body)?;
-        self.judge(status, answer)
+        let (status, date, answer) = self.exchange(request, body)?;
+        info.bytes_received = answer.len() as u64;
+        self.judge(status, answer).inspect_err(|failure| {
+            if failure.error.code() == crate::clock::SIGNATURE_EXPIRE {
+                date.as_deref().map(|date| self.clock.correct_from_date(date));
+            }
+        })
     }
 
     /// A request for `action`, signed now, with the API's headers and `remaining` as its
@@ -281,12 +369,13 @@ impl Client {
         action: &Action,
         body: &[u8],
         remaining: Duration,
+        signer: &Signer,
     ) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
-        let timestamp = unix_now();
-        let (date, key) = self.signing_key(timestamp);
+        let timestamp = self.clock.now();
+        let (date, key) = signer.signing_key(timestamp);
         let endpoint = &self.config.endpoint;
         let authorization = sign::sign_post(
-            self.config.credentials.secret_id(),
+            signer.credentials().secret_id(),
             &key,
             &date,
             timestamp,
@@ -305,7 +394,7 @@ impl Client {
             .header("X-TC-Timestamp", timestamp.to_string())
             .header("X-TC-Region", &self.config.region)
             .header("X-TC-RequestClient", REQUEST_CLIENT);
-        if let Some(token) = &self.token_header {
+        if let Some(token) = signer.token_header() {
             request = request.header("X-TC-Token", token.clone());
         }
         if let Some(language) = self.config.language {
@@ -319,12 +408,12 @@ impl Client {
     }
 
     /// Sends the request and reads the whole answer (at most [`MAX_RESPONSE_BYTES`]):
-    /// its HTTP status and body.
+    /// its HTTP status, `Date` header and body.
     fn exchange(
         &self,
         request: ureq::RequestBuilder<ureq::typestate::WithBody>,
         body: &[u8],
-    ) -> Result<(u16, Vec<u8>), Failure> {
+    ) -> Result<(u16, Option<String>, Vec<u8>), Failure> {
         let response = request.send(body).map_err(|e| {
             let failure = self.transport_failure(e);
             if failure.reach == Reach::NotSent {
@@ -334,6 +423,7 @@ impl Client {
             failure
         })?;
         let status = response.status().as_u16();
+        let date = response.headers().get("date").and_then(|d| d.to_str().ok()).map(str::to_owned);
         let answer =
             response.into_body().with_config().limit(MAX_RESPONSE_BYTES).read_to_vec().map_err(|e| match e {
                 ureq::Error::BodyExceedsLimit(_) => Failure::new(
@@ -346,7 +436,7 @@ impl Client {
                 ),
                 other => self.transport_failure(other),
             })?;
-        Ok((status, answer))
+        Ok((status, date, answer))
     }
 
     /// The body of a 200 answer that is the service's success envelope, or the failure
@@ -354,28 +444,11 @@ impl Client {
     fn judge(&self, status: u16, answer: Vec<u8>) -> Result<String, Failure> {
         if status != 200 {
             let reach = if status >= 500 { Reach::MaybeActed } else { Reach::Final };
-            let shown = excerpt(&answer, &self.secrets());
+            let shown = excerpt(&answer, &self.secrets(&self.signer.current()));
             let message = format!("HTTP status {status} from {}: {shown}", self.config.endpoint.url);
             return Err(Failure::new(reach, Error::local(ErrorKind::HttpStatus, codes::HTTP_STATUS, message)));
         }
-        interpret_answer(answer, &self.secrets())
-    }
-
-    /// The signing key and date for `timestamp`'s UTC day, derived once per day.
-    fn signing_key(&self, timestamp: i64) -> (Arc<str>, Arc<SigningKey>) {
-        let day = timestamp.div_euclid(86_400);
-        let mut cache = self.key_cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(cached) = cache.as_ref().filter(|c| c.day == day) {
-            return (cached.date.clone(), cached.key.clone());
-        }
-        let date: Arc<str> = sign::utc_date(timestamp).into();
-        let key = Arc::new(SigningKey::derive(
-            self.config.credentials.secret_key().expose().as_bytes(),
-            &date,
-            sign::SERVICE,
-        ));
-        *cache = Some(CachedKey { day, date: date.clone(), key: key.clone() });
-        (date, key)
+        interpret_answer(answer, &self.secrets(&self.signer.current()))
     }
 
     fn transport_failure(&self, error: ureq::Error) -> Failure {
@@ -386,8 +459,8 @@ impl Client {
 
     /// The secrets that must never appear in a message: the secret key, the token and
     /// the proxy password.
-    fn secrets(&self) -> Vec<&str> {
-        let credentials = &self.config.credentials;
+    fn secrets<'a>(&'a self, signer: &'a Signer) -> Vec<&'a str> {
+        let credentials = signer.credentials();
         let mut secrets = vec![credentials.secret_key().expose()];
         secrets.extend(credentials.token().map(|t| t.expose()));
         secrets.extend(self.config.proxy.as_ref().and_then(|p| proxy_password(p.expose())));
@@ -396,7 +469,7 @@ impl Client {
 
     /// Removes anything secret that a lower layer may have put into a message.
     fn redact(&self, message: String) -> String {
-        redact_secrets(message, &self.secrets())
+        redact_secrets(message, &self.secrets(&self.signer.current()))
     }
 }
 
@@ -408,13 +481,6 @@ fn redact_secrets(mut message: String, secrets: &[&str]) -> String {
         }
     }
     message
-}
-
-/// A header value over a zeroed-on-drop copy of `secret`; clones share that copy.
-fn secret_header(secret: &str) -> Result<ureq::http::HeaderValue, Error> {
-    let shared = bytes::Bytes::from_owner(zeroize::Zeroizing::new(secret.as_bytes().to_vec()));
-    ureq::http::HeaderValue::from_maybe_shared(shared)
-        .map_err(|_| Error::invalid_config("token cannot be sent in an HTTP header"))
 }
 
 /// System CA bundles that `ca_file` roots are added to.
@@ -582,10 +648,6 @@ fn excerpt(body: &[u8], secrets: &[&str]) -> String {
     }
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
 /// Exponential backoff with equal jitter for retry number `attempt` (0-based): between
 /// half and all of 100 ms · 2ⁿ (capped at 2 s).
 fn backoff(attempt: u32) -> Duration {
@@ -699,7 +761,7 @@ mod tests {
 
     /// A resolver that fails as getaddrinfo does for an unknown name, and counts calls.
     #[derive(Debug, Clone, Default)]
-    struct FailingResolver(Arc<std::sync::atomic::AtomicUsize>);
+    struct FailingResolver(std::sync::Arc<std::sync::atomic::AtomicUsize>);
 
     impl ureq::unversioned::resolver::Resolver for FailingResolver {
         fn resolve(

@@ -17,7 +17,7 @@ pub const DEFAULT_MAX_RETRIES: u32 = 2;
 pub const MAX_RETRIES_LIMIT: u32 = 10;
 
 /// The keys a configuration object may have.
-pub const KEYS: [&str; 11] = [
+pub const KEYS: [&str; 13] = [
     "secret_id",
     "secret_key",
     "token",
@@ -29,6 +29,8 @@ pub const KEYS: [&str; 11] = [
     "max_retries",
     "proxy",
     "ca_file",
+    "rate_limits",
+    "log_phone_numbers",
 ];
 
 /// `X-TC-Language` values.
@@ -130,6 +132,11 @@ pub struct Config {
     /// `HTTPS_PROXY`/`NO_PROXY` from the environment.
     pub proxy: Option<Secret>,
     pub ca_file: Option<PathBuf>,
+    /// Client-side rate limits per action (see [`crate::ratelimit`]).
+    pub rate_limits: crate::ratelimit::RateLimits,
+    /// Events show phone numbers in full (configuration key `log_phone_numbers`);
+    /// by default they are masked (see [`crate::events`]).
+    pub log_phone_numbers: bool,
 }
 
 impl Config {
@@ -161,6 +168,8 @@ impl Config {
             max_retries: max_retries(raw.max_retries)?,
             proxy: proxy(raw.proxy)?,
             ca_file: raw.ca_file.filter(|s| !s.is_empty()).map(PathBuf::from),
+            rate_limits: crate::ratelimit::RateLimits::from_config(raw.rate_limits.as_ref())?,
+            log_phone_numbers: raw.log_phone_numbers.unwrap_or(false),
         })
     }
 }
@@ -192,6 +201,11 @@ struct RawConfig {
     proxy: Option<Zeroizing<String>>,
     #[serde(default, deserialize_with = "string")]
     ca_file: Option<String>,
+    /// Checked by [`crate::ratelimit::RateLimits::from_config`].
+    #[serde(default)]
+    rate_limits: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "boolean")]
+    log_phone_numbers: Option<bool>,
 }
 
 impl RawConfig {
@@ -227,6 +241,10 @@ fn string<'de, D: Deserializer<'de>>(value: D) -> Result<Option<String>, D::Erro
 
 fn secret<'de, D: Deserializer<'de>>(value: D) -> Result<Option<Zeroizing<String>>, D::Error> {
     string(value).map(|s| s.map(Zeroizing::new))
+}
+
+fn boolean<'de, D: Deserializer<'de>>(value: D) -> Result<Option<bool>, D::Error> {
+    Option::<bool>::deserialize(value).map_err(|_| D::Error::custom("must be true or false"))
 }
 
 fn integer<'de, D: Deserializer<'de>>(value: D) -> Result<Option<u64>, D::Error> {

@@ -91,6 +91,17 @@ impl Credentials {
     pub fn source(&self) -> CredentialSource {
         self.source
     }
+
+    /// Moves the credentials out, leaving empty ones behind (a client keeps its live
+    /// credentials apart from its configuration, so that rotated ones can be zeroed).
+    pub fn take(&mut self) -> Credentials {
+        Credentials {
+            secret_id: std::mem::take(&mut self.secret_id),
+            secret_key: Secret(std::mem::take(&mut self.secret_key.0)),
+            token: self.token.take(),
+            source: self.source,
+        }
+    }
 }
 
 impl fmt::Debug for Credentials {

@@ -147,6 +147,12 @@ pub mod codes {
     pub const DECODE: &str = "ClientError.Decode";
     pub const PANIC: &str = "ClientError.Panic";
     pub const QUEUE_FULL: &str = "ClientError.QueueFull";
+    /// A phone number is neither E.164 nor an 11-digit mainland number (issue 11).
+    pub const INVALID_PHONE_NUMBER: &str = "ClientError.InvalidPhoneNumber";
+    /// No client-side rate-limit slot within the call's time limit; nothing was sent.
+    pub const RATE_LIMITED: &str = "ClientError.RateLimited";
+    /// A client call made from inside the client's event callback (issue 12).
+    pub const REENTRANT: &str = "ClientError.Reentrant";
 }
 
 #[cfg(test)]

@@ -79,9 +79,11 @@ step compile-example-c   $CC  $CWARN   $pc_cflags "$here/examples/report_convers
 step compile-example-cxx $CXX $CXXWARN $pc_cflags "$here/examples/report_conversion.c" -o "$build/report_conversion_cpp" $pc_libs $rpath
 step compile-test-c      $CC  $CWARN   $pc_cflags "$here/tests/test_tcsms.c" -o "$build/test_tcsms" $pc_libs $rpath -lpthread
 step compile-test-cxx    $CXX $CXXWARN $pc_cflags "$here/tests/test_tcsms.c" -o "$build/test_tcsms_cpp" $pc_libs $rpath -lpthread
+step compile-test-production $CC $CWARN $pc_cflags "$here/tests/test_production.c" -o "$build/test_production" $pc_libs $rpath -lpthread
 step compile-test-static $CC  $CWARN   $pc_cflags "$here/tests/test_tcsms.c" -o "$build/test_tcsms_static" $pc_static_libs
 step compile-test-secrets $CC $CWARN  $pc_cflags "$here/tests/test_secrets.c" -o "$build/test_secrets" $pc_libs $rpath -lpthread
 step compile-test-queue  $CC  $CWARN   $pc_cflags "$here/tests/test_queue.c" -o "$build/test_queue" $pc_libs $rpath
+step compile-test-events $CC $CWARN $pc_cflags "$here/tests/test_events.c" -o "$build/test_events" $pc_libs $rpath -lpthread
 step static-has-no-libtcsms-so bash -c "! ldd '$build/test_tcsms_static' | grep -q libtcsms"
 
 # 4. Run the tests.
@@ -96,8 +98,10 @@ run_test() { # run_test BINARY [valgrind]
 [ -x "$build/test_tcsms" ] && step test-c-valgrind run_test "$build/test_tcsms" valgrind
 [ -x "$build/test_tcsms_cpp" ] && step test-cxx-valgrind run_test "$build/test_tcsms_cpp" valgrind
 [ -x "$build/test_tcsms_static" ] && step test-c-static run_test "$build/test_tcsms_static"
+[ -x "$build/test_production" ] && step test-production-valgrind run_test "$build/test_production" valgrind
 [ -x "$build/test_secrets" ] && step test-secrets-valgrind run_test "$build/test_secrets" valgrind
 [ -x "$build/test_queue" ] && step test-queue-valgrind run_test "$build/test_queue" valgrind
+[ -x "$build/test_events" ] && step test-events-valgrind run_test "$build/test_events" valgrind
 
 # 4b. Callback parsing: its tests (C and C++, valgrind) and the receiver example, which must
 #     answer a sample delivery body with exactly the documented acknowledgement.

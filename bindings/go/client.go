@@ -24,8 +24,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"runtime"
+	"runtime/cgo"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,6 +59,21 @@ type Config struct {
 
 	Proxy  string // proxy URL; default from HTTPS_PROXY / NO_PROXY
 	CAFile string // extra PEM root certificates
+
+	// RateLimits are client-side rate limits in requests per second by action
+	// name; "*" sets every action not named and 0 means no limit
+	// (map[string]float64{"*": 0} turns limiting off). nil: 85 % of each
+	// action's documented limit. A call waits for its turn within its time
+	// limit, else fails with code ClientError.RateLimited without sending.
+	RateLimits map[string]float64
+
+	// OnEvent receives one Event per attempt and one per call, on the thread
+	// making the call; Logger gets the same events at debug level. Either may
+	// be nil. See Client.SetEventCallback and docs/events.md.
+	OnEvent func(Event)
+	Logger  *slog.Logger
+	// LogPhoneNumbers shows phone numbers in full in events (default: masked).
+	LogPhoneNumbers bool
 }
 
 // redacted is what String, GoString and MarshalJSON print instead of a secret.
@@ -94,9 +111,9 @@ func (c Config) String() string {
 	if c.MaxRetries != nil {
 		retries = fmt.Sprint(*c.MaxRetries)
 	}
-	return fmt.Sprintf("tcsms.Config{SecretID:%q SecretKey:%q Token:%q Region:%q Endpoint:%q Language:%q Timeout:%v ConnectTimeout:%v MaxRetries:%s Proxy:%q CAFile:%q}",
+	return fmt.Sprintf("tcsms.Config{SecretID:%q SecretKey:%q Token:%q Region:%q Endpoint:%q Language:%q Timeout:%v ConnectTimeout:%v MaxRetries:%s Proxy:%q CAFile:%q RateLimits:%v}",
 		c.SecretID, redactSecret(c.SecretKey), redactSecret(c.Token), c.Region, c.Endpoint, c.Language,
-		c.Timeout, c.ConnectTimeout, retries, redactProxy(c.Proxy), c.CAFile)
+		c.Timeout, c.ConnectTimeout, retries, redactProxy(c.Proxy), c.CAFile, c.RateLimits)
 }
 
 // GoString is String, so %#v does not print the secrets either.
@@ -114,6 +131,10 @@ type configJSON struct {
 	MaxRetries       *int    `json:"max_retries,omitempty"`
 	Proxy            string  `json:"proxy,omitempty"`
 	CAFile           string  `json:"ca_file,omitempty"`
+
+	RateLimits map[string]float64 `json:"rate_limits,omitempty"`
+
+	LogPhoneNumbers bool `json:"log_phone_numbers,omitempty"`
 }
 
 // durationMS converts a positive duration to whole milliseconds, rounding up
@@ -151,7 +172,8 @@ func (c Config) toJSON() (configJSON, error) {
 	j := configJSON{
 		SecretID: c.SecretID, SecretKey: c.SecretKey, Token: c.Token,
 		Region: c.Region, Endpoint: c.Endpoint, Language: c.Language,
-		MaxRetries: c.MaxRetries, Proxy: c.Proxy, CAFile: c.CAFile,
+		MaxRetries: c.MaxRetries, Proxy: c.Proxy, CAFile: c.CAFile, RateLimits: c.RateLimits,
+		LogPhoneNumbers: c.LogPhoneNumbers,
 	}
 	if c.Timeout < 0 || c.ConnectTimeout < 0 {
 		return j, localError(StatusInvalidConfig, CodeInvalidConfig, "Timeout and ConnectTimeout must not be negative")
@@ -174,6 +196,9 @@ type Client struct {
 	h      nativeClient
 	closed bool
 	queue  *asyncQueue // set once at creation (nil: blocking cgo calls); see queue.go
+
+	hooksMu sync.Mutex
+	hooks   []cgo.Handle // event hooks installed, released at Close
 }
 
 var (
@@ -216,7 +241,14 @@ func NewClient(cfg Config) (*Client, error) {
 		}
 		return nil, localError(StatusInvalidConfig, CodeInvalidConfig, err.Error())
 	}
-	return NewClientFromJSON(string(data))
+	c, err := NewClientFromJSON(string(data))
+	if err == nil && (cfg.OnEvent != nil || cfg.Logger != nil) {
+		if err = c.SetEventCallback(cfg.OnEvent, cfg.Logger); err != nil {
+			_ = c.Close()
+			return nil, err
+		}
+	}
+	return c, err
 }
 
 // NewClientFromJSON creates a client from a raw configuration object as
@@ -254,6 +286,7 @@ func finalizeClient(c *Client) {
 		nativeClientFree(c.h)
 		c.h = nil
 		c.closed = true
+		c.deleteHooks()
 		finalizedClients.Add(1)
 	}
 }
@@ -276,6 +309,7 @@ func (c *Client) Close() error {
 	}
 	nativeClientFree(c.h)
 	c.h = nil
+	c.deleteHooks()
 	return nil
 }
 

@@ -49,13 +49,43 @@ static tcsmsgo_result tcsmsgo_report_conversion(const tcsms_client *client, cons
 	return r;
 }
 
+static tcsmsgo_result tcsmsgo_send(const tcsms_client *client, const char *request_json,
+                                   uint64_t timeout_ms, int multi) {
+	tcsmsgo_result r;
+	r.json = NULL;
+	r.status = multi
+		? (int32_t)tcsms_send_multi_global_sms_with_timeout(client, request_json, timeout_ms, &r.json)
+		: (int32_t)tcsms_send_sms_with_timeout(client, request_json, timeout_ms, &r.json);
+	return r;
+}
+
+static tcsmsgo_result tcsmsgo_set_credentials(const tcsms_client *client, const char *secret_id,
+                                              const char *secret_key, const char *token) {
+	tcsmsgo_result r;
+	r.json = NULL;
+	r.status = (int32_t)tcsms_client_set_credentials(client, secret_id, secret_key, token, &r.json);
+	return r;
+}
+
+typedef struct {
+	int32_t status;
+	int64_t seconds;
+} tcsmsgo_offset_result;
+
+static tcsmsgo_offset_result tcsmsgo_clock_offset(const tcsms_client *client) {
+	tcsmsgo_offset_result r;
+	r.seconds = 0;
+	r.status = (int32_t)tcsms_client_clock_offset(client, &r.seconds);
+	return r;
+}
+
 static uint32_t tcsmsgo_header_abi_version(void) { return (uint32_t)TCSMS_ABI_VERSION; }
 
 static const int32_t tcsmsgo_header_statuses[] = {
 	TCSMS_STATUS_OK, TCSMS_STATUS_NULL_ARGUMENT, TCSMS_STATUS_INVALID_UTF8,
 	TCSMS_STATUS_INVALID_JSON, TCSMS_STATUS_INVALID_ARGUMENT, TCSMS_STATUS_INVALID_CONFIG,
 	TCSMS_STATUS_NETWORK, TCSMS_STATUS_TIMEOUT, TCSMS_STATUS_HTTP_STATUS,
-	TCSMS_STATUS_DECODE, TCSMS_STATUS_API_ERROR, TCSMS_STATUS_PANIC,
+	TCSMS_STATUS_DECODE, TCSMS_STATUS_API_ERROR, TCSMS_STATUS_PANIC, TCSMS_STATUS_PARTIAL,
 };
 
 static int32_t tcsmsgo_header_status(int i) { return tcsmsgo_header_statuses[i]; }
@@ -109,6 +139,38 @@ func nativeReportConversion(h nativeClient, appID, serialNo string, conversionTi
 	return Status(r.status), takeString(r.json)
 }
 
+// nativeSend calls tcsms_send_sms_with_timeout (or the SendMultiGlobalSms one).
+func nativeSend(h nativeClient, requestJSON string, timeoutMS uint64, multi bool) (Status, string) {
+	cr := C.CString(requestJSON)
+	defer C.free(unsafe.Pointer(cr))
+	m := C.int(0)
+	if multi {
+		m = 1
+	}
+	r := C.tcsmsgo_send(h, cr, C.uint64_t(timeoutMS), m)
+	return Status(r.status), takeString(r.json)
+}
+
+// nativeSetCredentials calls tcsms_client_set_credentials; an empty token is NULL.
+func nativeSetCredentials(h nativeClient, secretID, secretKey, token string) (Status, string) {
+	ci := C.CString(secretID)
+	defer C.free(unsafe.Pointer(ci))
+	ck := C.CString(secretKey)
+	defer C.free(unsafe.Pointer(ck))
+	var ct *C.char
+	if token != "" {
+		ct = C.CString(token)
+		defer C.free(unsafe.Pointer(ct))
+	}
+	r := C.tcsmsgo_set_credentials(h, ci, ck, ct)
+	return Status(r.status), takeString(r.json)
+}
+
+func nativeClockOffset(h nativeClient) (Status, int64) {
+	r := C.tcsmsgo_clock_offset(h)
+	return Status(r.status), int64(r.seconds)
+}
+
 func nativeStatusStr(s Status) string {
 	p := C.tcsms_status_str(C.tcsms_status(s))
 	if p == nil {
@@ -132,7 +194,7 @@ func nativeABIVersion() (library, header uint32) {
 }
 
 // headerStatuses returns the TCSMS_STATUS_* values of include/tcsms.h in
-// the order OK, NULL_ARGUMENT, ..., PANIC (checked against the Go constants
+// the order OK, NULL_ARGUMENT, ..., PANIC, PARTIAL (checked against the Go constants
 // by a test).
 func headerStatuses() []Status {
 	n := int(C.tcsmsgo_header_status_count())

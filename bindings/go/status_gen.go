@@ -19,6 +19,7 @@ const (
 	StatusDecode          Status = 9  // the answer is not the service's JSON envelope
 	StatusAPIError        Status = 10 // the service returned an error
 	StatusPanic           Status = 11 // internal error in tcsms
+	StatusPartial         Status = 12 // not every number was sent
 )
 
 var statusNames = [...]string{
@@ -34,6 +35,7 @@ var statusNames = [...]string{
 	StatusDecode:          "DECODE",
 	StatusAPIError:        "API_ERROR",
 	StatusPanic:           "PANIC",
+	StatusPartial:         "PARTIAL",
 }
 
 // statusDescriptions are tcsms_status_str of every status.
@@ -50,6 +52,7 @@ var statusDescriptions = [...]string{
 	StatusDecode:          "the answer is not the service's JSON envelope",
 	StatusAPIError:        "the service returned an error",
 	StatusPanic:           "internal error in tcsms",
+	StatusPartial:         "not every number was sent",
 }
 
 // defaultCodes are the codes of failures whose error envelope carries none.
@@ -85,6 +88,13 @@ const (
 	// CodeQueueFull (INVALID_ARGUMENT): tcsms_submit: the completion queue
 	// already holds its capacity of pending calls; collect completions first.
 	CodeQueueFull = "ClientError.QueueFull"
+	// CodeReentrant (INVALID_ARGUMENT): A client call was made from inside the
+	// client's event callback (refused instead of deadlocking).
+	CodeReentrant = "ClientError.Reentrant"
+	// CodeInvalidPhoneNumber (INVALID_ARGUMENT): tcsms_send_sms /
+	// tcsms_send_multi_global_sms: a number is neither E.164 nor an 11-digit
+	// mainland number; the message names its 0-based index; nothing was sent.
+	CodeInvalidPhoneNumber = "ClientError.InvalidPhoneNumber"
 	// CodeClientClosed (INVALID_ARGUMENT): The client was used after it was
 	// closed (Go Close, Python close).
 	CodeClientClosed = "ClientError.ClientClosed"
@@ -103,6 +113,9 @@ const (
 	// CodeTimeout (TIMEOUT): The call did not finish within its time limit
 	// (retries included).
 	CodeTimeout = "ClientError.Timeout"
+	// CodeRateLimited (TIMEOUT): No client-side rate-limit slot (configuration
+	// key rate_limits) within the call's time limit; the request was not sent.
+	CodeRateLimited = "ClientError.RateLimited"
 	// CodeHTTPStatus (HTTP_STATUS): The service answered with an HTTP status
 	// other than 200.
 	CodeHTTPStatus = "ClientError.HttpStatus"
@@ -115,24 +128,39 @@ const (
 	// CodePanic (PANIC): A bug in tcsms was caught before it crossed the C
 	// boundary.
 	CodePanic = "ClientError.Panic"
+	// CodeDuplicatePhoneNumber (PARTIAL): Per-number result (class rejected):
+	// the number came earlier in the request and was sent once, there.
+	CodeDuplicatePhoneNumber = "ClientError.DuplicatePhoneNumber"
+	// CodeNotSent (PARTIAL): Per-number result (class failed): not sent, because
+	// an earlier batch failed as a whole or the send's time limit ran out.
+	CodeNotSent = "ClientError.NotSent"
+	// CodeNoResult (PARTIAL): Per-number result (class unknown): the service's
+	// answer has no entry for the number.
+	CodeNoResult = "ClientError.NoResult"
 )
 
 // clientErrorStatus is the status of every local error code.
 var clientErrorStatus = map[string]Status{
-	CodeNullArgument:       StatusNullArgument,
-	CodeInvalidUTF8:        StatusInvalidUTF8,
-	CodeInvalidJSON:        StatusInvalidJSON,
-	CodeInvalidArgument:    StatusInvalidArgument,
-	CodeUnknownAction:      StatusInvalidArgument,
-	CodeQueueFull:          StatusInvalidArgument,
-	CodeClientClosed:       StatusInvalidArgument,
-	CodeInvalidConfig:      StatusInvalidConfig,
-	CodeMissingCredentials: StatusInvalidConfig,
-	CodeABIMismatch:        StatusInvalidConfig,
-	CodeNetwork:            StatusNetwork,
-	CodeTimeout:            StatusTimeout,
-	CodeHTTPStatus:         StatusHTTPStatus,
-	CodeDecode:             StatusDecode,
-	CodeAPIError:           StatusAPIError,
-	CodePanic:              StatusPanic,
+	CodeNullArgument:         StatusNullArgument,
+	CodeInvalidUTF8:          StatusInvalidUTF8,
+	CodeInvalidJSON:          StatusInvalidJSON,
+	CodeInvalidArgument:      StatusInvalidArgument,
+	CodeUnknownAction:        StatusInvalidArgument,
+	CodeQueueFull:            StatusInvalidArgument,
+	CodeReentrant:            StatusInvalidArgument,
+	CodeInvalidPhoneNumber:   StatusInvalidArgument,
+	CodeClientClosed:         StatusInvalidArgument,
+	CodeInvalidConfig:        StatusInvalidConfig,
+	CodeMissingCredentials:   StatusInvalidConfig,
+	CodeABIMismatch:          StatusInvalidConfig,
+	CodeNetwork:              StatusNetwork,
+	CodeTimeout:              StatusTimeout,
+	CodeRateLimited:          StatusTimeout,
+	CodeHTTPStatus:           StatusHTTPStatus,
+	CodeDecode:               StatusDecode,
+	CodeAPIError:             StatusAPIError,
+	CodePanic:                StatusPanic,
+	CodeDuplicatePhoneNumber: StatusPartial,
+	CodeNotSent:              StatusPartial,
+	CodeNoResult:             StatusPartial,
 }

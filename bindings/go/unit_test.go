@@ -223,7 +223,7 @@ func TestErrorType(t *testing.T) {
 
 func TestStatusValuesMatchHeader(t *testing.T) {
 	hdr := headerStatuses()
-	if len(hdr) != int(StatusPanic)+1 {
+	if len(hdr) != int(StatusPartial)+1 {
 		t.Fatalf("%d header statuses", len(hdr))
 	}
 	for i, v := range hdr {

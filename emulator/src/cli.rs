@@ -73,6 +73,8 @@ pub struct Config {
     pub doc_examples: bool,
     /// ReportConversion refuses SerialNos this emulator did not issue to the app.
     pub strict_serial_no: bool,
+    /// `--callback-url`: where delivery reports and replies are POSTed.
+    pub callback_url: Option<String>,
 }
 
 impl Default for Config {
@@ -94,6 +96,7 @@ impl Default for Config {
             clock_offset_secs: 0,
             doc_examples: false,
             strict_serial_no: false,
+            callback_url: None,
         }
     }
 }
@@ -136,6 +139,9 @@ OPTIONS:
     --rate-limit ACTION=N   Override an action's requests-per-second limit (N = 0: unlimited);
                             ACTION may be `all`. Repeatable; later ones win
     --auto-reply TEXT       Every delivered message gets a reply TEXT (for PullSmsReplyStatus)
+    --callback-url URL      POST each delivery report (JSON array) and reply (JSON object) to
+                            URL when it exists, as the service does; the receiver must answer
+                            {\"result\":0,...}; failures are retried after 1, 2 and 4 s
     --fault KIND            Inject a fault into API requests: http500 (HTTP 500, HTML body),
                             close (connection closed without a response), slow (the answer
                             comes after --fault-delay-ms), garbage (HTTP 200, body not JSON)
@@ -242,6 +248,11 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String>
             }
             "--doc-examples" => cfg.doc_examples = true,
             "--strict-serial-no" => cfg.strict_serial_no = true,
+            "--callback-url" => {
+                let url = value("--callback-url")?;
+                crate::callbacks::check_url(&url)?;
+                cfg.callback_url = Some(url);
+            }
             other => return Err(format!("unknown argument {other:?} (see --help)")),
         }
     }
@@ -381,5 +392,10 @@ mod tests {
         assert!(c.doc_examples && c.strict_serial_no);
         assert!(!format!("{c:?}").contains("second-secret-key"), "secrets stay out of Debug");
         assert!(!run(&[]).unwrap().doc_examples);
+        assert_eq!(
+            run(&["--callback-url", "http://127.0.0.1:9/cb"]).unwrap().callback_url.as_deref(),
+            Some("http://127.0.0.1:9/cb")
+        );
+        assert!(run(&["--callback-url", "127.0.0.1:9"]).unwrap_err().contains("http://"));
     }
 }

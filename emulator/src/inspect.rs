@@ -85,8 +85,8 @@ fn list_messages(emu: &Emulator, query: &str, now_ms: u64) -> Value {
     let list: Vec<Value> = st
         .inspectable()
         .iter()
-        .filter(|m| phone.map_or(true, |p| p == m.phone))
-        .filter(|m| app.map_or(true, |a| a == m.app))
+        .filter(|m| phone.is_none_or(|p| p == m.phone))
+        .filter(|m| app.is_none_or(|a| a == m.app))
         .map(|m| message_json(m, now_ms))
         .collect();
     Value::Array(list)

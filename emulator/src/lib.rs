@@ -16,6 +16,7 @@
 
 mod actions;
 mod authorization;
+mod callbacks;
 pub mod cli;
 pub mod clock;
 mod doc_examples;

@@ -71,6 +71,9 @@ impl Service {
         if cfg.doc_examples {
             state.seed_doc_examples();
         }
+        if let Some(url) = &cfg.callback_url {
+            state.outbox = Some(crate::callbacks::Outbox::start(url.clone(), clock)?);
+        }
         Ok(Service {
             verifier: Verifier::new(
                 cfg.key_pairs.clone(),

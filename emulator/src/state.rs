@@ -156,6 +156,8 @@ pub struct State {
     /// Per app, indexes of replies not pulled yet.
     pub reply_queue: HashMap<String, VecDeque<usize>>,
     pub attempts: Vec<Attempt>,
+    /// `--callback-url`: reports and replies are also POSTed there.
+    pub outbox: Option<crate::callbacks::Outbox>,
 }
 
 /// Seeded, approved signatures: (id, International, text) (docs/contracts.md).
@@ -241,6 +243,9 @@ impl State {
         let index = self.messages.len();
         self.by_serial.insert(msg.serial_no.clone(), index);
         self.report_queue.entry(msg.app.clone()).or_default().push_back(index);
+        if let Some(outbox) = &self.outbox {
+            outbox.report(&msg);
+        }
         self.messages.push(msg);
         index
     }
@@ -248,6 +253,9 @@ impl State {
     pub fn push_reply(&mut self, reply: Reply) {
         let index = self.replies.len();
         self.reply_queue.entry(reply.app.clone()).or_default().push_back(index);
+        if let Some(outbox) = &self.outbox {
+            outbox.reply(&reply);
+        }
         self.replies.push(reply);
     }
 

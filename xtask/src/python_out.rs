@@ -278,6 +278,9 @@ fn ctype(c: &str, is_return: bool) -> Result<&'static str, String> {
         "tcsms_queue **" => "POINTER(c_void_p)",
         "uint64_t *" => "POINTER(c_uint64)",
         "tcsms_status *" => "POINTER(c_int32)",
+        // The event callback (a ctypes CFUNCTYPE, passed cast to c_void_p) and its user_data.
+        "tcsms_event_fn" | "void *" => "c_void_p",
+        "int64_t *" => "POINTER(c_int64)",
         other => return Err(format!("include/tcsms.h: no ctypes mapping for the C type `{other}`")),
     })
 }

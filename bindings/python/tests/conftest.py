@@ -7,8 +7,11 @@ Nothing here skips: a missing emulator or library is a failure.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import queue
+import re
 import subprocess
 import tempfile
 import threading
@@ -100,6 +103,54 @@ class Emulator:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         self._stderr.close()
+
+
+class EventAudit(logging.Filter):
+    """Checks every event any client of the suite emits (issue 12): no marker secret, no
+    signature, no full phone number.  Clients hook events because the ``tcsms`` logger
+    has DEBUG enabled for the whole session.  The records are then dropped (pytest would
+    keep every one of them in memory) unless ``pass_through`` is set."""
+
+    MARKERS = ("MARKER", "marker-", DEMO_SECRET_KEY, "TC3-HMAC-SHA256", "Authorization", "X-TC-Token")
+    FULL_NUMBER = re.compile(r"\+\d{8,}|(?<![\w-])1\d{10}(?![\w-])")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = 0
+        self.violations: List[str] = []
+        self.allow_full_numbers = False
+        self.pass_through = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        event = getattr(record, "tcsms_event", None)
+        if event is None:
+            return True
+        self.seen += 1
+        text = json.dumps(event)
+        bad = [m for m in self.MARKERS if m in text]
+        if not self.allow_full_numbers and self.FULL_NUMBER.search(text):
+            bad.append("a full phone number")
+        if bad:
+            self.violations.append(f"{bad}: {text}")
+        return self.pass_through
+
+
+EVENT_AUDIT = EventAudit()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audit_every_event() -> Iterator[EventAudit]:
+    logger = logging.getLogger("tcsms")
+    old_level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addFilter(EVENT_AUDIT)
+    try:
+        yield EVENT_AUDIT
+    finally:
+        logger.removeFilter(EVENT_AUDIT)
+        logger.setLevel(old_level)
+    assert EVENT_AUDIT.seen > 0, "no client of the suite emitted an event"
+    assert not EVENT_AUDIT.violations, EVENT_AUDIT.violations[:5]
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 mod catalog;
 mod info;
 mod reports;
-mod send;
+pub(crate) mod send;
 mod stats;
 
 use serde_json::{Map, Value};

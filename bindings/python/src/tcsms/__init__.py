@@ -43,6 +43,7 @@ from ._errors import (
     TimeoutError,
 )
 from ._ffi import AbiMismatchError, LibraryNotFoundError
+from ._send import NumberClass, NumberResult, SendResults
 
 __version__ = "0.1.0"
 
@@ -84,9 +85,12 @@ __all__ = [
     "LibraryNotFoundError",
     "MAX_CALLBACK_BYTES",
     "NetworkError",
+    "NumberClass",
+    "NumberResult",
     "Reply",
     "ReplyCallback",
     "Response",
+    "SendResults",
     "Status",
     "TcsmsError",
     "TimeoutError",

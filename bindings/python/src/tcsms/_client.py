@@ -11,6 +11,8 @@ from typing import Any, Callable, Dict, Mapping, Optional
 
 from . import _ffi
 from ._actions import ACTION_FIELDS, STRUCT_FIELDS, ActionsMixin, Response
+from ._send import SendMixin
+from ._events import EventCallback, EventsMixin
 from ._errors import (
     ClientClosedError,
     DecodeError,
@@ -33,6 +35,7 @@ _CONFIG_KEYS = (
     "max_retries",
     "proxy",
     "ca_file",
+    "rate_limits",
 )
 
 
@@ -165,7 +168,7 @@ def _make_finalizer() -> Callable[[Any], None]:
     return __del__
 
 
-class Client(ActionsMixin):
+class Client(ActionsMixin, SendMixin, EventsMixin):
     """A client for the Tencent Cloud SMS API (2021-01-11), backed by libtcsms.
 
     Example::
@@ -200,6 +203,17 @@ class Client(ActionsMixin):
         connect_timeout: seconds to establish a connection (default 5).
         proxy: proxy URL (default: ``HTTPS_PROXY``/``NO_PROXY`` from the environment).
         ca_file: PEM file with extra root certificates.
+        rate_limits: client-side rate limits, requests per second by action name, ``"*"``
+            for every action not named, 0 for none (``{"*": 0}`` turns limiting off).
+            Default: 85 % of each action's documented limit; a call waits for its turn
+            within its timeout, else raises :class:`tcsms.TimeoutError` with code
+            ``ClientError.RateLimited`` without sending.
+        on_event: a callable receiving each event (one per attempt and per call) as a
+            dict, on the calling thread; events also go to the ``logging`` logger
+            ``"tcsms"`` at DEBUG (hooked when ``on_event`` is given or that logger has
+            DEBUG enabled at creation; see :meth:`set_event_callback` and docs/events.md).
+        log_phone_numbers: events show phone numbers in full (default: masked,
+            ``+86137****2222``).
         config: raw configuration keys for ``tcsms_client_new`` (``timeout_ms``,
             ``max_retries``, ...), e.g. for options newer than this binding.  A keyword
             argument that is given (not ``None``) wins over the same key in ``config``;
@@ -224,6 +238,9 @@ class Client(ActionsMixin):
         proxy: Optional[str] = None,
         ca_file: Optional[str] = None,
         *,
+        rate_limits: Optional[Mapping[str, float]] = None,
+        on_event: Optional[EventCallback] = None,
+        log_phone_numbers: Optional[bool] = None,
         config: Optional[Mapping[str, Any]] = None,
     ) -> None:
         self._handle: Optional[int] = None
@@ -246,6 +263,8 @@ class Client(ActionsMixin):
             "max_retries": max_retries,
             "proxy": proxy,
             "ca_file": ca_file,
+            "rate_limits": None if rate_limits is None else dict(rate_limits),
+            "log_phone_numbers": log_phone_numbers,
         }
         for key, value in explicit.items():
             if value is not None:
@@ -265,6 +284,7 @@ class Client(ActionsMixin):
             raise self._error(status if status != Status.OK else Status.PANIC, data)
         self._handle = handle.value
         self._closed = False
+        self._install_events(on_event)
 
     # -- lifetime ---------------------------------------------------------------------
 
@@ -283,6 +303,7 @@ class Client(ActionsMixin):
             handle, self._handle = self._handle, None
         if handle:
             _ffi.lib.tcsms_client_free(handle)
+        self._event_thunks = []
 
     @property
     def closed(self) -> bool:

@@ -24,6 +24,7 @@ class Status(enum.IntEnum):
     DECODE = 9
     API_ERROR = 10
     PANIC = 11
+    PARTIAL = 12
 
 
 #: ``tcsms_status_str`` of every status.
@@ -40,6 +41,7 @@ STATUS_DESCRIPTIONS: Dict[int, str] = {
     Status.DECODE: "the answer is not the service's JSON envelope",
     Status.API_ERROR: "the service returned an error",
     Status.PANIC: "internal error in tcsms",
+    Status.PARTIAL: "not every number was sent",
 }
 
 #: The code of a failure whose error envelope carries none.
@@ -65,14 +67,20 @@ CLIENT_ERRORS: Dict[str, Tuple[Status, str]] = {
     "ClientError.InvalidArgument": (Status.INVALID_ARGUMENT, "An argument had a wrong value."),
     "ClientError.UnknownAction": (Status.INVALID_ARGUMENT, "The action is not one of the 19 actions of the SMS API 2021-01-11."),
     "ClientError.QueueFull": (Status.INVALID_ARGUMENT, "tcsms_submit: the completion queue already holds its capacity of pending calls; collect completions first."),
+    "ClientError.Reentrant": (Status.INVALID_ARGUMENT, "A client call was made from inside the client's event callback (refused instead of deadlocking)."),
+    "ClientError.InvalidPhoneNumber": (Status.INVALID_ARGUMENT, "tcsms_send_sms / tcsms_send_multi_global_sms: a number is neither E.164 nor an 11-digit mainland number; the message names its 0-based index; nothing was sent."),
     "ClientError.ClientClosed": (Status.INVALID_ARGUMENT, "The client was used after it was closed (Go Close, Python close)."),
     "ClientError.InvalidConfig": (Status.INVALID_CONFIG, "The configuration was refused (unknown key, bad value)."),
     "ClientError.MissingCredentials": (Status.INVALID_CONFIG, "No secret_id/secret_key in the configuration, the environment or the profile file."),
     "ClientError.AbiMismatch": (Status.INVALID_CONFIG, "The loaded libtcsms has another C ABI version than the binding was written for."),
     "ClientError.Network": (Status.NETWORK, "The service could not be reached, or the connection broke."),
     "ClientError.Timeout": (Status.TIMEOUT, "The call did not finish within its time limit (retries included)."),
+    "ClientError.RateLimited": (Status.TIMEOUT, "No client-side rate-limit slot (configuration key rate_limits) within the call's time limit; the request was not sent."),
     "ClientError.HttpStatus": (Status.HTTP_STATUS, "The service answered with an HTTP status other than 200."),
     "ClientError.Decode": (Status.DECODE, "The answer was not the service's JSON envelope, or was too large or too deeply nested."),
     "ClientError.ApiError": (Status.API_ERROR, "Fallback code of an API error whose envelope carries no Error.Code (the service always sends one)."),
     "ClientError.Panic": (Status.PANIC, "A bug in tcsms was caught before it crossed the C boundary."),
+    "ClientError.DuplicatePhoneNumber": (Status.PARTIAL, "Per-number result (class rejected): the number came earlier in the request and was sent once, there."),
+    "ClientError.NotSent": (Status.PARTIAL, "Per-number result (class failed): not sent, because an earlier batch failed as a whole or the send's time limit ran out."),
+    "ClientError.NoResult": (Status.PARTIAL, "Per-number result (class unknown): the service's answer has no entry for the number."),
 }

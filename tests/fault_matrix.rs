@@ -1,0 +1,237 @@
+//! The fault matrix (issue 10, item 4), Rust binding: a client with default settings (only
+//! the time limit shortened to 1.5 s) against small hostile servers on 127.0.0.1. For every
+//! fault, for SendSms (never resent) and ReportConversion (idempotent, retried): the typed
+//! error, the time the call took (never more than the limit plus a margin), and how many
+//! connections reached the server (never more than one for SendSms).
+
+#[path = "support/hostile.rs"]
+mod hostile;
+
+use hostile::{answer_and_close, read_request, until_hangup, Hostile};
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+use tcsms::{Client, ErrorKind};
+
+const SECRET_KEY: &str = "FaultMatrixSecretKey0000";
+const LIMIT: Duration = Duration::from_millis(1500);
+/// Scheduling slack on a loaded 2-core machine.
+const MARGIN: Duration = Duration::from_millis(1000);
+const SEND: (&str, &str) =
+    ("SendSms", r#"{"PhoneNumberSet":["+8613800000001"],"SmsSdkAppId":"1400000001","TemplateId":"2002"}"#);
+const REPORT: (&str, &str) = ("ReportConversion", r#"{"SmsSdkAppId":"1400000001","SerialNo":"1"}"#);
+
+fn client(url: &str) -> Client {
+    Client::from_json(&format!(
+        r#"{{"secret_id":"AKIDfault","secret_key":"{SECRET_KEY}","endpoint":"{url}","timeout_ms":{}}}"#,
+        LIMIT.as_millis()
+    ))
+    .expect("client")
+}
+
+/// Calls `action` against a fresh server running `behaviour`; checks the error kind, the
+/// time taken and the connections against `max_connections`.
+fn check(
+    fault: &str,
+    (action, request): (&str, &str),
+    behaviour: impl Fn(TcpStream) + Send + Sync + 'static,
+    kind: ErrorKind,
+    max_connections: usize,
+) {
+    let server = Hostile::start(behaviour);
+    let client = client(&server.url());
+    let started = Instant::now();
+    let error = client.call(action, request).expect_err("a hostile server cannot succeed");
+    let elapsed = started.elapsed();
+    let connections = server.connections();
+    eprintln!("{fault:20} {action:17} {:?} after {elapsed:?}, {connections} connection(s): {error}", error.kind());
+    assert_eq!(error.kind(), kind, "{fault}/{action}: {error}");
+    assert!(elapsed <= LIMIT + MARGIN, "{fault}/{action} took {elapsed:?}, limit {LIMIT:?}");
+    assert!(connections <= max_connections, "{fault}/{action}: {connections} connections, at most {max_connections}");
+    let shown = format!("{error} {error:?} {}", error.to_envelope_json());
+    assert!(!shown.contains(SECRET_KEY), "{fault}/{action}: the secret key shows: {shown}");
+}
+
+/// SendSms reaches the server once and is never resent; ReportConversion may be retried
+/// (1 + max_retries = 3 attempts) when the service may not have acted or it is idempotent.
+fn both(
+    fault: &str,
+    behaviour: impl Fn(TcpStream) + Send + Sync + Clone + 'static,
+    kind: ErrorKind,
+    report_connections: usize,
+) {
+    check(fault, SEND, behaviour.clone(), kind, 1);
+    check(fault, REPORT, behaviour, kind, report_connections);
+}
+
+/// Reads the request, writes `bytes` and closes the connection.
+fn answers(bytes: &'static [u8]) -> impl Fn(TcpStream) + Send + Sync + Clone + 'static {
+    move |mut s| {
+        if read_request(&mut s) {
+            answer_and_close(&mut s, bytes);
+        }
+    }
+}
+
+const OK_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n";
+
+#[test]
+fn http_500() {
+    both(
+        "500",
+        answers(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops"),
+        ErrorKind::HttpStatus,
+        3,
+    );
+}
+
+#[test]
+fn close_after_the_request() {
+    both("close", answers(b""), ErrorKind::Network, 3);
+}
+
+#[test]
+fn slow_answer() {
+    both(
+        "slow",
+        |mut s| {
+            if read_request(&mut s) {
+                std::thread::sleep(LIMIT + Duration::from_secs(1));
+                answer_and_close(&mut s, OK_HEAD);
+            }
+        },
+        ErrorKind::Timeout,
+        3,
+    );
+}
+
+#[test]
+fn slow_drip_one_byte_per_500_ms() {
+    both(
+        "slow-drip",
+        |mut s| {
+            if read_request(&mut s) {
+                for byte in OK_HEAD.iter().chain(&[b' '; 100]) {
+                    if s.write_all(&[*byte]).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            }
+        },
+        ErrorKind::Timeout,
+        3,
+    );
+}
+
+#[test]
+fn silent_server() {
+    both("silent", |mut s| until_hangup(&mut s), ErrorKind::Timeout, 3);
+}
+
+#[test]
+fn headers_then_stall() {
+    both(
+        "headers-then-stall",
+        |mut s| {
+            if read_request(&mut s) && s.write_all(OK_HEAD).is_ok() {
+                until_hangup(&mut s);
+            }
+        },
+        ErrorKind::Timeout,
+        3,
+    );
+}
+
+#[test]
+fn garbage_answer() {
+    both("garbage", answers(b"\x00\x01\x02 this is not HTTP \xff\r\n\r\n{}"), ErrorKind::Network, 3);
+}
+
+#[test]
+fn oversized_answer() {
+    both(
+        "oversized",
+        |mut s| {
+            if read_request(&mut s) && s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 33554432\r\n\r\n").is_ok() {
+                let block = [b' '; 65536];
+                for _ in 0..512 {
+                    if s.write_all(&block).is_err() {
+                        return;
+                    }
+                }
+            }
+        },
+        ErrorKind::Decode,
+        1,
+    );
+}
+
+#[test]
+fn chunked_forever() {
+    both(
+        "chunked-forever",
+        |mut s| {
+            if read_request(&mut s) && s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n").is_ok() {
+                let mut chunk = b"4000\r\n".to_vec();
+                chunk.extend_from_slice(&[b' '; 0x4000]);
+                chunk.extend_from_slice(b"\r\n");
+                while s.write_all(&chunk).is_ok() {}
+            }
+        },
+        ErrorKind::Decode,
+        1,
+    );
+}
+
+#[test]
+fn content_length_lie() {
+    both(
+        "content-length-lie",
+        answers(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"Response\":{}}"),
+        ErrorKind::Network,
+        3,
+    );
+}
+
+#[test]
+fn refused_port() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("address").port()
+    };
+    for (action, request) in [SEND, REPORT] {
+        let client = client(&format!("http://127.0.0.1:{port}"));
+        let started = Instant::now();
+        let error = client.call(action, request).expect_err("nothing listens");
+        let elapsed = started.elapsed();
+        eprintln!("refused              {action:17} {:?} after {elapsed:?}: {error}", error.kind());
+        assert_eq!(error.kind(), ErrorKind::Network, "{error}");
+        assert!(elapsed <= LIMIT + MARGIN, "took {elapsed:?}");
+    }
+}
+
+#[test]
+fn proxy_answers_407() {
+    let proxy = Hostile::start(answers(
+        b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\nContent-Length: 0\r\n\r\n",
+    ));
+    for (action, request) in [SEND, REPORT] {
+        // The service is never reached: the proxy refuses the tunnel to it first.
+        let client = Client::from_json(&format!(
+            r#"{{"secret_id":"AKIDfault","secret_key":"{SECRET_KEY}","endpoint":"https://127.0.0.1:9",
+            "timeout_ms":{},"proxy":"http://user:ProxyPassword0000@127.0.0.1:{}"}}"#,
+            LIMIT.as_millis(),
+            proxy.port
+        ))
+        .expect("client");
+        let started = Instant::now();
+        let error = client.call(action, request).expect_err("the proxy refuses");
+        let elapsed = started.elapsed();
+        eprintln!("proxy-407            {action:17} {:?} after {elapsed:?}: {error}", error.kind());
+        assert_eq!(error.kind(), ErrorKind::Network, "{error}");
+        assert!(elapsed <= LIMIT + MARGIN, "took {elapsed:?}");
+        let shown = format!("{error} {error:?} {}", error.to_envelope_json());
+        assert!(!shown.contains("ProxyPassword0000") && !shown.contains(SECRET_KEY), "{shown}");
+    }
+}
