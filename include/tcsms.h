@@ -40,6 +40,25 @@
 typedef struct tcsms_client tcsms_client;
 
 /**
+ * A completion queue for asynchronous calls. Opaque: create with `tcsms_queue_new`,
+ * destroy with `tcsms_queue_free`.
+ *
+ * A call is submitted with `tcsms_submit` and a caller-chosen 64-bit `tag`, and
+ * returns at once; one of the queue's worker threads makes it with the same code as
+ * `tcsms_call_with_timeout`. `tcsms_queue_fd` is readable while finished calls wait;
+ * `tcsms_queue_next` takes them one at a time with their tag, status and answer.
+ *
+ * With epoll: add `tcsms_queue_fd(q)` with EPOLLIN (level- or edge-triggered); on
+ * each wake-up call `tcsms_queue_next` until it returns 0. With libuv:
+ * `uv_poll_init(loop, &poll, tcsms_queue_fd(q))` and `uv_poll_start(&poll,
+ * UV_READABLE, cb)`, the callback draining `tcsms_queue_next` the same way; stop
+ * the poll handle before `tcsms_queue_free`. `tcsms_queue_next` clears the fd when
+ * it returns 0, so a level-triggered loop does not spin; reading the fd yourself is
+ * allowed but not needed.
+ */
+typedef struct tcsms_queue tcsms_queue;
+
+/**
  * The outcome of a call: 0 (`TCSMS_STATUS_OK`) or one of the `TCSMS_STATUS_*` values.
  * Values are append-only and never reused. On any status other than OK, `*out_json`
  * holds `{"Response":{"Error":{"Code":...,"Message":...},"RequestId":...}}`.
@@ -75,7 +94,8 @@ typedef void (*tcsms_event_fn)(void *user_data, const char *event_json);
 /**
  * An argument had a wrong value. Codes `ClientError.InvalidArgument`, `ClientError.UnknownAction`,
  * `ClientError.InvalidPhoneNumber` (`tcsms_send_sms`: a number is neither E.164 nor mainland),
- * `ClientError.Reentrant` (a call from inside the client's event callback).
+ * `ClientError.Reentrant` (a call from inside the client's event callback),
+ * `ClientError.QueueFull` (`tcsms_submit` on a full completion queue).
  */
 #define TCSMS_STATUS_INVALID_ARGUMENT 4
 
@@ -177,7 +197,8 @@ tcsms_status tcsms_client_new(const char *config_json,
  * used afterwards, and must be freed only once.
  *
  * Thread safety: must not race with other calls on the same client; wait for them
- * to return first.
+ * to return first. Calls submitted with `tcsms_submit` may still be pending: they
+ * complete normally, and the connections close when the last of them ends.
  *
  * # Safety
  * `client` is NULL or a live handle from `tcsms_client_new`.
@@ -484,6 +505,116 @@ tcsms_status tcsms_client_set_event_callback(const tcsms_client *client,
  * `client` is NULL or a live handle; `out_json` is NULL or valid for one write.
  */
 tcsms_status tcsms_client_stats(const tcsms_client *client, char **out_json);
+
+/**
+ * Creates a completion queue.
+ *
+ * `options_json` is NULL, "" or a JSON object with the optional keys `workers`
+ * (threads that make calls, 1-256, default 4; they start on demand and stay until
+ * the queue is freed) and `capacity` (calls pending at once, submitted and not yet
+ * taken with `tcsms_queue_next`, 1-1048576, default 1024). Unknown keys are refused.
+ *
+ * Ownership: `options_json` is borrowed for the call only. On success `*out_queue`
+ * is a new queue owned by the caller (free it with `tcsms_queue_free`) and
+ * `*out_json` is NULL; on failure `*out_queue` is NULL and `*out_json` an error
+ * envelope (free it with `tcsms_free`).
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * Errors: TCSMS_STATUS_NULL_ARGUMENT, TCSMS_STATUS_INVALID_UTF8,
+ * TCSMS_STATUS_INVALID_JSON, TCSMS_STATUS_INVALID_CONFIG.
+ *
+ * # Safety
+ * Pointers are NULL or valid as described.
+ */
+tcsms_status tcsms_queue_new(const char *options_json, tcsms_queue **out_queue, char **out_json);
+
+/**
+ * The queue's file descriptor: readable while finished calls wait to be taken with
+ * `tcsms_queue_next`. -1 if `queue` is NULL.
+ *
+ * Ownership: the descriptor belongs to the queue and is closed by `tcsms_queue_free`;
+ * never close it yourself (remove it from your event loop before freeing the queue).
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle from `tcsms_queue_new`.
+ */
+int tcsms_queue_fd(const tcsms_queue *queue);
+
+/**
+ * Submits a call of `action` with `request_json` on `client` (as
+ * `tcsms_call_with_timeout`) and returns at once; its completion is taken later with
+ * `tcsms_queue_next`, which hands back `tag` unchanged (use it to match answers to
+ * requests; tcsms does not look at it).
+ *
+ * `timeout_ms` > 0 limits the call to min(`timeout_ms`, the client's `timeout_ms`)
+ * milliseconds, 0 to the client's `timeout_ms`, counted from this submission: time
+ * spent waiting for a free worker counts, and a call whose limit passes before a
+ * worker takes it completes with TCSMS_STATUS_TIMEOUT without being sent.
+ *
+ * Returns TCSMS_STATUS_OK when the call was queued (`*out_json` is NULL); then
+ * exactly one completion with this tag will follow. Otherwise nothing was queued and
+ * `*out_json` is an error envelope: TCSMS_STATUS_NULL_ARGUMENT,
+ * TCSMS_STATUS_INVALID_UTF8, or TCSMS_STATUS_INVALID_ARGUMENT with code
+ * `ClientError.QueueFull` when `capacity` calls are pending already (take some
+ * completions, then submit again). A bad action or JSON is reported by the call's
+ * completion, as `tcsms_call` reports it.
+ *
+ * Ownership: strings are copied; the queue keeps its own reference to the client, so
+ * `tcsms_client_free` may be called while calls submitted on it are pending: they
+ * still run and complete, and the client's connections close when the last of them
+ * ends.
+ *
+ * Thread safety: any number of threads may submit on the same queue and client.
+ *
+ * # Safety
+ * Pointers are NULL or valid as described; `queue` and `client` are live handles.
+ */
+tcsms_status tcsms_submit(const tcsms_queue *queue,
+                          const tcsms_client *client,
+                          const char *action,
+                          const char *request_json,
+                          uint64_t timeout_ms,
+                          uint64_t tag,
+                          char **out_json);
+
+/**
+ * Takes one finished call: returns 1 and sets `*out_tag` to its tag, `*out_status`
+ * to its status and `*out_json` to its answer (as `tcsms_call` would have), or
+ * returns 0 when no call has finished (the out-parameters are then 0, OK and NULL,
+ * and the queue's fd is cleared until the next completion). Returns -1 if an
+ * argument is NULL. Completions come in the order the calls finished.
+ *
+ * Ownership: `*out_json` is owned by the caller (free it with `tcsms_free`).
+ *
+ * Thread safety: any thread; several threads may take completions from one queue.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle; the out-pointers are NULL or valid for one write.
+ */
+int tcsms_queue_next(const tcsms_queue *queue,
+                     uint64_t *out_tag,
+                     tcsms_status *out_status,
+                     char **out_json);
+
+/**
+ * Destroys a queue. NULL is a no-op.
+ *
+ * Pending calls: calls no worker has started are dropped (never sent, no completion);
+ * calls already running are waited for, each bounded by its time limit; completions
+ * not yet taken are freed. Then the workers end and the fd is closed. The clients
+ * the calls used are unaffected (and may have been freed already).
+ *
+ * Ownership: takes back the queue; the handle must not be used afterwards.
+ *
+ * Thread safety: must not race with other calls on the same queue.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle from `tcsms_queue_new`.
+ */
+void tcsms_queue_free(tcsms_queue *queue);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -88,6 +88,16 @@ impl Error {
 }
 
 /// The service's error envelope `{"Response":{"Error":{"Code","Message"},"RequestId"}}`.
+/// The text of a caught panic's payload (the C ABI and a completion queue's workers
+/// report it with `ClientError.Panic`).
+pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
 pub(crate) fn envelope_json(code: &str, message: &str, request_id: &str) -> String {
     serde_json::json!({
         "Response": {
@@ -136,6 +146,7 @@ pub mod codes {
     pub const HTTP_STATUS: &str = "ClientError.HttpStatus";
     pub const DECODE: &str = "ClientError.Decode";
     pub const PANIC: &str = "ClientError.Panic";
+    pub const QUEUE_FULL: &str = "ClientError.QueueFull";
     /// A phone number is neither E.164 nor an 11-digit mainland number (issue 11).
     pub const INVALID_PHONE_NUMBER: &str = "ClientError.InvalidPhoneNumber";
     /// No client-side rate-limit slot within the call's time limit; nothing was sent.

@@ -13,6 +13,7 @@ pub mod api;
 pub mod callback;
 pub mod client;
 mod clock;
+pub mod completion;
 pub mod config;
 pub mod credentials;
 mod dns;

@@ -1,28 +1,28 @@
-// Command bench compares the tcsms Go binding with the official Go SDK
-// (tencentcloud-sdk-go) on the same loopback fixed-response server.
+// Command bench holds the Go peers of bench/run.sh: CALLERS goroutines making
+// sequential ReportConversion calls for SECONDS against the fixed-response server
+// on 127.0.0.1:PORT, at the GOMAXPROCS of the environment.
 //
-//	cargo build --release && (cd bench/go && go run . -calls 5000)
+//	go run . tcsms|cgo|official CALLERS SECONDS PORT
 //
-// It starts target/release/examples/fixed_server (built on demand), then makes the
-// same number of sequential ReportConversion calls with a raw net/http keep-alive
-// client (the ceiling), the official SDK and tcsms, three alternating rounds each;
-// the best round counts. Kept in its own module so the binding itself stays
-// standard-library only.
+// Prints `calls=N seconds=S rate=R cpu_us=U` (calls/s, and user+system CPU time of
+// the process per call from getrusage), both over the measured interval only.
+//
+//	tcsms     the tcsms Go binding, one Client shared by the goroutines
+//	cgo       one blocking cgo call of tcsms_report_conversion per call, as the
+//	          binding made them before the completion queue (the "before" peer)
+//	official  the official Go SDK (tencentcloud-sdk-go common module, CommonClient)
+//
+// Kept in its own module so the binding itself stays standard-library only.
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"flag"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"strings"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	tcsms "github.com/tcsms/tcsms/bindings/go"
@@ -39,78 +39,88 @@ const (
 )
 
 func main() {
-	calls := flag.Int("calls", 5000, "sequential calls per round")
-	flag.Parse()
-	root, _ := filepath.Abs("../..")
-	build := exec.Command("cargo", "build", "--release", "--quiet", "--example", "fixed_server")
-	build.Dir, build.Stderr = root, os.Stderr
-	must(build.Run())
-	server := exec.Command(filepath.Join(root, "target/release/examples/fixed_server"))
-	out, err := server.StdoutPipe()
-	must(err)
-	must(server.Start())
-	defer func() { _ = server.Process.Kill(); _ = server.Wait() }()
-	line, err := bufio.NewReader(out).ReadString('\n')
-	must(err)
-	url := strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
-
-	peers := []struct {
-		name string
-		call func()
-	}{
-		{"raw net/http", rawPeer(url)},
-		{"official SDK", officialPeer(url)},
-		{"tcsms", tcsmsPeer(url)},
+	if len(os.Args) != 5 {
+		fmt.Fprintln(os.Stderr, "usage: bench tcsms|cgo|official CALLERS SECONDS PORT")
+		os.Exit(2)
 	}
-	rates := map[string]float64{}
-	for _, p := range peers {
-		for i := 0; i < *calls/20; i++ {
-			p.call()
-		}
+	callers, err1 := strconv.Atoi(os.Args[2])
+	seconds, err2 := strconv.ParseFloat(os.Args[3], 64)
+	port, err3 := strconv.Atoi(os.Args[4])
+	if err1 != nil || err2 != nil || err3 != nil {
+		fmt.Fprintln(os.Stderr, "bench: bad arguments")
+		os.Exit(2)
 	}
-	for round := 0; round < 3; round++ {
-		for _, p := range peers {
-			start := time.Now()
-			for i := 0; i < *calls; i++ {
-				p.call()
+	var call func()
+	switch os.Args[1] {
+	case "tcsms":
+		call = tcsmsPeer(port)
+	case "cgo":
+		call = cgoPeer(port)
+	case "official":
+		call = officialPeer(port)
+	default:
+		fmt.Fprintln(os.Stderr, "bench: unknown mode", os.Args[1])
+		os.Exit(2)
+	}
+	for i := 0; i < 100; i++ {
+		call()
+	}
+	var stop atomic.Bool
+	var total atomic.Int64
+	var wg sync.WaitGroup
+	c0, t0 := cpu(), time.Now()
+	for i := 0; i < callers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := int64(0)
+			for !stop.Load() {
+				call()
+				n++
 			}
-			if r := float64(*calls) / time.Since(start).Seconds(); r > rates[p.name] {
-				rates[p.name] = r
-			}
-		}
+			total.Add(n)
+		}()
 	}
-	fmt.Printf("%s, %d sequential ReportConversion calls per round, loopback (%d cores)\n", runtime.Version(), *calls, runtime.NumCPU())
-	for _, p := range peers {
-		fmt.Printf("  %-14s %9.0f calls/s\n", p.name, rates[p.name])
-	}
-	fmt.Printf("  tcsms / official SDK: %.1fx\n", rates["tcsms"]/rates["official SDK"])
-	fmt.Printf("  official SDK / raw:   %.0f %%\n", 100*rates["official SDK"]/rates["raw net/http"])
-	fmt.Printf("  tcsms / raw:          %.0f %%\n", 100*rates["tcsms"]/rates["raw net/http"])
+	time.Sleep(time.Duration(seconds * float64(time.Second)))
+	stop.Store(true)
+	wg.Wait()
+	t, c, n := time.Since(t0).Seconds(), cpu()-c0, total.Load()
+	fmt.Printf("calls=%d seconds=%.3f rate=%.0f cpu_us=%.2f\n", n, t, float64(n)/t, 1e6*c/float64(n))
 }
 
-func rawPeer(url string) func() {
-	client := &http.Client{}
-	body := []byte(`{"SmsSdkAppId":"1400000001","SerialNo":"` + serial + `","ConversionTime":1700000000}`)
+func cpu() float64 {
+	var ru syscall.Rusage
+	must(syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+func endpoint(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
+
+// tcsmsConfig turns the rate limit off where the library has one, and retries off.
+func tcsmsConfig(port int) string {
+	base := fmt.Sprintf(`{"secret_id":%q,"secret_key":%q,"endpoint":"http://%s","max_retries":0`, secretID, secretKey, endpoint(port))
+	if c, err := tcsms.NewClientFromJSON(base + `,"rate_limits":{"*":0}}`); err == nil {
+		_ = c.Close()
+		return base + `,"rate_limits":{"*":0}}`
+	}
+	return base + "}"
+}
+
+func tcsmsPeer(port int) func() {
+	client, err := tcsms.NewClientFromJSON(tcsmsConfig(port))
+	must(err)
+	ctx := context.Background()
+	req := &tcsms.ReportConversionRequest{SmsSdkAppId: app, SerialNo: serial, ConversionTime: 1700000000}
 	return func() {
-		req, err := http.NewRequest("POST", url+"/", bytes.NewReader(body))
+		_, err := client.ReportConversion(ctx, req)
 		must(err)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-TC-Action", "ReportConversion")
-		resp, err := client.Do(req)
-		must(err)
-		_, err = io.ReadAll(resp.Body)
-		must(err)
-		_ = resp.Body.Close()
 	}
 }
 
-// officialPeer uses the official SDK's CommonClient: the Go module proxy reachable
-// here serves tencentcloud-sdk-go's common module but not its sms module. The typed
-// SmsClient.ReportConversion goes through the same Send path.
-func officialPeer(url string) func() {
+func officialPeer(port int) func() {
 	cpf := profile.NewClientProfile()
 	cpf.HttpProfile.Scheme = "HTTP"
-	cpf.HttpProfile.Endpoint = strings.TrimPrefix(url, "http://")
+	cpf.HttpProfile.Endpoint = endpoint(port)
 	client := common.NewCommonClient(common.NewCredential(secretID, secretKey), "ap-guangzhou", cpf)
 	params := map[string]interface{}{"SmsSdkAppId": app, "SerialNo": serial, "ConversionTime": 1700000000}
 	return func() {
@@ -118,18 +128,6 @@ func officialPeer(url string) func() {
 		must(req.SetActionParameters(params))
 		resp := tchttp.NewCommonResponse()
 		must(client.Send(req, resp))
-	}
-}
-
-func tcsmsPeer(url string) func() {
-	// Client-side rate limiting off: the bench measures the client, not the limiter.
-	client, err := tcsms.NewClient(tcsms.Config{SecretID: secretID, SecretKey: secretKey, Endpoint: url,
-		RateLimits: map[string]float64{"*": 0}})
-	must(err)
-	ctx := context.Background()
-	return func() {
-		_, err := client.ReportConversion(ctx, &tcsms.ReportConversionRequest{SmsSdkAppId: app, SerialNo: serial, ConversionTime: 1700000000})
-		must(err)
 	}
 }
 

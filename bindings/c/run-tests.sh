@@ -82,6 +82,7 @@ step compile-test-cxx    $CXX $CXXWARN $pc_cflags "$here/tests/test_tcsms.c" -o 
 step compile-test-production $CC $CWARN $pc_cflags "$here/tests/test_production.c" -o "$build/test_production" $pc_libs $rpath -lpthread
 step compile-test-static $CC  $CWARN   $pc_cflags "$here/tests/test_tcsms.c" -o "$build/test_tcsms_static" $pc_static_libs
 step compile-test-secrets $CC $CWARN  $pc_cflags "$here/tests/test_secrets.c" -o "$build/test_secrets" $pc_libs $rpath -lpthread
+step compile-test-queue  $CC  $CWARN   $pc_cflags "$here/tests/test_queue.c" -o "$build/test_queue" $pc_libs $rpath
 step compile-test-events $CC $CWARN $pc_cflags "$here/tests/test_events.c" -o "$build/test_events" $pc_libs $rpath -lpthread
 step static-has-no-libtcsms-so bash -c "! ldd '$build/test_tcsms_static' | grep -q libtcsms"
 
@@ -99,6 +100,7 @@ run_test() { # run_test BINARY [valgrind]
 [ -x "$build/test_tcsms_static" ] && step test-c-static run_test "$build/test_tcsms_static"
 [ -x "$build/test_production" ] && step test-production-valgrind run_test "$build/test_production" valgrind
 [ -x "$build/test_secrets" ] && step test-secrets-valgrind run_test "$build/test_secrets" valgrind
+[ -x "$build/test_queue" ] && step test-queue-valgrind run_test "$build/test_queue" valgrind
 [ -x "$build/test_events" ] && step test-events-valgrind run_test "$build/test_events" valgrind
 
 # 4b. Callback parsing: its tests (C and C++, valgrind) and the receiver example, which must

@@ -195,6 +195,7 @@ type Client struct {
 	mu     sync.RWMutex // read-held by calls, write-held by Close
 	h      nativeClient
 	closed bool
+	queue  *asyncQueue // set once at creation (nil: blocking cgo calls); see queue.go
 
 	hooksMu sync.Mutex
 	hooks   []cgo.Handle // event hooks installed, released at Close
@@ -271,7 +272,7 @@ func NewClientFromJSON(configJSON string) (*Client, error) {
 		}
 		return nil, parseError(st, body)
 	}
-	c := &Client{h: h}
+	c := &Client{h: h, queue: newAsyncQueue()}
 	runtime.SetFinalizer(c, finalizeClient)
 	return c, nil
 }
@@ -279,6 +280,9 @@ func NewClientFromJSON(configJSON string) (*Client, error) {
 // finalizeClient is the safety net for clients that were never closed.
 func finalizeClient(c *Client) {
 	if c.h != nil {
+		if c.queue != nil {
+			c.queue.close()
+		}
 		nativeClientFree(c.h)
 		c.h = nil
 		c.closed = true
@@ -300,6 +304,9 @@ func (c *Client) Close() error {
 	}
 	c.closed = true
 	runtime.SetFinalizer(c, nil)
+	if c.queue != nil {
+		c.queue.close()
+	}
 	nativeClientFree(c.h)
 	c.h = nil
 	c.deleteHooks()
@@ -393,6 +400,9 @@ func (c *Client) CallRaw(ctx context.Context, action, requestJSON string) (strin
 		return "", localError(StatusInvalidArgument, CodeInvalidArgument, "action or request contains a NUL byte")
 	}
 	return c.invoke(ctx, func(h nativeClient, timeoutMS uint64) (Status, string) {
+		if c.queue != nil {
+			return c.queue.call(h, action, requestJSON, timeoutMS)
+		}
 		return nativeCall(h, action, requestJSON, timeoutMS)
 	})
 }
@@ -461,8 +471,8 @@ func requestOrEmpty[T any](req *T) any {
 
 // ReportConversion reports that the user converted on a message
 // (tcsms_report_conversion). ConversionTime is Unix seconds; 0 means not
-// sent. When ctx has a deadline the call goes through
-// tcsms_call_with_timeout so the deadline is honoured.
+// sent. It goes through the completion queue like every other call
+// (tcsms_report_conversion when the client has none and ctx no deadline).
 func (c *Client) ReportConversion(ctx context.Context, req *ReportConversionRequest) (*ReportConversionResponse, error) {
 	if req == nil {
 		return nil, localError(StatusNullArgument, CodeNullArgument, "nil *ReportConversionRequest")
@@ -475,7 +485,7 @@ func (c *Client) ReportConversion(ctx context.Context, req *ReportConversionRequ
 	}
 	var resp ReportConversionResponse
 	if ctx != nil {
-		if _, ok := ctx.Deadline(); ok {
+		if _, ok := ctx.Deadline(); ok || (c != nil && c.queue != nil) {
 			if err := c.call(ctx, "ReportConversion", req, &resp); err != nil {
 				return nil, err
 			}

@@ -85,6 +85,9 @@ const (
 	// CodeUnknownAction (INVALID_ARGUMENT): The action is not one of the 19
 	// actions of the SMS API 2021-01-11.
 	CodeUnknownAction = "ClientError.UnknownAction"
+	// CodeQueueFull (INVALID_ARGUMENT): tcsms_submit: the completion queue
+	// already holds its capacity of pending calls; collect completions first.
+	CodeQueueFull = "ClientError.QueueFull"
 	// CodeReentrant (INVALID_ARGUMENT): A client call was made from inside the
 	// client's event callback (refused instead of deadlocking).
 	CodeReentrant = "ClientError.Reentrant"
@@ -143,6 +146,7 @@ var clientErrorStatus = map[string]Status{
 	CodeInvalidJSON:          StatusInvalidJSON,
 	CodeInvalidArgument:      StatusInvalidArgument,
 	CodeUnknownAction:        StatusInvalidArgument,
+	CodeQueueFull:            StatusInvalidArgument,
 	CodeReentrant:            StatusInvalidArgument,
 	CodeInvalidPhoneNumber:   StatusInvalidArgument,
 	CodeClientClosed:         StatusInvalidArgument,

@@ -12,10 +12,11 @@
 
 use crate::api::ReportConversionRequest;
 use crate::client::Client;
-use crate::error::{codes, envelope_json, Error, ErrorKind};
+use crate::error::{codes, envelope_json, panic_text, Error, ErrorKind};
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The ABI version of this header. `tcsms_abi_version()` returns the version of the
@@ -38,7 +39,8 @@ pub const TCSMS_STATUS_INVALID_UTF8: tcsms_status = 2;
 pub const TCSMS_STATUS_INVALID_JSON: tcsms_status = 3;
 /// An argument had a wrong value. Codes `ClientError.InvalidArgument`, `ClientError.UnknownAction`,
 /// `ClientError.InvalidPhoneNumber` (`tcsms_send_sms`: a number is neither E.164 nor mainland),
-/// `ClientError.Reentrant` (a call from inside the client's event callback).
+/// `ClientError.Reentrant` (a call from inside the client's event callback),
+/// `ClientError.QueueFull` (`tcsms_submit` on a full completion queue).
 pub const TCSMS_STATUS_INVALID_ARGUMENT: tcsms_status = 4;
 /// The configuration was refused. Codes `ClientError.InvalidConfig`, `ClientError.MissingCredentials`.
 pub const TCSMS_STATUS_INVALID_CONFIG: tcsms_status = 5;
@@ -66,7 +68,7 @@ pub const TCSMS_STATUS_PARTIAL: tcsms_status = 12;
 
 /// A client. Opaque: create with `tcsms_client_new`, destroy with `tcsms_client_free`.
 pub struct tcsms_client {
-    inner: Client,
+    inner: Arc<Client>,
 }
 
 pub(crate) fn status_of(kind: ErrorKind) -> tcsms_status {
@@ -164,14 +166,8 @@ unsafe fn boundary(
     }
     // SAFETY: checked non-NULL; the caller guarantees it is writable.
     unsafe { *out_json = ptr::null_mut() };
-    let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".to_owned());
-        Err(FfiError::panic(&what))
-    });
+    let outcome =
+        catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| Err(FfiError::panic(&panic_text(&*panic))));
     let (status, json) = match outcome {
         Ok(None) => return TCSMS_STATUS_OK,
         Ok(Some(json)) => (TCSMS_STATUS_OK, json),
@@ -207,7 +203,7 @@ unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, FfiErro
 /// `client` is NULL or a live handle from `tcsms_client_new`.
 unsafe fn client_arg<'a>(client: *const tcsms_client) -> Result<&'a Client, FfiError> {
     // SAFETY: NULL or live per the caller's contract.
-    unsafe { client.as_ref() }.map(|c| &c.inner).ok_or_else(|| FfiError::null_argument("client"))
+    unsafe { client.as_ref() }.map(|c| &*c.inner).ok_or_else(|| FfiError::null_argument("client"))
 }
 
 /// Creates a client from a JSON configuration object.
@@ -261,7 +257,7 @@ pub unsafe extern "C" fn tcsms_client_new(
                 return Err(FfiError::null_argument("out_client"));
             }
             let config = str_arg(config_json, "config_json")?;
-            let client = Box::new(tcsms_client { inner: Client::from_json(config)? });
+            let client = Box::new(tcsms_client { inner: Arc::new(Client::from_json(config)?) });
             *out_client = Box::into_raw(client);
             Ok(None)
         })
@@ -274,7 +270,8 @@ pub unsafe extern "C" fn tcsms_client_new(
 /// used afterwards, and must be freed only once.
 ///
 /// Thread safety: must not race with other calls on the same client; wait for them
-/// to return first.
+/// to return first. Calls submitted with `tcsms_submit` may still be pending: they
+/// complete normally, and the connections close when the last of them ends.
 ///
 /// # Safety
 /// `client` is NULL or a live handle from `tcsms_client_new`.
@@ -859,3 +856,7 @@ mod tests {
         assert_eq!(tcsms_abi_version(), TCSMS_ABI_VERSION);
     }
 }
+
+// The completion queue (asynchronous calls): its own file, so this one stays the
+// blocking API.
+mod queue;

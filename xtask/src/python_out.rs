@@ -272,6 +272,12 @@ fn ctype(c: &str, is_return: bool) -> Result<&'static str, String> {
         // Owned strings travel as void pointers so ctypes never converts (and loses) them.
         "char *" | "tcsms_client *" | "const tcsms_client *" => "c_void_p",
         "char **" | "tcsms_client **" => "POINTER(c_void_p)",
+        // The completion queue (src/ffi/queue.rs).
+        "int" => "c_int",
+        "tcsms_queue *" | "const tcsms_queue *" => "c_void_p",
+        "tcsms_queue **" => "POINTER(c_void_p)",
+        "uint64_t *" => "POINTER(c_uint64)",
+        "tcsms_status *" => "POINTER(c_int32)",
         // The event callback (a ctypes CFUNCTYPE, passed cast to c_void_p) and its user_data.
         "tcsms_event_fn" | "void *" => "c_void_p",
         "int64_t *" => "POINTER(c_int64)",
@@ -286,7 +292,9 @@ fn native_entry(f: &Function) -> Result<String, String> {
 
 pub fn native_py(inputs: &Inputs) -> Result<String, String> {
     let mut out = header("ctypes declarations of every function of the C ABI.", "include/tcsms.h");
-    out.push_str("from ctypes import POINTER, c_char_p, c_int32, c_int64, c_size_t, c_uint32, c_uint64, c_void_p\n");
+    out.push_str(
+        "from ctypes import POINTER, c_char_p, c_int, c_int32, c_int64, c_size_t, c_uint32, c_uint64, c_void_p\n",
+    );
     out.push_str("from typing import Any, Dict, List, Tuple\n\n");
     out.push_str("#: name -> (restype, argtypes) of every function of include/tcsms.h.  ``char *`` results\n");
     out.push_str("#: owned by the caller are ``c_void_p`` (copied, then freed with ``tcsms_free``).\n");

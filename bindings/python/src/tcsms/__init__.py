@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from . import _ffi
 from ._actions import ACTION_FIELDS, ACTIONS, API_VERSION, Response
+from ._async import AsyncClient
 from ._callback import (
     CALLBACK_ACK,
     DeliveryCallback,
@@ -70,6 +71,7 @@ __all__ = [
     "API_VERSION",
     "APIError",
     "AbiMismatchError",
+    "AsyncClient",
     "CALLBACK_ACK",
     "Client",
     "ClientClosedError",

@@ -76,6 +76,19 @@ def _to_json(value: Any, what: str) -> bytes:
     return text.encode("ascii")
 
 
+def _request_json(action: str, params: Optional[Mapping[str, Any]]) -> bytes:
+    """The JSON body of a call of ``action`` with ``params`` (None: ``{}``)."""
+    if params is None:
+        params = {}
+    if not isinstance(params, Mapping):
+        raise InvalidArgument(
+            f"params must be a dict, not {type(params).__name__}",
+            status=Status.INVALID_JSON,
+            code="ClientError.InvalidJson",
+        )
+    return _to_json(dict(params), f"{action} request")
+
+
 def _seconds_to_ms(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidArgument(
@@ -388,15 +401,7 @@ class Client(ActionsMixin, SendMixin, EventsMixin):
             InvalidArgument: unknown action or a request that is not a JSON object.
         """
         action_b = _encode(action, "action")
-        if params is None:
-            params = {}
-        if not isinstance(params, Mapping):
-            raise InvalidArgument(
-                f"params must be a dict, not {type(params).__name__}",
-                status=Status.INVALID_JSON,
-                code="ClientError.InvalidJson",
-            )
-        request_b = _to_json(dict(params), f"{action} request")
+        request_b = _request_json(action, params)
         timeout_ms = None if timeout is None else _seconds_to_ms(timeout, "timeout")
 
         handle = self._acquire()

@@ -66,6 +66,7 @@ CLIENT_ERRORS: Dict[str, Tuple[Status, str]] = {
     "ClientError.InvalidJson": (Status.INVALID_JSON, "A JSON argument (configuration or request) was malformed or not an object."),
     "ClientError.InvalidArgument": (Status.INVALID_ARGUMENT, "An argument had a wrong value."),
     "ClientError.UnknownAction": (Status.INVALID_ARGUMENT, "The action is not one of the 19 actions of the SMS API 2021-01-11."),
+    "ClientError.QueueFull": (Status.INVALID_ARGUMENT, "tcsms_submit: the completion queue already holds its capacity of pending calls; collect completions first."),
     "ClientError.Reentrant": (Status.INVALID_ARGUMENT, "A client call was made from inside the client's event callback (refused instead of deadlocking)."),
     "ClientError.InvalidPhoneNumber": (Status.INVALID_ARGUMENT, "tcsms_send_sms / tcsms_send_multi_global_sms: a number is neither E.164 nor an 11-digit mainland number; the message names its 0-based index; nothing was sent."),
     "ClientError.ClientClosed": (Status.INVALID_ARGUMENT, "The client was used after it was closed (Go Close, Python close)."),

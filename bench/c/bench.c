@@ -1,0 +1,279 @@
+/* The C peers of bench/run.sh: N threads making sequential ReportConversion calls for a
+ * few seconds against the fixed-response server; prints one line
+ *     calls=N seconds=S rate=R cpu_us=U
+ * where rate is calls/s and cpu_us the process's user+system CPU time per call
+ * (getrusage), both over the measured interval only.
+ *
+ *   bench plain   THREADS SECONDS PORT   blocking sockets, one connection per thread,
+ *                                        a prebuilt request: the floor for a blocking client
+ *   bench tcsms   THREADS SECONDS PORT   one tcsms client shared by the threads
+ *   bench async   THREADS SECONDS PORT   tcsms_submit on a completion queue: THREADS calls
+ *                                        in flight, collected from one thread with poll()
+ *   bench callgrind CALLS 0 PORT         CALLS sequential tcsms calls with callgrind's
+ *                                        instrumentation on only around them
+ *   bench callgrind-async CALLS 0 PORT   the same through the completion queue (1 worker)
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <valgrind/callgrind.h>
+
+#include "tcsms.h"
+
+#define APP "1400000001"
+#define SERIAL "2433:1045710669157053657849499619"
+#define BODY "{\"SmsSdkAppId\":\"" APP "\",\"SerialNo\":\"" SERIAL "\",\"ConversionTime\":1700000000}"
+
+static int port;
+static atomic_int stop;
+static atomic_long total;
+static tcsms_client *client;
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double cpu(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+static void die(const char *what) {
+    perror(what);
+    exit(1);
+}
+
+/* ---- plain: a prebuilt request of the size tcsms sends, one connection per thread ---- */
+
+static char request[2048];
+static size_t request_len;
+
+static void build_request(void) {
+    request_len = (size_t)snprintf(request, sizeof request,
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+        "X-TC-Action: ReportConversion\r\nX-TC-Version: 2021-01-11\r\nX-TC-Region: ap-guangzhou\r\n"
+        "X-TC-Timestamp: 1700000000\r\nX-TC-Language: en-US\r\nX-TC-RequestClient: tcsms-bench\r\n"
+        "Authorization: TC3-HMAC-SHA256 Credential=AKIDbench000000000000000000000000000/2023-11-14/sms/tc3_request, "
+        "SignedHeaders=content-type;host;x-tc-action, "
+        "Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\r\n"
+        "Content-Length: %zu\r\n\r\n%s", port, strlen(BODY), BODY);
+}
+
+static int plain_connect(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) die("connect");
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+/* One round trip: write the request, read the head and Content-Length bytes of body. */
+static void plain_call(int fd) {
+    char buf[4096];
+    if (write(fd, request, request_len) != (ssize_t)request_len) die("write");
+    size_t got = 0, need = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + got, sizeof buf - got);
+        if (n <= 0) die("read");
+        got += (size_t)n;
+        if (!need) {
+            char *end = memmem(buf, got, "\r\n\r\n", 4);
+            if (!end) continue;
+            char *cl = memmem(buf, (size_t)(end - buf), "Content-Length: ", 16);
+            if (!cl) { fprintf(stderr, "no Content-Length\n"); exit(1); }
+            need = (size_t)(end + 4 - buf) + strtoul(cl + 16, NULL, 10);
+        }
+        if (got >= need) return;
+    }
+}
+
+static void *plain_thread(void *arg) {
+    (void)arg;
+    int fd = plain_connect();
+    long n = 0;
+    while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+        plain_call(fd);
+        n++;
+    }
+    close(fd);
+    atomic_fetch_add(&total, n);
+    return NULL;
+}
+
+/* ---- tcsms ---- */
+
+static void tcsms_once(void) {
+    char *out = NULL;
+    tcsms_status st = tcsms_report_conversion(client, APP, SERIAL, 1700000000, &out);
+    if (st != TCSMS_STATUS_OK) { fprintf(stderr, "tcsms: %d %s\n", st, out ? out : ""); exit(1); }
+    tcsms_free(out);
+}
+
+static void *tcsms_thread(void *arg) {
+    (void)arg;
+    long n = 0;
+    while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+        tcsms_once();
+        n++;
+    }
+    atomic_fetch_add(&total, n);
+    return NULL;
+}
+
+/* ---- async: THREADS calls in flight on a completion queue, one thread driving it ---- */
+
+static tcsms_queue *queue;
+
+static void submit_one(uint64_t tag) {
+    char *out = NULL;
+    tcsms_status st = tcsms_submit(queue, client, "ReportConversion", BODY, 0, tag, &out);
+    if (st != TCSMS_STATUS_OK) { fprintf(stderr, "tcsms_submit: %d %s\n", st, out ? out : ""); exit(1); }
+}
+
+/* Takes what has finished; resubmits unless stopping. Returns the number taken. */
+static long drain(int resubmit) {
+    long n = 0;
+    uint64_t tag;
+    tcsms_status st;
+    char *out;
+    while (tcsms_queue_next(queue, &tag, &st, &out) == 1) {
+        if (st != TCSMS_STATUS_OK) { fprintf(stderr, "completion: %d %s\n", st, out ? out : ""); exit(1); }
+        tcsms_free(out);
+        n++;
+        if (resubmit) submit_one(tag);
+    }
+    return n;
+}
+
+static long run_async(int inflight, double seconds) {
+    struct pollfd p = {.fd = tcsms_queue_fd(queue), .events = POLLIN};
+    long done = 0, outstanding = inflight;
+    for (int i = 0; i < inflight; i++) submit_one((uint64_t)i);
+    double end = now() + seconds;
+    while (now() < end) {
+        if (poll(&p, 1, 100) == 1) done += drain(1);
+    }
+    while (outstanding > 0) {
+        poll(&p, 1, 100);
+        long n = drain(0);
+        done += n;
+        outstanding -= n;
+    }
+    return done;
+}
+
+/* N calls one after the other through the queue: submit, poll, take. */
+static long run_async_calls(long n) {
+    struct pollfd p = {.fd = tcsms_queue_fd(queue), .events = POLLIN};
+    for (long i = 0; i < n; i++) {
+        submit_one((uint64_t)i);
+        while (drain(0) == 0) poll(&p, 1, 1000);
+    }
+    return n;
+}
+
+static void new_client(void) {
+    char config[512], *out = NULL;
+    /* The rate limit off where the library has one, no retries. */
+    const char *extras[] = {",\"rate_limits\":{\"*\":0}", ""};
+    for (int i = 0; i < 2; i++) {
+        snprintf(config, sizeof config,
+                 "{\"secret_id\":\"AKIDbench000000000000000000000000000\",\"secret_key\":\"benchsecretkey0000000000000000000\","
+                 "\"endpoint\":\"http://127.0.0.1:%d\",\"max_retries\":0%s}", port, extras[i]);
+        if (tcsms_client_new(config, &client, &out) == TCSMS_STATUS_OK) return;
+        tcsms_free(out);
+        out = NULL;
+    }
+    fprintf(stderr, "tcsms_client_new failed\n");
+    exit(1);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 5) {
+        fprintf(stderr, "usage: bench plain|tcsms|async|callgrind THREADS|CALLS SECONDS PORT\n");
+        return 2;
+    }
+    const char *mode = argv[1];
+    int threads = atoi(argv[2]);
+    double seconds = atof(argv[3]);
+    port = atoi(argv[4]);
+    build_request();
+
+    if (strcmp(mode, "callgrind") == 0 || strcmp(mode, "callgrind-async") == 0) {
+        int queued = strcmp(mode, "callgrind-async") == 0;
+        char *out = NULL;
+        new_client();
+        if (queued && tcsms_queue_new("{\"workers\":1}", &queue, &out) != TCSMS_STATUS_OK) return 1;
+        for (int i = 0; i < 50; i++) /* connection, daily key, DNS cache, worker thread */
+            queued ? (void)run_async_calls(1) : tcsms_once();
+        CALLGRIND_ZERO_STATS;
+        CALLGRIND_START_INSTRUMENTATION;
+        if (queued)
+            run_async_calls(threads);
+        else
+            for (int i = 0; i < threads; i++) tcsms_once();
+        CALLGRIND_STOP_INSTRUMENTATION;
+        if (queued) tcsms_queue_free(queue);
+        CALLGRIND_DUMP_STATS_AT("calls");
+        tcsms_client_free(client);
+        printf("calls=%d\n", threads);
+        return 0;
+    }
+
+    if (strcmp(mode, "async") == 0) {
+        char opts[64], *out = NULL;
+        const char *workers = getenv("TCSMS_BENCH_WORKERS"); /* default: one per call in flight */
+        snprintf(opts, sizeof opts, "{\"workers\":%d}", workers ? atoi(workers) : threads);
+        new_client();
+        if (tcsms_queue_new(opts, &queue, &out) != TCSMS_STATUS_OK) { fprintf(stderr, "%s\n", out); return 1; }
+        run_async(threads, 0.2); /* warm-up: workers, connections */
+        double c0 = cpu(), t0 = now();
+        long n = run_async(threads, seconds);
+        double t = now() - t0, c = cpu() - c0;
+        printf("calls=%ld seconds=%.3f rate=%.0f cpu_us=%.2f\n", n, t, n / t, 1e6 * c / (double)n);
+        tcsms_queue_free(queue);
+        tcsms_client_free(client);
+        return 0;
+    }
+
+    void *(*body)(void *) = NULL;
+    if (strcmp(mode, "plain") == 0) {
+        body = plain_thread;
+    } else if (strcmp(mode, "tcsms") == 0) {
+        new_client();
+        for (int i = 0; i < 200; i++) tcsms_once();
+        body = tcsms_thread;
+    } else {
+        fprintf(stderr, "unknown mode %s\n", mode);
+        return 2;
+    }
+    pthread_t tid[256];
+    if (threads < 1 || threads > 256) return 2;
+    double c0 = cpu(), t0 = now();
+    for (int i = 0; i < threads; i++) pthread_create(&tid[i], NULL, body, NULL);
+    struct timespec d = {(time_t)seconds, (long)((seconds - (time_t)seconds) * 1e9)};
+    nanosleep(&d, NULL);
+    atomic_store(&stop, 1);
+    for (int i = 0; i < threads; i++) pthread_join(tid[i], NULL);
+    double t = now() - t0, c = cpu() - c0;
+    long n = atomic_load(&total);
+    printf("calls=%ld seconds=%.3f rate=%.0f cpu_us=%.2f\n", n, t, n / t, 1e6 * c / (double)n);
+    if (client) tcsms_client_free(client);
+    return 0;
+}

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# The concurrency benchmark of issue 13, in one run (see bench/README.md):
+#
+#   bench/run.sh [--seconds S] [--rounds R] [--write]
+#
+# Starts nginx on 127.0.0.1 answering every request with one fixed ReportConversion
+# envelope, then measures calls/s with 1 and 8 callers and the client's CPU time per
+# call for: wrk -c1/-c8, a plain blocking C client with a prebuilt request, tcsms from
+# C (blocking and through the completion queue), Python (threads, asyncio) and Go
+# (GOMAXPROCS=1 and = the core count), the official Python and Go SDKs; then counts the
+# instructions of one tcsms C call under callgrind. Prints a table with ratios against
+# the peers of the same run; --write also puts it into bench/README.md. Every peer is
+# measured in R rounds (the peers alternate within a round) and the median counts, so a
+# burst of load on a shared machine does not decide a ratio.
+#
+# With 2 or more cores nginx runs on core 0 and the clients on the others (taskset);
+# the Go rows at GOMAXPROCS = core count run unpinned.
+#
+# Needs: nginx, wrk, valgrind (apt-get install nginx-light wrk valgrind), go, python3
+# with tencentcloud-sdk-python-sms==3.1.153 (pip), cargo build --release.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+seconds=2
+rounds=3
+write=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --seconds) seconds="$2"; shift 2 ;;
+        --rounds) rounds="$2"; shift 2 ;;
+        --write) write=1; shift ;;
+        *) echo "usage: bench/run.sh [--seconds S] [--rounds R] [--write]" >&2; exit 2 ;;
+    esac
+done
+for tool in nginx wrk valgrind callgrind_annotate go python3 gcc; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is missing (see bench/README.md)" >&2; exit 1; }
+done
+python3 -c 'import tencentcloud.sms.v20210111' 2>/dev/null ||
+    { echo "bench: pip install tencentcloud-sdk-python-sms==3.1.153" >&2; exit 1; }
+
+work="$(mktemp -d)"
+nginx_pid=""
+cleanup() {
+    [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "building (cargo build --release, the C and Go peers)..." >&2
+cargo build --release --quiet --lib
+gcc -O2 -Wall -Wextra -Iinclude bench/c/bench.c -o "$work/cbench" \
+    -Ltarget/release -ltcsms -Wl,-rpath,"$root/target/release" -lpthread
+# The Go binding links libtcsms through pkg-config, from an installed prefix (as
+# bindings/go/run-tests.sh does).
+stage="$root/target/go-stage"
+scripts/install.sh -q --prefix "$stage"
+export PKG_CONFIG_PATH="$stage/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+(cd bench/go && go build -o "$work/gobench" .)
+# Only the Go peers run with the staged (stripped) library; the others, and callgrind,
+# use target/release, which keeps its symbols.
+go_lib="$stage/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+cores=$(nproc)
+server_pin=() client_pin=()
+if [ "$cores" -ge 2 ]; then
+    server_pin=(taskset -c 0)
+    client_pin=(taskset -c "1-$((cores - 1))")
+fi
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sed -e "s|@PORT@|$port|" -e "s|@DIR@|$work|" bench/nginx.conf.in > "$work/nginx.conf"
+"${server_pin[@]}" nginx -c "$work/nginx.conf" -p "$work" &
+nginx_pid=$!
+for _ in $(seq 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.1
+done
+
+export PYTHONPATH="$root/bindings/python/src" TCSMS_LIBRARY="$root/target/release/libtcsms.so"
+results="$work/results.tsv"
+: > "$results"
+
+# measure LABEL CALLERS COMMAND...: runs a peer printing `rate=R cpu_us=U`, records it.
+measure() {
+    local label="$1" callers="$2"; shift 2
+    local out rate cpu
+    if out=$("$@" 2>"$work/err"); then
+        rate=$(sed -n 's/.*rate=\([0-9.]*\).*/\1/p' <<<"$out")
+        cpu=$(sed -n 's/.*cpu_us=\([0-9.]*\).*/\1/p' <<<"$out")
+    else
+        rate=""; cpu=""
+        echo "bench: $label x$callers failed: $(head -c 300 "$work/err")" >&2
+    fi
+    printf '%s\t%s\t%s\t%s\n' "$label" "$callers" "${rate:-}" "${cpu:-}" >> "$results"
+    printf '  %-34s %2s callers %10s calls/s %8s us CPU/call\n' "$label" "$callers" "${rate:-n/a}" "${cpu:-n/a}" >&2
+}
+wrk_peer() { # wrk_peer CONNECTIONS: prints rate= like the other peers
+    local rps
+    rps=$("${client_pin[@]}" wrk -t1 -c"$1" -d"${seconds}s" -s bench/wrk.lua "http://127.0.0.1:$port/" |
+        sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p')
+    [ -n "$rps" ] && echo "rate=${rps%.*}"
+}
+
+echo "measuring, $rounds rounds of ${seconds} s each, $cores cores, server pinned: ${server_pin[*]:-no}" >&2
+for round in $(seq "$rounds"); do
+echo "round $round of $rounds" >&2
+for n in 1 8; do
+    measure "wrk (event loop)" "$n" wrk_peer "$n"
+    measure "plain C, blocking, prebuilt request" "$n" "${client_pin[@]}" "$work/cbench" plain "$n" "$seconds" "$port"
+    measure "tcsms C, blocking" "$n" "${client_pin[@]}" "$work/cbench" tcsms "$n" "$seconds" "$port"
+    measure "tcsms C, completion queue" "$n" "${client_pin[@]}" "$work/cbench" async "$n" "$seconds" "$port"
+    measure "tcsms Python, threads" "$n" "${client_pin[@]}" python3 bench/python_bench.py tcsms "$n" "$seconds" "$port"
+    measure "tcsms Python, asyncio" "$n" "${client_pin[@]}" python3 bench/python_bench.py async "$n" "$seconds" "$port"
+    measure "official Python SDK" "$n" "${client_pin[@]}" python3 bench/python_bench.py official "$n" "$seconds" "$port"
+    for procs in 1 "$cores"; do
+        pin=("${client_pin[@]}")
+        [ "$procs" != 1 ] && pin=()
+        for mode in tcsms cgo official; do
+            name="tcsms Go"; [ "$mode" = cgo ] && name="tcsms Go, blocking cgo (before)"
+            [ "$mode" = official ] && name="official Go SDK"
+            measure "$name, GOMAXPROCS=$procs" "$n" env GOMAXPROCS="$procs" LD_LIBRARY_PATH="$go_lib" "${pin[@]}" "$work/gobench" "$mode" "$n" "$seconds" "$port"
+        done
+    done
+done
+done
+
+echo "callgrind: 2000 sequential tcsms C calls, blocking and through the queue..." >&2
+calls=2000
+# count MODE NAME: instructions of CALLS calls under callgrind, annotated into NAME.txt
+count() {
+    (cd "$work" && valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/$2.out" \
+        "$work/cbench" "$1" "$calls" 0 "$port" >/dev/null 2>"$work/$2.err") ||
+        echo "bench: callgrind failed: $(tail -3 "$work/$2.err")" >&2
+    local f
+    f=$(ls "$work/$2".out* 2>/dev/null | while read -r f; do
+        grep -q '^desc: Trigger: Client Request: calls' "$f" && echo "$f"; done | head -1)
+    : > "$work/$2.txt"
+    [ -n "$f" ] && { callgrind_annotate --inclusive=no --threshold=100 "$f" > "$work/$2.txt" 2>/dev/null || true; }
+}
+count callgrind cg
+count callgrind-async cga
+
+args=("$results" "$work/cg.txt" "$calls" "$cores" "$work/cga.txt" --rounds "$rounds")
+[ "$write" = 1 ] && args+=(--write bench/README.md)
+python3 bench/report.py "${args[@]}"

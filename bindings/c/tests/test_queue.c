@@ -1,0 +1,319 @@
+/* Tests of the completion queue (tcsms_queue_new, tcsms_queue_fd, tcsms_submit,
+ * tcsms_queue_next, tcsms_queue_free) against the emulator, driven by epoll as an
+ * event loop would: many concurrent calls each matched to its answer by tag, the
+ * queue-full error, time limits of queued calls, and freeing a client or the queue
+ * while calls are pending. Run under valgrind by run-tests.sh (no leaks allowed).
+ *
+ * Environment: TCSMS_EMULATOR (emulator binary), TCSMS_TEST_SLACK_MS (extra time
+ * allowed for timing checks, e.g. under valgrind). */
+#define _GNU_SOURCE
+#include "tcsms.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define DEMO "\"secret_id\":\"AKIDtcsmsdemo00000000000000000000000\",\"secret_key\":\"tcsmsdemosecretkey00000000000000\""
+
+static int passed, failed;
+static long slack_ms;
+
+static void check(int ok, const char *what)
+{
+    printf("%s %s\n", ok ? "ok  " : "FAIL", what);
+    fflush(stdout);
+    if (ok)
+        passed++;
+    else
+        failed++;
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* An emulator process: spawned with its stdout on a pipe, the first line read. */
+typedef struct {
+    pid_t pid;
+    FILE *out;
+    char endpoint[64];
+} emulator;
+
+static int emulator_start(emulator *e, const char *const *extra)
+{
+    const char *path = getenv("TCSMS_EMULATOR");
+    char *argv[12] = {(char *)(path ? path : "../../target/release/tcsms-emulator"), "--listen", "127.0.0.1:0",
+                      "--rate-limit", "all=0"};
+    int argc = 5, fds[2];
+    char line[256];
+    posix_spawn_file_actions_t fa;
+    for (int i = 0; extra && extra[i] && argc < 11; i++)
+        argv[argc++] = (char *)extra[i];
+    argv[argc] = NULL;
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return -1;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    int rc = posix_spawn(&e->pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    e->out = fdopen(fds[0], "r");
+    if (rc != 0 || !e->out || !fgets(line, sizeof line, e->out) || strncmp(line, "listening on ", 13) != 0) {
+        fprintf(stderr, "emulator %s did not start\n", argv[0]);
+        return -1;
+    }
+    line[strcspn(line, "\n")] = '\0';
+    snprintf(e->endpoint, sizeof e->endpoint, "%s", line + 13);
+    return 0;
+}
+
+static void emulator_stop(emulator *e)
+{
+    kill(e->pid, SIGTERM);
+    waitpid(e->pid, NULL, 0);
+    fclose(e->out);
+}
+
+static tcsms_client *client_for(const char *endpoint, const char *extra)
+{
+    char config[512], *out = NULL;
+    tcsms_client *c = NULL;
+    snprintf(config, sizeof config, "{" DEMO ",\"endpoint\":\"%s\",\"max_retries\":0%s}", endpoint, extra);
+    if (tcsms_client_new(config, &c, &out) != TCSMS_STATUS_OK) {
+        fprintf(stderr, "tcsms_client_new: %s\n", out ? out : "");
+        tcsms_free(out);
+        exit(1);
+    }
+    return c;
+}
+
+static tcsms_queue *queue_with(const char *options)
+{
+    tcsms_queue *q = NULL;
+    char *out = NULL;
+    tcsms_status st = tcsms_queue_new(options, &q, &out);
+    check(st == TCSMS_STATUS_OK && q != NULL && out == NULL, "tcsms_queue_new succeeds with out_json NULL");
+    return q;
+}
+
+static void sms_request(char *buf, size_t size, int i)
+{
+    snprintf(buf, size,
+             "{\"PhoneNumberSet\":[\"+86136%08d\"],\"SmsSdkAppId\":\"1400000001\",\"TemplateId\":\"2001\","
+             "\"SignName\":\"tcsms\",\"TemplateParamSet\":[\"1234\",\"5\"]}", i);
+}
+
+/* Waits on the queue's fd with epoll and takes completions until `n` arrived or
+ * `within_ms` passed. Each completion's status and json go to statuses[tag] and
+ * answers[tag] (answers are freed by the caller). Returns the number taken. */
+static int collect(tcsms_queue *q, int n, long within_ms, tcsms_status *statuses, char **answers, int size)
+{
+    int ep = epoll_create1(EPOLL_CLOEXEC), got = 0;
+    struct epoll_event ev = {.events = EPOLLIN};
+    long deadline = now_ms() + within_ms;
+    epoll_ctl(ep, EPOLL_CTL_ADD, tcsms_queue_fd(q), &ev);
+    while (got < n && now_ms() < deadline) {
+        struct epoll_event out;
+        if (epoll_wait(ep, &out, 1, 100) != 1)
+            continue;
+        uint64_t tag;
+        tcsms_status st;
+        char *json;
+        while (tcsms_queue_next(q, &tag, &st, &json) == 1) {
+            got++;
+            if (tag < (uint64_t)size && answers[tag] == NULL) {
+                statuses[tag] = st;
+                answers[tag] = json;
+            } else {
+                check(0, "a completion carries a tag that was submitted once");
+                tcsms_free(json);
+            }
+        }
+    }
+    close(ep);
+    return got;
+}
+
+static void free_answers(char **answers, int n)
+{
+    for (int i = 0; i < n; i++) {
+        tcsms_free(answers[i]);
+        answers[i] = NULL;
+    }
+}
+
+static void test_arguments(void)
+{
+    tcsms_queue *q = (tcsms_queue *)1;
+    char *out = NULL;
+    uint64_t tag;
+    tcsms_status st;
+    check(tcsms_queue_new("{\"workers\":0}", &q, &out) == TCSMS_STATUS_INVALID_CONFIG && q == NULL && out &&
+              strstr(out, "workers"), "workers 0 is refused, naming the option");
+    tcsms_free(out);
+    check(tcsms_queue_new("{\"threads\":2}", &q, &out) == TCSMS_STATUS_INVALID_CONFIG && out && strstr(out, "threads"),
+          "an unknown option is refused");
+    tcsms_free(out);
+    check(tcsms_queue_new("[", &q, &out) == TCSMS_STATUS_INVALID_JSON, "malformed options: INVALID_JSON");
+    tcsms_free(out);
+    check(tcsms_queue_new(NULL, NULL, &out) == TCSMS_STATUS_NULL_ARGUMENT, "out_queue NULL: NULL_ARGUMENT");
+    tcsms_free(out);
+    check(tcsms_queue_fd(NULL) == -1, "tcsms_queue_fd(NULL) is -1");
+    check(tcsms_queue_next(NULL, &tag, &st, &out) == -1 && out == NULL, "tcsms_queue_next(NULL queue) is -1");
+    q = queue_with(NULL);
+    check(tcsms_queue_next(q, &tag, &st, &out) == 0 && out == NULL && st == TCSMS_STATUS_OK,
+          "an empty queue has no completion");
+    check(tcsms_queue_next(q, NULL, &st, &out) == -1, "tcsms_queue_next with a NULL out-pointer is -1");
+    check(tcsms_submit(q, NULL, "SendSms", "{}", 0, 1, &out) == TCSMS_STATUS_NULL_ARGUMENT && out &&
+              strstr(out, "client"), "tcsms_submit without a client: NULL_ARGUMENT");
+    tcsms_free(out);
+    tcsms_queue_free(q);
+    tcsms_queue_free(NULL);
+}
+
+static void test_many_concurrent_calls(const char *endpoint)
+{
+    enum { N = 120 };
+    tcsms_client *c = client_for(endpoint, "");
+    tcsms_queue *q = queue_with("{\"workers\":8,\"capacity\":200}");
+    tcsms_status statuses[N];
+    char *answers[N] = {0}, req[256], *out = NULL;
+    int submitted = 0, matched = 0;
+    for (int i = 0; i < N; i++) {
+        sms_request(req, sizeof req, i);
+        submitted += tcsms_submit(q, c, "SendSms", req, 0, (uint64_t)i, &out) == TCSMS_STATUS_OK && out == NULL;
+    }
+    check(submitted == N, "120 calls submitted at once");
+    check(collect(q, N, 30000 + slack_ms * 20, statuses, answers, N) == N, "120 completions arrive");
+    for (int i = 0; i < N; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "\"PhoneNumber\":\"+86136%08d\"", i);
+        matched += statuses[i] == TCSMS_STATUS_OK && answers[i] && strstr(answers[i], want);
+    }
+    check(matched == N, "every answer is the one for the request with its tag");
+    free_answers(answers, N);
+    tcsms_queue_free(q);
+    tcsms_client_free(c);
+}
+
+static void test_queue_full(const char *endpoint)
+{
+    tcsms_client *c = client_for(endpoint, "");
+    tcsms_queue *q = queue_with("{\"workers\":1,\"capacity\":3}");
+    tcsms_status statuses[8];
+    char *answers[8] = {0}, req[256], *out = NULL;
+    for (int i = 0; i < 3; i++) {
+        sms_request(req, sizeof req, 200 + i);
+        tcsms_submit(q, c, "SendSms", req, 0, (uint64_t)i, &out);
+    }
+    tcsms_status st = tcsms_submit(q, c, "SendSms", "{}", 0, 3, &out);
+    check(st == TCSMS_STATUS_INVALID_ARGUMENT && out && strstr(out, "ClientError.QueueFull"),
+          "a 4th call on a queue of capacity 3: INVALID_ARGUMENT, ClientError.QueueFull");
+    tcsms_free(out);
+    check(collect(q, 3, 20000 + slack_ms * 10, statuses, answers, 8) == 3, "the 3 queued calls complete");
+    check(tcsms_submit(q, c, "NoSuchAction", "{}", 0, 3, &out) == TCSMS_STATUS_OK, "room again once taken");
+    check(collect(q, 1, 20000, statuses, answers, 8) == 1 && statuses[3] == TCSMS_STATUS_INVALID_ARGUMENT &&
+              strstr(answers[3], "ClientError.UnknownAction"),
+          "an unknown action is reported by its completion");
+    free_answers(answers, 8);
+    tcsms_queue_free(q);
+    tcsms_client_free(c);
+}
+
+static void test_time_limits(const char *slow_endpoint)
+{
+    enum { N = 6 };
+    tcsms_client *c = client_for(slow_endpoint, ",\"timeout_ms\":60000");
+    tcsms_queue *q = queue_with("{\"workers\":2}");
+    tcsms_status statuses[N];
+    char *answers[N] = {0}, *out = NULL;
+    int timeouts = 0;
+    long start = now_ms();
+    for (int i = 0; i < N; i++)
+        tcsms_submit(q, c, "ReportConversion", "{\"SmsSdkAppId\":\"1400000001\",\"SerialNo\":\"2433:1\"}", 300,
+                     (uint64_t)i, &out);
+    check(collect(q, N, 10000, statuses, answers, N) == N, "6 calls limited to 300 ms on 2 workers complete");
+    long took = now_ms() - start;
+    for (int i = 0; i < N; i++)
+        timeouts += statuses[i] == TCSMS_STATUS_TIMEOUT && strstr(answers[i], "ClientError.Timeout");
+    check(timeouts == N, "each ends with TIMEOUT");
+    check(took < 1500 + slack_ms, "queued calls end at their own limit (not 3 x 300 ms)");
+    free_answers(answers, N);
+    tcsms_queue_free(q);
+    tcsms_client_free(c);
+}
+
+static void test_free_client_with_pending_calls(const char *endpoint)
+{
+    enum { N = 20 };
+    tcsms_client *c = client_for(endpoint, "");
+    tcsms_queue *q = queue_with("{\"workers\":4}");
+    tcsms_status statuses[N];
+    char *answers[N] = {0}, req[256], *out = NULL;
+    int ok = 0;
+    for (int i = 0; i < N; i++) {
+        sms_request(req, sizeof req, 300 + i);
+        tcsms_submit(q, c, "SendSms", req, 0, (uint64_t)i, &out);
+    }
+    tcsms_client_free(c);
+    check(collect(q, N, 20000 + slack_ms * 10, statuses, answers, N) == N,
+          "calls pending when their client is freed still complete");
+    for (int i = 0; i < N; i++)
+        ok += statuses[i] == TCSMS_STATUS_OK;
+    check(ok == N, "... successfully");
+    free_answers(answers, N);
+    tcsms_queue_free(q);
+}
+
+static void test_free_queue_with_pending_calls(const char *slow_endpoint)
+{
+    tcsms_client *c = client_for(slow_endpoint, ",\"timeout_ms\":500");
+    tcsms_queue *q = queue_with("{\"workers\":2}");
+    char *out = NULL;
+    for (int i = 0; i < 30; i++)
+        tcsms_submit(q, c, "ReportConversion", "{\"SmsSdkAppId\":\"1400000001\",\"SerialNo\":\"2433:1\"}", 0,
+                     (uint64_t)i, &out);
+    long start = now_ms();
+    tcsms_queue_free(q); /* 2 running calls end at 500 ms; 28 queued ones are dropped */
+    check(now_ms() - start < 2500 + slack_ms, "freeing a queue waits only for its running calls");
+    tcsms_client_free(c);
+}
+
+int main(void)
+{
+    const char *slack = getenv("TCSMS_TEST_SLACK_MS");
+    static const char *const slow_args[] = {"--fault", "slow", "--fault-delay-ms", "5000", NULL};
+    emulator normal, slow;
+    slack_ms = slack ? atol(slack) : 0;
+    signal(SIGPIPE, SIG_IGN);
+    printf("# tcsms completion queue tests\n");
+    test_arguments();
+    if (emulator_start(&normal, NULL) != 0 || emulator_start(&slow, slow_args) != 0) {
+        check(0, "start the emulators");
+        printf("%d passed, %d failed\n", passed, failed);
+        return 1;
+    }
+    test_many_concurrent_calls(normal.endpoint);
+    test_queue_full(normal.endpoint);
+    test_time_limits(slow.endpoint);
+    test_free_client_with_pending_calls(normal.endpoint);
+    test_free_queue_with_pending_calls(slow.endpoint);
+    emulator_stop(&normal);
+    emulator_stop(&slow);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed != 0;
+}

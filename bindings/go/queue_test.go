@@ -1,0 +1,115 @@
+package tcsms
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestQueueManyGoroutinesEachGetTheirAnswer: 200 goroutines share one client;
+// every answer carries the phone number its own request asked for.
+func TestQueueManyGoroutinesEachGetTheirAnswer(t *testing.T) {
+	c := newTestClient(t, demoConfig(needEmulator(t)))
+	if c.queue == nil {
+		t.Fatal("the client has no completion queue")
+	}
+	const n = 200
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			phone := fmt.Sprintf("+86135%08d", i)
+			resp, err := c.SendSms(bg(), &SendSmsRequest{
+				PhoneNumberSet: []string{phone}, SmsSdkAppId: demoAppID, TemplateId: "2001",
+				SignName: String("tcsms"), TemplateParamSet: []string{"1", "2"},
+			})
+			switch {
+			case err != nil:
+				errs <- fmt.Errorf("call %d: %w", i, err)
+			case len(resp.SendStatusSet) != 1 || resp.SendStatusSet[0].PhoneNumber != phone:
+				errs <- fmt.Errorf("call %d for %s got %+v", i, phone, resp.SendStatusSet)
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	c.queue.mu.Lock()
+	left := len(c.queue.waiters)
+	c.queue.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d waiters left after every call returned", left)
+	}
+}
+
+// TestQueueCallsDoNotBlockInCgo: while 8 calls wait for a slow server at
+// GOMAXPROCS=1, only one goroutine sits in a cgo call (holding the P); the other
+// 7 wait on channels while the library's worker threads do the blocking. Before
+// the completion queue, all 8 were goroutines in [syscall] in _Cfunc_tcsmsgo_*.
+func TestQueueCallsDoNotBlockInCgo(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	c := newTestClient(t, demoConfig(needSlowEmulator(t)))
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(bg(), 1500*time.Millisecond)
+			defer cancel()
+			_, _ = c.ReportConversion(ctx, &ReportConversionRequest{SmsSdkAppId: demoAppID, SerialNo: "2433:1"})
+		}()
+	}
+	time.Sleep(700 * time.Millisecond) // all 8 are on the wire (the server waits 5 s)
+	buf := make([]byte, 1<<20)
+	dump := string(buf[:runtime.Stack(buf, true)])
+	inCgo, queued := 0, 0
+	for _, g := range strings.Split(dump, "\n\n") {
+		if strings.Contains(g, "_Cfunc_tcsmsgo_") && strings.Contains(g, "[syscall") {
+			inCgo++
+		}
+		if strings.Contains(g, "(*asyncQueue).submit") {
+			queued++
+		}
+	}
+	if inCgo != 1 || queued != 7 {
+		t.Errorf("%d goroutines blocked in cgo (want 1 = GOMAXPROCS), %d waiting on the queue (want 7)\n%s", inCgo, queued, dump)
+	}
+	wg.Wait()
+}
+
+// TestQueueTimeLimitWhileQueued: more calls than worker threads against a server
+// that never answers in time; every call still ends at its own deadline.
+func TestQueueTimeLimitWhileQueued(t *testing.T) {
+	c := newTestClient(t, demoConfig(needSlowEmulator(t)))
+	const n = 100 // > the 64 worker threads
+	var wg sync.WaitGroup
+	start := time.Now()
+	durations := make([]time.Duration, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(bg(), 400*time.Millisecond)
+			defer cancel()
+			_, err := c.ReportConversion(ctx, &ReportConversionRequest{SmsSdkAppId: demoAppID, SerialNo: "2433:1"})
+			durations[i] = time.Since(start)
+			if ae := apiError(t, err, StatusTimeout); ae.Code != CodeTimeout {
+				t.Errorf("call %d: %+v", i, ae)
+			}
+		}(i)
+	}
+	wg.Wait()
+	for i, d := range durations {
+		if d > 2*time.Second {
+			t.Errorf("call %d with a 400 ms deadline returned after %v", i, d)
+		}
+	}
+}

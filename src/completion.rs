@@ -1,0 +1,522 @@
+//! Asynchronous calls: a completion queue over the synchronous client.
+//!
+//! A call is submitted with a caller-chosen tag and returns at once; a library-owned
+//! worker thread runs it with [`Client::call_with_timeout`] (the same core as a
+//! blocking call) and queues its result. A file descriptor (an eventfd on Linux, a pipe
+//! elsewhere) is readable while results wait to be collected, so an event loop (epoll,
+//! libuv, Go's poller, asyncio) can wait for it instead of a blocked thread; the caller
+//! then takes the results with [`CompletionQueue::next`], each with its tag.
+//!
+//! Bounds: at most `capacity` calls are pending (submitted and not yet collected);
+//! beyond that `submit` fails with `ClientError.QueueFull`. At most `workers` threads
+//! run calls; they start on demand and stay until the queue is dropped. Every call
+//! ends by its deadline, counted from submission: time spent waiting for a worker
+//! counts, and a call whose deadline passed before a worker took it ends with
+//! `ClientError.Timeout` without being sent.
+//!
+//! Dropping the queue drops the calls no worker has started (they are never sent),
+//! waits for the running ones (each bounded by its deadline) and frees the results
+//! nobody collected. A client may be released while its calls are pending: the
+//! queue holds it (an `Arc`) until its last call ends.
+
+use crate::client::Client;
+use crate::error::{codes, panic_text, Error, ErrorKind};
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The default number of worker threads.
+pub const DEFAULT_WORKERS: usize = 4;
+/// The most worker threads a queue may have.
+pub const MAX_WORKERS: usize = 256;
+/// The default number of pending calls.
+pub const DEFAULT_CAPACITY: usize = 1024;
+/// The most pending calls a queue may hold.
+pub const MAX_CAPACITY: usize = 1 << 20;
+
+/// The options of a queue: `{"workers":N,"capacity":M}`, both optional.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueOptions {
+    /// Worker threads, 1..=256 (default 4).
+    pub workers: usize,
+    /// Calls pending at once, submitted and not yet collected, 1..=1048576 (default 1024).
+    pub capacity: usize,
+}
+
+impl Default for QueueOptions {
+    fn default() -> QueueOptions {
+        QueueOptions { workers: DEFAULT_WORKERS, capacity: DEFAULT_CAPACITY }
+    }
+}
+
+impl QueueOptions {
+    /// Parses `{"workers":N,"capacity":M}`; an empty string means the defaults.
+    pub fn from_json(json: &str) -> Result<QueueOptions, Error> {
+        let mut options = QueueOptions::default();
+        if json.trim().is_empty() {
+            return Ok(options);
+        }
+        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| {
+            Error::local(ErrorKind::InvalidJson, codes::INVALID_JSON, format!("queue options are not valid JSON: {e}"))
+        })?;
+        let Some(object) = value.as_object() else {
+            return Err(Error::local(
+                ErrorKind::InvalidJson,
+                codes::INVALID_JSON,
+                "queue options must be a JSON object",
+            ));
+        };
+        for (key, value) in object {
+            let (slot, max) = match key.as_str() {
+                "workers" => (&mut options.workers, MAX_WORKERS),
+                "capacity" => (&mut options.capacity, MAX_CAPACITY),
+                _ => {
+                    return Err(Error::invalid_config(format!(
+                        "unknown queue option `{key}` (known: workers, capacity)"
+                    )))
+                }
+            };
+            match value.as_u64() {
+                Some(n) if n >= 1 && n <= max as u64 => *slot = n as usize,
+                _ => {
+                    return Err(Error::invalid_config(format!(
+                        "queue option `{key}` must be an integer from 1 to {max}"
+                    )))
+                }
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// A finished call: the tag given to [`CompletionQueue::submit`] and the outcome.
+#[derive(Debug)]
+pub struct Completion {
+    pub tag: u64,
+    pub result: Result<String, Failure>,
+}
+
+/// Why a queued call failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// The call's error, as [`Client::call_with_timeout`] would have returned it.
+    Error(Error),
+    /// A bug in tcsms panicked in the worker; the text of the panic (the C ABI reports
+    /// it as `ClientError.Panic`).
+    Panic(String),
+}
+
+impl Failure {
+    /// The call's error; None for a panic.
+    pub fn error(&self) -> Option<&Error> {
+        match self {
+            Failure::Error(error) => Some(error),
+            Failure::Panic(_) => None,
+        }
+    }
+}
+
+struct Job {
+    client: Arc<Client>,
+    action: String,
+    request: String,
+    deadline: Instant,
+    tag: u64,
+}
+
+/// The calls waiting for a worker, and the workers (one lock, taken by submitters
+/// and by workers between calls; finished calls go through a channel instead).
+#[derive(Default)]
+struct State {
+    jobs: VecDeque<Job>,
+    workers: usize,
+    idle: usize,
+    /// Workers waiting on the condition variable (notified only when there are some).
+    sleeping: usize,
+    closing: bool,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    work: Condvar,
+    /// Submitted and not yet collected (queued, running or done).
+    pending: AtomicUsize,
+    /// The fd has been made readable and not cleared since.
+    signalled: AtomicBool,
+    signal: Signal,
+    options: QueueOptions,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A completion queue; see the module documentation. `Send + Sync`.
+pub struct CompletionQueue {
+    shared: Arc<Shared>,
+    done_tx: Sender<Completion>,
+    done_rx: Mutex<Receiver<Completion>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for CompletionQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompletionQueue").field("options", &self.shared.options).finish_non_exhaustive()
+    }
+}
+
+impl CompletionQueue {
+    /// Creates a queue and its file descriptor; no thread starts before the first call.
+    pub fn new(options: QueueOptions) -> Result<CompletionQueue, Error> {
+        let signal = Signal::new().map_err(|e| {
+            Error::local(
+                ErrorKind::InvalidConfig,
+                codes::INVALID_CONFIG,
+                format!("cannot create the queue's file descriptor: {e}"),
+            )
+        })?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            work: Condvar::new(),
+            pending: AtomicUsize::new(0),
+            signalled: AtomicBool::new(false),
+            signal,
+            options,
+        });
+        let (done_tx, done_rx) = channel();
+        Ok(CompletionQueue { shared, done_tx, done_rx: Mutex::new(done_rx), threads: Mutex::new(Vec::new()) })
+    }
+
+    pub fn options(&self) -> QueueOptions {
+        self.shared.options
+    }
+
+    /// The descriptor that is readable while completions wait in the queue. It stays
+    /// owned by the queue: poll it, never close it. Reading it is allowed but not
+    /// needed: [`CompletionQueue::next`] clears it when it finds the queue empty.
+    pub fn fd(&self) -> i32 {
+        self.shared.signal.fd()
+    }
+
+    /// Queues a call of `action` with `request_json` on `client`. `timeout`, when
+    /// given, caps the call at min(timeout, the client's `timeout_ms`), counted from
+    /// now. The action and the JSON are checked by the worker; their errors come back
+    /// as the call's completion. Fails only when the queue is full.
+    pub fn submit(
+        &self,
+        client: Arc<Client>,
+        action: &str,
+        request_json: &str,
+        timeout: Option<Duration>,
+        tag: u64,
+    ) -> Result<(), Error> {
+        let limit = client.config().timeout;
+        let limit = timeout.map_or(limit, |t| t.min(limit));
+        let deadline = Instant::now() + limit;
+        let job = Job { client, action: action.to_owned(), request: request_json.to_owned(), deadline, tag };
+        let capacity = self.shared.options.capacity;
+        if self.shared.pending.fetch_add(1, Ordering::AcqRel) >= capacity {
+            self.shared.pending.fetch_sub(1, Ordering::AcqRel);
+            return Err(Error::local(
+                ErrorKind::InvalidArgument,
+                codes::QUEUE_FULL,
+                format!("the completion queue is full ({capacity} calls pending); collect completions first"),
+            ));
+        }
+        let mut state = self.shared.lock();
+        state.jobs.push_back(job);
+        let spawn = state.jobs.len() > state.idle && state.workers < self.shared.options.workers;
+        let wake = !spawn && state.sleeping > 0;
+        if spawn {
+            state.workers += 1;
+            state.idle += 1; // counted idle until it takes its first job
+        }
+        drop(state);
+        if spawn {
+            let shared = Arc::clone(&self.shared);
+            let done = self.done_tx.clone();
+            match std::thread::Builder::new().name("tcsms-worker".into()).spawn(move || worker(shared, done)) {
+                Ok(handle) => self.threads.lock().unwrap_or_else(|p| p.into_inner()).push(handle),
+                Err(e) => {
+                    let mut state = self.shared.lock();
+                    state.workers -= 1;
+                    state.idle -= 1;
+                    if state.workers == 0 {
+                        // Nobody would ever run it: take the call back.
+                        if let Some(at) = state.jobs.iter().position(|j| j.tag == tag) {
+                            state.jobs.remove(at);
+                            self.shared.pending.fetch_sub(1, Ordering::AcqRel);
+                        }
+                        return Err(Error::local(
+                            ErrorKind::Network,
+                            codes::NETWORK,
+                            format!("cannot start a worker thread: {e}"),
+                        ));
+                    }
+                    drop(state);
+                    self.shared.work.notify_one(); // a running worker takes it
+                }
+            }
+        } else if wake {
+            self.shared.work.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Takes one finished call, or returns None (and clears the fd) when there is none.
+    pub fn next(&self) -> Option<Completion> {
+        let done = self.done_rx.lock().unwrap_or_else(|p| p.into_inner());
+        let mut taken = done.try_recv().ok();
+        if taken.is_none() && self.shared.signalled.swap(false, Ordering::AcqRel) {
+            self.shared.signal.clear();
+            // A completion that arrived before the swap found `signalled` set and did
+            // not raise the fd again: look once more after clearing.
+            taken = done.try_recv().ok();
+        }
+        if taken.is_some() {
+            self.shared.pending.fetch_sub(1, Ordering::AcqRel);
+        }
+        taken
+    }
+
+    /// Calls submitted and not yet collected.
+    pub fn pending(&self) -> usize {
+        self.shared.pending.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for CompletionQueue {
+    fn drop(&mut self) {
+        let dropped = {
+            let mut state = self.shared.lock();
+            state.closing = true;
+            std::mem::take(&mut state.jobs)
+        };
+        self.shared.work.notify_all();
+        drop(dropped); // never started, never sent
+        for handle in self.threads.get_mut().unwrap_or_else(|p| p.into_inner()).drain(..) {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn worker(shared: Arc<Shared>, done: Sender<Completion>) {
+    let mut state = shared.lock();
+    loop {
+        let Some(job) = state.jobs.pop_front() else {
+            if state.closing {
+                return;
+            }
+            state.sleeping += 1;
+            state = shared.work.wait(state).unwrap_or_else(|p| p.into_inner());
+            state.sleeping -= 1;
+            continue;
+        };
+        state.idle -= 1;
+        drop(state);
+        let result = run(job.client, &job.action, &job.request, job.deadline);
+        // The receiver lives as long as the queue, which joins its workers on drop.
+        let _ = done.send(Completion { tag: job.tag, result });
+        if !shared.signalled.swap(true, Ordering::AcqRel) {
+            shared.signal.raise();
+        }
+        state = shared.lock();
+        state.idle += 1;
+    }
+}
+
+fn run(client: Arc<Client>, action: &str, request: &str, deadline: Instant) -> Result<String, Failure> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(Failure::Error(Error::local(
+            ErrorKind::Timeout,
+            codes::TIMEOUT,
+            "the call waited for a worker until its time limit passed; it was not sent",
+        )));
+    }
+    match catch_unwind(AssertUnwindSafe(|| client.call_with_timeout(action, request, Some(left)))) {
+        Ok(result) => result.map_err(Failure::Error),
+        Err(panic) => Err(Failure::Panic(panic_text(&*panic))),
+    }
+}
+
+/// The readiness descriptor: an eventfd on Linux, a pipe elsewhere; non-blocking.
+struct Signal {
+    read: i32,
+    write: i32,
+}
+
+impl Signal {
+    #[cfg(target_os = "linux")]
+    fn new() -> std::io::Result<Signal> {
+        // SAFETY: plain syscall; the result is checked.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Signal { read: fd, write: fd })
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn new() -> std::io::Result<Signal> {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for the two descriptors; the result is checked.
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        for fd in fds {
+            // SAFETY: descriptors just created and owned here.
+            unsafe {
+                libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK);
+                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+        }
+        Ok(Signal { read: fds[0], write: fds[1] })
+    }
+
+    fn fd(&self) -> i32 {
+        self.read
+    }
+
+    fn raise(&self) {
+        let one = 1u64.to_ne_bytes();
+        // SAFETY: writes 8 bytes from a live buffer to our descriptor. A full pipe or an
+        // eventfd at its maximum already reads as ready, so the result needs no check.
+        let _ = unsafe { libc::write(self.write, one.as_ptr().cast(), one.len()) };
+    }
+
+    fn clear(&self) {
+        let mut buf = [0u8; 64];
+        // Non-blocking: drains an eventfd in one read, a pipe until EAGAIN.
+        // SAFETY: reads into a live buffer of the given length from our descriptor.
+        while unsafe { libc::read(self.read, buf.as_mut_ptr().cast(), buf.len()) } > 0 {
+            if self.read == self.write {
+                break;
+            }
+        }
+    }
+}
+
+impl Drop for Signal {
+    fn drop(&mut self) {
+        // SAFETY: descriptors owned by this value, closed once.
+        unsafe {
+            libc::close(self.read);
+            if self.write != self.read {
+                libc::close(self.write);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(endpoint: &str, timeout_ms: u64) -> Arc<Client> {
+        let config = format!(
+            r#"{{"secret_id":"AKIDtest","secret_key":"secret","endpoint":"{endpoint}","timeout_ms":{timeout_ms},"max_retries":0}}"#
+        );
+        Arc::new(Client::from_json(&config).unwrap())
+    }
+
+    fn readable(fd: i32, wait_ms: i32) -> bool {
+        let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one live pollfd.
+        unsafe { libc::poll(&mut pfd, 1, wait_ms) == 1 }
+    }
+
+    #[test]
+    fn options_parse_and_refuse_bad_values() {
+        assert_eq!(QueueOptions::from_json("").unwrap(), QueueOptions::default());
+        assert_eq!(
+            QueueOptions::from_json(r#"{"workers":2,"capacity":8}"#).unwrap(),
+            QueueOptions { workers: 2, capacity: 8 }
+        );
+        for (json, kind) in [
+            ("[1]", ErrorKind::InvalidJson),
+            ("{", ErrorKind::InvalidJson),
+            (r#"{"workers":0}"#, ErrorKind::InvalidConfig),
+            (r#"{"workers":257}"#, ErrorKind::InvalidConfig),
+            (r#"{"capacity":-1}"#, ErrorKind::InvalidConfig),
+            (r#"{"capacity":"8"}"#, ErrorKind::InvalidConfig),
+            (r#"{"threads":4}"#, ErrorKind::InvalidConfig),
+        ] {
+            assert_eq!(QueueOptions::from_json(json).unwrap_err().kind(), kind, "{json}");
+        }
+    }
+
+    #[test]
+    fn full_queue_refuses_and_bad_calls_complete_with_their_error() {
+        // Port 9 on loopback refuses connections: calls fail fast with Network.
+        let client = client("http://127.0.0.1:9", 2000);
+        let queue = CompletionQueue::new(QueueOptions { workers: 1, capacity: 2 }).unwrap();
+        assert!(!readable(queue.fd(), 0));
+        queue.submit(Arc::clone(&client), "NoSuchAction", "{}", None, 1).unwrap();
+        queue.submit(Arc::clone(&client), "SendSms", "[]", None, 2).unwrap();
+        let full = queue.submit(Arc::clone(&client), "SendSms", "{}", None, 3).unwrap_err();
+        assert_eq!((full.kind(), full.code()), (ErrorKind::InvalidArgument, codes::QUEUE_FULL));
+        let mut seen = Vec::new();
+        while seen.len() < 2 {
+            assert!(readable(queue.fd(), 5000), "no completion signalled");
+            while let Some(c) = queue.next() {
+                seen.push((c.tag, c.result.unwrap_err().error().unwrap().code().to_owned()));
+            }
+        }
+        seen.sort();
+        assert_eq!(seen, [(1, codes::UNKNOWN_ACTION.to_owned()), (2, codes::INVALID_JSON.to_owned())]);
+        assert!(!readable(queue.fd(), 0), "fd still readable after the queue was drained");
+        assert_eq!(queue.pending(), 0);
+        queue.submit(client, "NoSuchAction", "{}", None, 4).unwrap(); // room again
+    }
+
+    #[test]
+    fn time_in_the_queue_counts_against_the_deadline() {
+        // A server that accepts and never answers: each call runs to its time limit.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let client = client(&endpoint, 60_000);
+        let queue = CompletionQueue::new(QueueOptions { workers: 1, capacity: 8 }).unwrap();
+        let started = Instant::now();
+        for tag in 0..3 {
+            queue.submit(Arc::clone(&client), "ReportConversion", "{}", Some(Duration::from_millis(300)), tag).unwrap();
+        }
+        let mut done = Vec::new();
+        while done.len() < 3 {
+            assert!(readable(queue.fd(), 5000));
+            while let Some(c) = queue.next() {
+                done.push((c.tag, c.result.unwrap_err().error().unwrap().clone()));
+            }
+        }
+        // One worker: the first call takes its 300 ms; the others were queued as long
+        // and end at their deadline without being sent.
+        assert!(started.elapsed() < Duration::from_millis(1500), "{:?}", started.elapsed());
+        for (tag, error) in &done {
+            assert_eq!(error.kind(), ErrorKind::Timeout, "call {tag}: {error:?}");
+        }
+        assert!(done.iter().any(|(_, e)| e.message().contains("not sent")));
+        drop(listener);
+    }
+
+    #[test]
+    fn dropping_the_queue_with_pending_calls_waits_only_for_running_ones() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let client = client(&endpoint, 400);
+        let queue = CompletionQueue::new(QueueOptions { workers: 2, capacity: 100 }).unwrap();
+        for tag in 0..50 {
+            queue.submit(Arc::clone(&client), "ReportConversion", "{}", None, tag).unwrap();
+        }
+        drop(client); // the queue keeps the client alive for its calls
+        let started = Instant::now();
+        drop(queue);
+        // Two running calls end at their 400 ms limit; the 48 queued ones are dropped.
+        assert!(started.elapsed() < Duration::from_millis(2000), "{:?}", started.elapsed());
+    }
+}
