@@ -114,8 +114,9 @@ for n in 1 8; do
     for procs in 1 "$cores"; do
         pin=("${client_pin[@]}")
         [ "$procs" != 1 ] && pin=()
-        for mode in tcsms cgo official; do
+        for mode in tcsms queue cgo official; do
             name="tcsms Go"; [ "$mode" = cgo ] && name="tcsms Go, blocking cgo (before)"
+            [ "$mode" = queue ] && name="tcsms Go, CompletionQueue"
             [ "$mode" = official ] && name="official Go SDK"
             measure "$name, GOMAXPROCS=$procs" "$n" env GOMAXPROCS="$procs" LD_LIBRARY_PATH="$go_lib" "${pin[@]}" "$work/gobench" "$mode" "$n" "$seconds" "$port"
         done

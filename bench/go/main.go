@@ -2,12 +2,14 @@
 // sequential ReportConversion calls for SECONDS against the fixed-response server
 // on 127.0.0.1:PORT, at the GOMAXPROCS of the environment.
 //
-//	go run . tcsms|cgo|official CALLERS SECONDS PORT
+//	go run . tcsms|queue|cgo|official CALLERS SECONDS PORT
 //
 // Prints `calls=N seconds=S rate=R cpu_us=U` (calls/s, and user+system CPU time of
 // the process per call from getrusage), both over the measured interval only.
 //
 //	tcsms     the tcsms Go binding, one Client shared by the goroutines
+//	queue     the same with Config.CompletionQueue (calls beyond GOMAXPROCS go through
+//	          the library's completion queue)
 //	cgo       one blocking cgo call of tcsms_report_conversion per call, as the
 //	          binding made them before the completion queue (the "before" peer)
 //	official  the official Go SDK (tencentcloud-sdk-go common module, CommonClient)
@@ -40,7 +42,7 @@ const (
 
 func main() {
 	if len(os.Args) != 5 {
-		fmt.Fprintln(os.Stderr, "usage: bench tcsms|cgo|official CALLERS SECONDS PORT")
+		fmt.Fprintln(os.Stderr, "usage: bench tcsms|queue|cgo|official CALLERS SECONDS PORT")
 		os.Exit(2)
 	}
 	callers, err1 := strconv.Atoi(os.Args[2])
@@ -54,6 +56,8 @@ func main() {
 	switch os.Args[1] {
 	case "tcsms":
 		call = tcsmsPeer(port)
+	case "queue":
+		call = queuePeer(port)
 	case "cgo":
 		call = cgoPeer(port)
 	case "official":
@@ -104,6 +108,22 @@ func tcsmsConfig(port int) string {
 		return base + `,"rate_limits":{"*":0}}`
 	}
 	return base + "}"
+}
+
+// queuePeer: the binding with its completion queue on (rate limits and retries off,
+// as in tcsmsConfig).
+func queuePeer(port int) func() {
+	client, err := tcsms.NewClient(tcsms.Config{
+		SecretID: secretID, SecretKey: secretKey, Region: "ap-guangzhou", Endpoint: "http://" + endpoint(port),
+		MaxRetries: tcsms.Int(0), RateLimits: map[string]float64{"*": 0}, CompletionQueue: true,
+	})
+	must(err)
+	ctx := context.Background()
+	req := &tcsms.ReportConversionRequest{SmsSdkAppId: app, SerialNo: serial, ConversionTime: 1700000000}
+	return func() {
+		_, err := client.ReportConversion(ctx, req)
+		must(err)
+	}
 }
 
 func tcsmsPeer(port int) func() {

@@ -74,6 +74,12 @@ type Config struct {
 	Logger  *slog.Logger
 	// LogPhoneNumbers shows phone numbers in full in events (default: masked).
 	LogPhoneNumbers bool
+
+	// CompletionQueue routes the calls beyond GOMAXPROCS in flight through the
+	// library's completion queue, so goroutines waiting on a distant service
+	// hold no P. Off by default: against a fast service the hand-over to a
+	// worker thread costs more than it saves (bench/README.md measures both).
+	CompletionQueue bool
 }
 
 // redacted is what String, GoString and MarshalJSON print instead of a secret.
@@ -195,7 +201,7 @@ type Client struct {
 	mu     sync.RWMutex // read-held by calls, write-held by Close
 	h      nativeClient
 	closed bool
-	queue  *asyncQueue // set once at creation (nil: blocking cgo calls); see queue.go
+	queue  *asyncQueue // set once at creation when Config.CompletionQueue (nil: blocking cgo calls); see queue.go
 
 	hooksMu sync.Mutex
 	hooks   []cgo.Handle // event hooks installed, released at Close
@@ -242,6 +248,9 @@ func NewClient(cfg Config) (*Client, error) {
 		return nil, localError(StatusInvalidConfig, CodeInvalidConfig, err.Error())
 	}
 	c, err := NewClientFromJSON(string(data))
+	if err == nil && cfg.CompletionQueue {
+		c.queue = newAsyncQueue() // before the client is shared; nil keeps blocking calls
+	}
 	if err == nil && (cfg.OnEvent != nil || cfg.Logger != nil) {
 		if err = c.SetEventCallback(cfg.OnEvent, cfg.Logger); err != nil {
 			_ = c.Close()
@@ -272,7 +281,7 @@ func NewClientFromJSON(configJSON string) (*Client, error) {
 		}
 		return nil, parseError(st, body)
 	}
-	c := &Client{h: h, queue: newAsyncQueue()}
+	c := &Client{h: h}
 	runtime.SetFinalizer(c, finalizeClient)
 	return c, nil
 }

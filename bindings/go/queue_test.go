@@ -13,7 +13,9 @@ import (
 // TestQueueManyGoroutinesEachGetTheirAnswer: 200 goroutines share one client;
 // every answer carries the phone number its own request asked for.
 func TestQueueManyGoroutinesEachGetTheirAnswer(t *testing.T) {
-	c := newTestClient(t, demoConfig(needEmulator(t)))
+	cfg := demoConfig(needEmulator(t))
+	cfg.CompletionQueue = true
+	c := newTestClient(t, cfg)
 	if c.queue == nil {
 		t.Fatal("the client has no completion queue")
 	}
@@ -56,7 +58,9 @@ func TestQueueManyGoroutinesEachGetTheirAnswer(t *testing.T) {
 // the completion queue, all 8 were goroutines in [syscall] in _Cfunc_tcsmsgo_*.
 func TestQueueCallsDoNotBlockInCgo(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	c := newTestClient(t, demoConfig(needSlowEmulator(t)))
+	cfg := demoConfig(needSlowEmulator(t))
+	cfg.CompletionQueue = true
+	c := newTestClient(t, cfg)
 	var wg sync.WaitGroup
 	for i := 0; i < 8; i++ {
 		wg.Add(1)

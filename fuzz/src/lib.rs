@@ -58,6 +58,7 @@ extern "C" {
         timeout_ms: u64,
         out_json: *mut *mut c_char,
     ) -> Status;
+    pub fn tcsms_parse_callback(body: *const c_char, len: usize, out_json: *mut *mut c_char) -> Status;
     pub fn tcsms_free(s: *mut c_char);
     pub fn tcsms_status_str(status: Status) -> *const c_char;
     pub fn tcsms_version() -> *const c_char;
