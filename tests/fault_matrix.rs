@@ -282,54 +282,14 @@ fn dns_failure() {
     }
 }
 
-// Fixed test certificates (P-256, made with openssl once, valid until 2126), so that no
-// certificate generator is needed: a self-signed one for IP 127.0.0.1, a test CA, and a
-// certificate that CA issued for `other.example` only.
-const SELF_SIGNED_CERT: &str = r"-----BEGIN CERTIFICATE-----
-MIIBjTCCATOgAwIBAgIUG9MZ5GDYusLPPaCQnvgFroqMqWkwCgYIKoZIzj0EAwIw
-FDESMBAGA1UEAwwJMTI3LjAuMC4xMCAXDTI2MTIwMTAwNTkxMloYDzIxMjYxMTA3
-MDA1OTEyWjAUMRIwEAYDVQQDDAkxMjcuMC4wLjEwWTATBgcqhkjOPQIBBggqhkjO
-PQMBBwNCAASJ8kVZzgyWatZcfuUNbbVgWD8Y4W7h6TAPZcMZekkLJCtJn7VjZPJa
-M5cAPCb6Z74e5JI3VlRGMk3T2kCTK/W2o2EwXzAdBgNVHQ4EFgQUPQVf325Hl+l9
-On2r4orhqQbPEVowHwYDVR0jBBgwFoAUPQVf325Hl+l9On2r4orhqQbPEVowDwYD
-VR0RBAgwBocEfwAAATAMBgNVHRMBAf8EAjAAMAoGCCqGSM49BAMCA0gAMEUCIQCN
-aZ69AH0zkcMjXNCWRorA3jcGNFBpJ3qFKpt8iUDsOwIgNBc272VLx6FJrG7GHY71
-XYiVQ1UOPm0GOzNP1/eQhgo=
------END CERTIFICATE-----";
-const SELF_SIGNED_KEY: &str = r"-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgZeKEaPHh/nJN8AiX
-4sba7/oZjVSMFZh4X0fkrkR43NChRANCAASJ8kVZzgyWatZcfuUNbbVgWD8Y4W7h
-6TAPZcMZekkLJCtJn7VjZPJaM5cAPCb6Z74e5JI3VlRGMk3T2kCTK/W2
------END PRIVATE KEY-----";
-const TEST_CA_CERT: &str = r"-----BEGIN CERTIFICATE-----
-MIIBsjCCAVegAwIBAgIUbt0yElLLRG2bNUOiIhuV6gnp1+gwCgYIKoZIzj0EAwIw
-JTEjMCEGA1UEAwwadGNzbXMgZmF1bHQtbWF0cml4IHRlc3QgQ0EwIBcNMjYxMjAx
-MDA1OTEyWhgPMjEyNjExMDcwMDU5MTJaMCUxIzAhBgNVBAMMGnRjc21zIGZhdWx0
-LW1hdHJpeCB0ZXN0IENBMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE1JsFVBiL
-QctL02jid67gFleUUpnQJzI69//Ccex3d2VOJLSRrZCn3cHPdJmu7QHAyaIHfWyO
-wtgtWzN1xmHdK6NjMGEwHQYDVR0OBBYEFBYvdueO3wccuvDc10u1Wvcdyg6NMB8G
-A1UdIwQYMBaAFBYvdueO3wccuvDc10u1Wvcdyg6NMA8GA1UdEwEB/wQFMAMBAf8w
-DgYDVR0PAQH/BAQDAgIEMAoGCCqGSM49BAMCA0kAMEYCIQDgupmRVoJIfed3QZ4D
-em38gBtYEPDOaXFZnea8+CgRAAIhAJrAzxq5ReYrCuZwAxTN4kd7CDEld4OTw59d
-uvJLoyTO
------END CERTIFICATE-----";
-const OTHER_HOST_CERT: &str = r"-----BEGIN CERTIFICATE-----
-MIIBwDCCAWagAwIBAgIUMz1Kq2WsgaKsQt/bHmcbGI88R8cwCgYIKoZIzj0EAwIw
-JTEjMCEGA1UEAwwadGNzbXMgZmF1bHQtbWF0cml4IHRlc3QgQ0EwIBcNMjYxMjAx
-MDA1OTEyWhgPMjEyNjExMDcwMDU5MTJaMBgxFjAUBgNVBAMMDW90aGVyLmV4YW1w
-bGUwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAARUGcCEcTWftKtAi/D57LJY6+FV
-KsmdS4KP14XHc4/rvWa6I7g35+dWnpaHXsXm/jSCLk9Hi+9kEOQbxxBKa505o38w
-fTAYBgNVHREEETAPgg1vdGhlci5leGFtcGxlMAwGA1UdEwEB/wQCMAAwEwYDVR0l
-BAwwCgYIKwYBBQUHAwEwHQYDVR0OBBYEFKmdus+FIpTzzdPeT7aw2PtiIquSMB8G
-A1UdIwQYMBaAFBYvdueO3wccuvDc10u1Wvcdyg6NMAoGCCqGSM49BAMCA0gAMEUC
-IQD/x1iKQdZSUSgbIN6lptIuL8FN2ctatb2JQVKydooMgAIgMdnMfKfCoTfImdOW
-UeZthtLz54lq9ZfEG12vNqIyWDY=
------END CERTIFICATE-----";
-const OTHER_HOST_KEY: &str = r"-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgHbO68P1NjjfeE2Rf
-1VOePXcJvuVswhPpyDDmWXbJ/4uhRANCAARUGcCEcTWftKtAi/D57LJY6+FVKsmd
-S4KP14XHc4/rvWa6I7g35+dWnpaHXsXm/jSCLk9Hi+9kEOQbxxBKa505
------END PRIVATE KEY-----";
+// Fixed test certificates in tests/support/certs/ (P-256, made with openssl once, valid until
+// 2126; the Python and Go matrices use the same files): a self-signed one for IP 127.0.0.1, a
+// test CA, and a certificate that CA issued for `other.example` only.
+const SELF_SIGNED_CERT: &str = include_str!("support/certs/self-signed.pem");
+const SELF_SIGNED_KEY: &str = include_str!("support/certs/self-signed.key");
+const TEST_CA_CERT: &str = include_str!("support/certs/test-ca.pem");
+const OTHER_HOST_CERT: &str = include_str!("support/certs/other-host.pem");
+const OTHER_HOST_KEY: &str = include_str!("support/certs/other-host.key");
 
 /// A TLS server on 127.0.0.1 presenting `cert`; it counts connections, and answers 200 to a
 /// request should a handshake ever succeed (it must not).
@@ -357,7 +317,7 @@ fn tls_server(cert: &str, key: &str) -> Hostile {
         }
         let mut stream = rustls::Stream::new(&mut tls, &mut s);
         let _ = stream
-            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 38\r\n\r\n{\"Response\":{\"RequestId\":\"accepted\"}}");
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 37\r\n\r\n{\"Response\":{\"RequestId\":\"accepted\"}}");
         let _ = stream.flush();
     })
 }
