@@ -4,15 +4,18 @@ settings (only ``timeout`` shortened) against small hostile servers on 127.0.0.1
 For every fault, for SendSms (never resent) and ReportConversion (idempotent, retried): the
 exception type, the time the call took (never more than the time limit plus a margin) and how
 many connections reached the server (an upper bound on the requests; at most one for SendSms).
-DNS failure and the TLS faults are covered by the Rust matrix (tests/fault_matrix.rs): the
-binding passes them through the same C call unchanged.
+TLS unknown issuer and wrong host use the fixed certificates of tests/support/certs/ (a test CA
+trusted through ``ca_file``). DNS failure needs the core's resolver hook, so it is in the Rust
+matrix (tests/fault_matrix.rs) only: the binding passes it through the same C call unchanged.
 """
 
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
+from pathlib import Path
 from typing import Callable, Iterator, List, Optional, Tuple, Type
 
 import pytest
@@ -25,6 +28,7 @@ SECRET_KEY = "FaultMatrixPythonSecretKey00"
 PROXY_PASSWORD = "FaultMatrixProxyPassword00"
 SEND = ("SendSms", {"PhoneNumberSet": ["+8613800000001"], "SmsSdkAppId": "1400000001", "TemplateId": "2002"})
 REPORT = ("ReportConversion", {"SmsSdkAppId": "1400000001", "SerialNo": "1"})
+CERTS = Path(__file__).resolve().parents[3] / "tests" / "support" / "certs"
 OK_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
 
 Behaviour = Callable[[socket.socket], None]
@@ -250,3 +254,55 @@ def test_proxy_answers_407(hostile: Callable[[Behaviour], Hostile], action: str,
     assert "not sent" in str(e), e
     assert elapsed <= LIMIT + MARGIN, f"took {elapsed:.2f} s"
     assert proxy.connections == 1, f"{proxy.connections} connections to the proxy"
+
+
+def tls_server(cert: str, key: str) -> Behaviour:
+    """A TLS server presenting ``cert``; answers 200 should a handshake ever succeed (it must not)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(CERTS / cert, CERTS / key)
+
+    def behaviour(conn: socket.socket) -> None:
+        conn.settimeout(10)
+        try:
+            tls = context.wrap_socket(conn, server_side=True)
+        except (ssl.SSLError, OSError):
+            return  # the client refused the certificate
+        if read_request(tls):
+            tls.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 37\r\n\r\n{"Response":{"RequestId":"accepted"}}')
+
+    return behaviour
+
+
+@pytest.mark.parametrize("action,params", [SEND, REPORT], ids=["SendSms", "ReportConversion"])
+@pytest.mark.parametrize(
+    "fault,cert,key,ca_file,shows",
+    [
+        ("tls-unknown-issuer", "self-signed.pem", "self-signed.key", None, "UnknownIssuer"),
+        ("tls-wrong-host", "other-host.pem", "other-host.key", str(CERTS / "test-ca.pem"), "not valid for name"),
+    ],
+    ids=["tls-unknown-issuer", "tls-wrong-host"],
+)
+def test_tls_certificate_refused(
+    hostile: Callable[[Behaviour], Hostile],
+    fault: str,
+    cert: str,
+    key: str,
+    ca_file: Optional[str],
+    shows: str,
+    action: str,
+    params: dict,
+) -> None:
+    server = hostile(tls_server(cert, key))
+    c = tcsms.Client(
+        secret_id="AKIDfaultmatrix",
+        secret_key=SECRET_KEY,
+        endpoint=f"https://127.0.0.1:{server.port}",
+        timeout=LIMIT,
+        ca_file=ca_file,
+    )
+    e, elapsed = failing_call(c, action, params)
+    assert type(e) is tcsms.NetworkError, f"{fault}/{action}: {type(e).__name__}: {e}"
+    assert "not sent" in str(e) and shows in str(e), e
+    assert elapsed <= LIMIT + MARGIN, f"{fault}/{action} took {elapsed:.2f} s"
+    # A refused certificate would be refused again: tried once, never resent.
+    assert server.connections == 1, f"{fault}/{action}: {server.connections} connections"
