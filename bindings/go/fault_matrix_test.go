@@ -6,17 +6,21 @@ package tcsms
 // ReportConversion (idempotent, retried): the *Error (errors.As) with its
 // Status and Code, the time the call took (never more than the limit plus a
 // margin) and how many connections reached the server (an upper bound on the
-// requests; at most one for SendSms). DNS failure and the TLS faults are in
-// the Rust matrix (tests/fault_matrix.rs): the binding passes them through the
-// same C call unchanged.
+// requests; at most one for SendSms). TLS unknown issuer and wrong host use
+// the fixed certificates of tests/support/certs/ (a test CA trusted through
+// CAFile). DNS failure needs the core's resolver hook, so it is in the Rust
+// matrix (tests/fault_matrix.rs) only: the binding passes it through the same
+// C call unchanged.
 
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -138,8 +142,8 @@ func faultClient(t *testing.T, endpoint, proxy string) *Client {
 }
 
 // faultCall makes a call that must fail and checks the *Error, its status and
-// code, the elapsed time and that no secret shows.
-func faultCall(t *testing.T, c *Client, fault, action, request string, status Status) {
+// code, the elapsed time and that no secret shows; returns the error.
+func faultCall(t *testing.T, c *Client, fault, action, request string, status Status) *Error {
 	t.Helper()
 	started := time.Now()
 	_, err := c.CallRaw(context.Background(), action, request)
@@ -162,6 +166,7 @@ func faultCall(t *testing.T, c *Client, fault, action, request string, status St
 	if strings.Contains(shown, faultSecretKey) || strings.Contains(shown, faultProxyPass) {
 		t.Errorf("%s/%s: a secret shows: %s", fault, action, shown)
 	}
+	return e
 }
 
 func TestFaultMatrix(t *testing.T) {
@@ -273,5 +278,52 @@ func TestFaultMatrix(t *testing.T) {
 				t.Errorf("proxy-407/%s: %d connections to the proxy, want 1", a.action, n)
 			}
 		})
+	}
+}
+
+func TestFaultMatrixTLS(t *testing.T) {
+	certs := filepath.Join("..", "..", "tests", "support", "certs")
+	for _, f := range []struct{ name, cert, key, caFile, shows string }{
+		{"tls-unknown-issuer", "self-signed.pem", "self-signed.key", "", "UnknownIssuer"},
+		{"tls-wrong-host", "other-host.pem", "other-host.key", filepath.Join(certs, "test-ca.pem"), "not valid for name"},
+	} {
+		pair, err := tls.LoadX509KeyPair(filepath.Join(certs, f.cert), filepath.Join(certs, f.key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		serverConfig := &tls.Config{Certificates: []tls.Certificate{pair}}
+		for _, a := range faultActions {
+			t.Run(f.name+"/"+a.action, func(t *testing.T) {
+				server := startHostile(t, func(conn net.Conn) {
+					_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+					s := tls.Server(conn, serverConfig)
+					if s.Handshake() != nil {
+						return // the client refused the certificate
+					}
+					if faultReadRequest(s) {
+						_, _ = s.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 37\r\n\r\n{\"Response\":{\"RequestId\":\"accepted\"}}"))
+					}
+				})
+				c, err := NewClient(Config{
+					SecretID:  "AKIDfaultmatrix",
+					SecretKey: faultSecretKey,
+					Endpoint:  fmt.Sprintf("https://127.0.0.1:%d", server.port()),
+					Timeout:   faultLimit,
+					CAFile:    f.caFile,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				e := faultCall(t, c, f.name, a.action, a.request, StatusNetwork)
+				if !strings.Contains(e.Message, "not sent") || !strings.Contains(e.Message, f.shows) {
+					t.Errorf("%s/%s: %v", f.name, a.action, e)
+				}
+				// A refused certificate would be refused again: tried once, never resent.
+				if n := server.connections.Load(); n != 1 {
+					t.Errorf("%s/%s: %d connections, want 1", f.name, a.action, n)
+				}
+			})
+		}
 	}
 }
