@@ -171,6 +171,17 @@ impl Client {
         Client::with_resolver(config, CachingResolver::default())
     }
 
+    /// As [`Client::new`], resolving names with `resolver` instead of the system's: the
+    /// hook through which tests simulate DNS failure without resolving a real name. Not part
+    /// of the stable interface.
+    #[doc(hidden)]
+    pub fn with_name_resolver(
+        config: Config,
+        resolver: impl ureq::unversioned::resolver::Resolver,
+    ) -> Result<Client, Error> {
+        Client::with_resolver(config, CachingResolver::over(resolver))
+    }
+
     /// As [`Client::new`], resolving names with `resolver`.
     fn with_resolver(mut config: Config, resolver: CachingResolver) -> Result<Client, Error> {
         let proxy = match &config.proxy {

@@ -2,7 +2,8 @@
 //! the time limit shortened to 1.5 s) against small hostile servers on 127.0.0.1. For every
 //! fault, for SendSms (never resent) and ReportConversion (idempotent, retried): the typed
 //! error, the time the call took (never more than the limit plus a margin), and how many
-//! connections reached the server (never more than one for SendSms).
+//! connections reached the server (never more than one for SendSms). Also DNS failure
+//! (through an injected resolver) and TLS unknown issuer / wrong host (fixed test certificates).
 
 #[path = "support/hostile.rs"]
 mod hostile;
@@ -234,4 +235,133 @@ fn proxy_answers_407() {
         let shown = format!("{error} {error:?} {}", error.to_envelope_json());
         assert!(!shown.contains("ProxyPassword0000") && !shown.contains(SECRET_KEY), "{shown}");
     }
+}
+
+/// A resolver that fails as getaddrinfo does for an unknown name, and counts lookups; the
+/// system's resolver is never asked and no real name is looked up.
+#[derive(Debug, Clone, Default)]
+struct FailingResolver(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl ureq::unversioned::resolver::Resolver for FailingResolver {
+    fn resolve(
+        &self,
+        _: &ureq::http::Uri,
+        _: &ureq::config::Config,
+        _: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Err(ureq::Error::Io(std::io::Error::other("failed to lookup address information: Name or service not known")))
+    }
+}
+
+#[test]
+fn dns_failure() {
+    for (action, request) in [SEND, REPORT] {
+        let resolver = FailingResolver::default();
+        let config = tcsms::Config::from_json(&format!(
+            r#"{{"secret_id":"AKIDfault","secret_key":"{SECRET_KEY}","endpoint":"sms.fault-matrix.invalid","timeout_ms":{}}}"#,
+            LIMIT.as_millis()
+        ))
+        .expect("config");
+        let client = Client::with_name_resolver(config, resolver.clone()).expect("client");
+        let started = Instant::now();
+        let error = client.call(action, request).expect_err("no name resolves");
+        let elapsed = started.elapsed();
+        let lookups = resolver.0.load(std::sync::atomic::Ordering::SeqCst);
+        eprintln!(
+            "dns-failure          {action:17} {:?} after {elapsed:?}, {lookups} lookup(s): {error}",
+            error.kind()
+        );
+        assert_eq!(error.kind(), ErrorKind::Network, "{error}");
+        assert!(error.message().contains("the request was not sent"), "{error}");
+        assert!(elapsed <= LIMIT + MARGIN, "took {elapsed:?}");
+        // No request can reach a server whose address is unknown; as nothing was sent, even a
+        // SendSms may be tried again (first try + 2 retries), each time resolving afresh.
+        assert_eq!(lookups, 3, "{action}");
+        assert!(!format!("{error} {error:?} {}", error.to_envelope_json()).contains(SECRET_KEY));
+    }
+}
+
+// Fixed test certificates in tests/support/certs/ (P-256, made with openssl once, valid until
+// 2126; the Python and Go matrices use the same files): a self-signed one for IP 127.0.0.1, a
+// test CA, and a certificate that CA issued for `other.example` only.
+const SELF_SIGNED_CERT: &str = include_str!("support/certs/self-signed.pem");
+const SELF_SIGNED_KEY: &str = include_str!("support/certs/self-signed.key");
+const TEST_CA_CERT: &str = include_str!("support/certs/test-ca.pem");
+const OTHER_HOST_CERT: &str = include_str!("support/certs/other-host.pem");
+const OTHER_HOST_KEY: &str = include_str!("support/certs/other-host.key");
+
+/// A TLS server on 127.0.0.1 presenting `cert`; it counts connections, and answers 200 to a
+/// request should a handshake ever succeed (it must not).
+fn tls_server(cert: &str, key: &str) -> Hostile {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![CertificateDer::from_pem_slice(cert.as_bytes()).expect("certificate")],
+            PrivateKeyDer::from_pem_slice(key.as_bytes()).expect("key"),
+        )
+        .expect("server config");
+    let config = std::sync::Arc::new(config);
+    Hostile::start(move |mut s| {
+        let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+        let Ok(mut tls) = rustls::ServerConnection::new(config.clone()) else { return };
+        while tls.is_handshaking() {
+            if tls.complete_io(&mut s).is_err() {
+                return;
+            }
+        }
+        let mut stream = rustls::Stream::new(&mut tls, &mut s);
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 37\r\n\r\n{\"Response\":{\"RequestId\":\"accepted\"}}");
+        let _ = stream.flush();
+    })
+}
+
+/// Calls both actions over https against `server`; the handshake must fail, typed as a
+/// network error that says nothing was sent, within the limit, on one connection (a
+/// certificate that is refused once is refused again, so nothing is retried).
+fn check_tls(fault: &str, server: &Hostile, extra_config: &str, expect_in_message: &str) {
+    for (action, request) in [SEND, REPORT] {
+        let before = server.connections();
+        let client = Client::from_json(&format!(
+            r#"{{"secret_id":"AKIDfault","secret_key":"{SECRET_KEY}","endpoint":"https://127.0.0.1:{}","timeout_ms":{}{extra_config}}}"#,
+            server.port,
+            LIMIT.as_millis()
+        ))
+        .expect("client");
+        let started = Instant::now();
+        let error = client.call(action, request).expect_err("the certificate is refused");
+        let elapsed = started.elapsed();
+        let connections = server.connections() - before;
+        eprintln!("{fault:20} {action:17} {:?} after {elapsed:?}, {connections} connection(s): {error}", error.kind());
+        assert_eq!(error.kind(), ErrorKind::Network, "{fault}/{action}: {error}");
+        assert!(error.message().contains("the request was not sent"), "{fault}/{action}: {error}");
+        assert!(error.message().contains(expect_in_message), "{fault}/{action}: {error}");
+        assert!(elapsed <= LIMIT + MARGIN, "{fault}/{action} took {elapsed:?}");
+        assert_eq!(connections, 1, "{fault}/{action}: a refused certificate is not tried again");
+        assert!(!format!("{error} {error:?} {}", error.to_envelope_json()).contains(SECRET_KEY));
+    }
+}
+
+#[test]
+fn tls_unknown_issuer() {
+    let server = tls_server(SELF_SIGNED_CERT, SELF_SIGNED_KEY);
+    check_tls("tls-unknown-issuer", &server, "", "UnknownIssuer");
+}
+
+#[test]
+fn tls_wrong_host() {
+    // The client trusts the test CA through `ca_file`; the certificate it issued names
+    // another host, not 127.0.0.1.
+    let ca_file = std::env::temp_dir().join(format!("tcsms-fault-matrix-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca_file, TEST_CA_CERT).expect("write the CA file");
+    let server = tls_server(OTHER_HOST_CERT, OTHER_HOST_KEY);
+    let extra = format!(r#","ca_file":"{}""#, ca_file.display());
+    check_tls("tls-wrong-host", &server, &extra, "not valid for name");
+    let _ = std::fs::remove_file(&ca_file);
 }
