@@ -25,6 +25,10 @@ pub const HTTP_STATUS: Status = 8;
 pub const DECODE: Status = 9;
 pub const API_ERROR: Status = 10;
 pub const PANIC: Status = 11;
+/// Per-number results of tcsms_send_sms: not every number was sent successfully.
+pub const PARTIAL: Status = 12;
+/// The highest status the library has (values are append-only).
+pub const LAST_STATUS: Status = PARTIAL;
 
 #[repr(C)]
 pub struct TcsmsClient {
