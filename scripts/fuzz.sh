@@ -7,6 +7,8 @@
 # Prints executions per target and a closing "N passed, N failed" line.
 #
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
+# TCSMS_FUZZ_SEED=N fixes libFuzzer's seed (the test suite's short run uses one, so a CI
+# failure is a reproducible finding, not a roll of the dice; long runs stay random).
 # Needs: the nightly toolchain and cargo-fuzz (.ci/run installs both).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,7 +37,8 @@ for target in "${targets[@]}"; do
     started=$(date +%s)
     LSAN_OPTIONS="suppressions=$root/fuzz/lsan.supp:print_suppressions=0" \
         cargo +nightly fuzz run "$target" "corpus-run/$target" "corpus/$target" -- \
-        -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1
+        -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
+        ${TCSMS_FUZZ_SEED:+-seed="$TCSMS_FUZZ_SEED"} >"$log" 2>&1
     rc=$?
     runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
     elapsed=$(( $(date +%s) - started ))

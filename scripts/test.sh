@@ -60,7 +60,7 @@ run_go() { bash bindings/go/run-tests.sh; }
 
 run_install() { bash packaging/tests/run.sh; }
 
-run_fuzz() { nice -n 10 bash scripts/fuzz.sh "${TCSMS_FUZZ_SECONDS:-15}"; }
+run_fuzz() { TCSMS_FUZZ_SEED="${TCSMS_FUZZ_SEED:-1}" nice -n 10 bash scripts/fuzz.sh "${TCSMS_FUZZ_SECONDS:-15}"; }
 
 run_sanitize() { nice -n 10 bash scripts/sanitize.sh; }
 
