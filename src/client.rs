@@ -26,10 +26,10 @@ use crate::config::Config;
 use crate::dns::CachingResolver;
 use crate::error::{codes, Error, ErrorKind};
 use crate::events::{AttemptInfo, CallTrace, EventFn, Observer};
+use crate::http::{Failed, Http};
 use crate::ratelimit::Limiter;
 use crate::sign;
 use crate::signer::{CredentialSlot, Signer};
-use crate::transport::OneWriteConnector;
 use std::cell::Cell;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -46,7 +46,8 @@ const BACKOFF_MAX: Duration = Duration::from_secs(2);
 pub struct Client {
     /// The configuration; its `credentials` are empty: the live ones are in `signer`.
     config: Config,
-    agent: ureq::Agent,
+    /// Connections and HTTP/1.1 exchanges (see [`crate::http`]).
+    http: Http,
     resolver: CachingResolver,
     /// The credentials, replaceable while calls are in flight (see [`Client::set_credentials`]).
     signer: CredentialSlot,
@@ -192,30 +193,23 @@ impl Client {
         if let Some(path) = &config.ca_file {
             tls = tls.root_certs(load_roots(path)?);
         }
-        let agent_config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
+        // What the connectors read: the proxy, TLS roots, TCP_NODELAY, the buffers (the
+        // output buffer holds a whole request, so that it leaves in one write) and the
+        // User-Agent of a proxy's CONNECT.
+        let connection_config = ureq::config::Config::builder()
             .proxy(proxy)
             .tls_config(tls.build())
             .no_delay(true)
-            .max_idle_connections(128)
-            .max_idle_connections_per_host(64)
-            .timeout_global(Some(config.timeout))
-            .timeout_connect(Some(config.connect_timeout))
+            .input_buffer_size(64 << 10)
+            .output_buffer_size(64 << 10)
             .user_agent(REQUEST_CLIENT)
             .build();
-        let agent = ureq::Agent::with_parts(
-            agent_config,
-            ureq::unversioned::transport::Connector::chain(
-                ureq::unversioned::transport::DefaultConnector::default(),
-                OneWriteConnector,
-            ),
-            resolver.clone(),
-        );
+        let http = Http::new(&config.endpoint.url, connection_config, resolver.clone())
+            .map_err(|e| Error::invalid_config(format!("endpoint {} cannot be used: {e}", config.endpoint.url)))?;
         let signer = CredentialSlot::new(Signer::new(config.credentials.take())?);
         let limiter = Limiter::new(&config.rate_limits);
         let observer = Observer::new(config.log_phone_numbers);
-        Ok(Client { config, agent, resolver, signer, clock: Clock::default(), limiter, observer })
+        Ok(Client { config, http, resolver, signer, clock: Clock::default(), limiter, observer })
     }
 
     /// The configuration, without its credentials (see [`Client::set_credentials`]).
@@ -357,31 +351,29 @@ impl Client {
         deadline: Instant,
         info: &mut AttemptInfo,
     ) -> Result<String, Failure> {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
+        if deadline <= Instant::now() {
             return Err(Failure::new(Reach::Final, timeout_error(&self.config)));
         }
         info.rate_limit_wait = self.limiter.acquire(action, deadline).map_err(|e| Failure::new(Reach::Final, e))?;
-        let request = self.signed_request(action, body, remaining, &self.signer.current());
-        crate::transport::start_attempt();
-        let (status, date, answer) = self.exchange(request, body)?;
-        info.bytes_received = answer.len() as u64;
-        self.judge(status, answer).inspect_err(|failure| {
+        let signer = self.signer.current();
+        let head = self.request_head(action, body, &signer);
+        let response = self
+            .http
+            .exchange(&head, body, deadline, self.config.connect_timeout, MAX_RESPONSE_BYTES)
+            .map_err(|failed| self.transport_failure(failed, &signer))?;
+        drop(head);
+        info.bytes_received = response.body.len() as u64;
+        self.judge(response.status, response.body, &signer).inspect_err(|failure| {
             if failure.error.code() == crate::clock::SIGNATURE_EXPIRE {
-                date.as_deref().map(|date| self.clock.correct_from_date(date));
+                response.date.as_deref().map(|date| self.clock.correct_from_date(date));
             }
         })
     }
 
-    /// A request for `action`, signed now, with the API's headers and `remaining` as its
-    /// time limit.
-    fn signed_request(
-        &self,
-        action: &Action,
-        body: &[u8],
-        remaining: Duration,
-        signer: &Signer,
-    ) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
+    /// The head of a request for `action`, signed now: `POST / HTTP/1.1` and the API's
+    /// headers. It holds the `X-TC-Token`: its buffer is sized once (never grown, which
+    /// would free a copy) and zeroed when dropped.
+    fn request_head(&self, action: &Action, body: &[u8], signer: &Signer) -> zeroize::Zeroizing<Vec<u8>> {
         let timestamp = self.clock.now();
         let (date, key) = signer.signing_key(timestamp);
         let endpoint = &self.config.endpoint;
@@ -394,78 +386,71 @@ impl Client {
             &endpoint.authority,
             body,
         );
-        let mut request = self
-            .agent
-            .post(&endpoint.url)
-            .header("Host", &endpoint.authority)
-            .header("Content-Type", CONTENT_TYPE)
-            .header("Authorization", &authorization)
-            .header("X-TC-Action", action.name)
-            .header("X-TC-Version", api::API_VERSION)
-            .header("X-TC-Timestamp", timestamp.to_string())
-            .header("X-TC-Region", &self.config.region)
-            .header("X-TC-RequestClient", REQUEST_CLIENT);
-        if let Some(token) = signer.token_header() {
-            request = request.header("X-TC-Token", token.clone());
+        let token = signer.token();
+        let language = self.config.language.map(|l| l.as_str());
+        let mut length = itoa::Buffer::new();
+        let mut time = itoa::Buffer::new();
+        let lines: [(&str, &str); 11] = [
+            ("Host", &endpoint.authority),
+            ("Content-Type", CONTENT_TYPE),
+            ("Content-Length", length.format(body.len())),
+            ("Authorization", &authorization),
+            ("X-TC-Action", action.name),
+            ("X-TC-Version", api::API_VERSION),
+            ("X-TC-Timestamp", time.format(timestamp)),
+            ("X-TC-Region", &self.config.region),
+            ("X-TC-RequestClient", REQUEST_CLIENT),
+            ("X-TC-Token", token.unwrap_or("")),
+            ("X-TC-Language", language.unwrap_or("")),
+        ];
+        let present = |(name, value): &&(&str, &str)| match *name {
+            "X-TC-Token" => token.is_some(),
+            "X-TC-Language" => language.is_some(),
+            _ => !value.is_empty() || *name == "X-TC-Region",
+        };
+        const REQUEST_LINE: &str = "POST / HTTP/1.1\r\n";
+        const USER_AGENT: &str = concat!("User-Agent: tcsms/", env!("CARGO_PKG_VERSION"), "\r\n\r\n");
+        let size = REQUEST_LINE.len()
+            + USER_AGENT.len()
+            + lines.iter().filter(present).map(|(name, value)| name.len() + value.len() + 4).sum::<usize>();
+        let mut head = zeroize::Zeroizing::new(Vec::with_capacity(size));
+        head.extend_from_slice(REQUEST_LINE.as_bytes());
+        for (name, value) in lines.iter().filter(present) {
+            head.extend_from_slice(name.as_bytes());
+            head.extend_from_slice(b": ");
+            head.extend_from_slice(value.as_bytes());
+            head.extend_from_slice(b"\r\n");
         }
-        if let Some(language) = self.config.language {
-            request = request.header("X-TC-Language", language.as_str());
-        }
-        request
-            .config()
-            .timeout_global(Some(remaining))
-            .timeout_connect(Some(self.config.connect_timeout.min(remaining)))
-            .build()
-    }
-
-    /// Sends the request and reads the whole answer (at most [`MAX_RESPONSE_BYTES`]):
-    /// its HTTP status, `Date` header and body.
-    fn exchange(
-        &self,
-        request: ureq::RequestBuilder<ureq::typestate::WithBody>,
-        body: &[u8],
-    ) -> Result<(u16, Option<String>, Vec<u8>), Failure> {
-        let response = request.send(body).map_err(|e| {
-            let failure = self.transport_failure(e);
-            if failure.reach == Reach::NotSent {
-                // The address may have moved: resolve afresh next time.
-                self.resolver.forget_all();
-            }
-            failure
-        })?;
-        let status = response.status().as_u16();
-        let date = response.headers().get("date").and_then(|d| d.to_str().ok()).map(str::to_owned);
-        let answer =
-            response.into_body().with_config().limit(MAX_RESPONSE_BYTES).read_to_vec().map_err(|e| match e {
-                ureq::Error::BodyExceedsLimit(_) => Failure::new(
-                    Reach::Final,
-                    Error::local(
-                        ErrorKind::Decode,
-                        codes::DECODE,
-                        format!("response is larger than {MAX_RESPONSE_BYTES} bytes"),
-                    ),
-                ),
-                other => self.transport_failure(other),
-            })?;
-        Ok((status, date, answer))
+        head.extend_from_slice(USER_AGENT.as_bytes());
+        debug_assert_eq!(head.len(), size, "the head was sized exactly");
+        head
     }
 
     /// The body of a 200 answer that is the service's success envelope, or the failure
     /// that the status or the content stands for.
-    fn judge(&self, status: u16, answer: Vec<u8>) -> Result<String, Failure> {
+    fn judge(&self, status: u16, answer: Vec<u8>, signer: &Signer) -> Result<String, Failure> {
         if status != 200 {
             let reach = if status >= 500 { Reach::MaybeActed } else { Reach::Final };
-            let shown = excerpt(&answer, &self.secrets(&self.signer.current()));
+            let shown = excerpt(&answer, &self.secrets(signer));
             let message = format!("HTTP status {status} from {}: {shown}", self.config.endpoint.url);
             return Err(Failure::new(reach, Error::local(ErrorKind::HttpStatus, codes::HTTP_STATUS, message)));
         }
-        interpret_answer(answer, &self.secrets(&self.signer.current()))
+        interpret_answer(answer, || self.secrets(signer))
     }
 
-    fn transport_failure(&self, error: ureq::Error) -> Failure {
-        let (reach, kind, code, what) = classify_transport_error(&error, crate::transport::request_written());
-        let message = format!("{what} {}: {error}; {}", self.config.endpoint.url, reach.describe());
-        Failure::new(reach, Error::local(kind, code, self.redact(message)))
+    /// The failure of an exchange that did not bring an answer.
+    fn transport_failure(&self, failed: Failed, signer: &Signer) -> Failure {
+        if let ureq::Error::BodyExceedsLimit(_) = failed.error {
+            let message = format!("response is larger than {MAX_RESPONSE_BYTES} bytes");
+            return Failure::new(Reach::Final, Error::local(ErrorKind::Decode, codes::DECODE, message));
+        }
+        let (reach, kind, code, what) = classify_transport_error(&failed.error, failed.written);
+        if reach == Reach::NotSent {
+            // The address may have moved: resolve afresh next time.
+            self.resolver.forget_all();
+        }
+        let message = format!("{what} {}: {}; {}", self.config.endpoint.url, failed.error, reach.describe());
+        Failure::new(reach, Error::local(kind, code, redact_secrets(message, &self.secrets(signer))))
     }
 
     /// The secrets that must never appear in a message: the secret key, the token and
@@ -476,11 +461,6 @@ impl Client {
         secrets.extend(credentials.token().map(|t| t.expose()));
         secrets.extend(self.config.proxy.as_ref().and_then(|p| proxy_password(p.expose())));
         secrets
-    }
-
-    /// Removes anything secret that a lower layer may have put into a message.
-    fn redact(&self, message: String) -> String {
-        redact_secrets(message, &self.secrets(&self.signer.current()))
     }
 }
 
@@ -585,15 +565,15 @@ fn check_request_json(json: &str) -> Result<&str, Error> {
 }
 
 /// Turns a 200 answer into the body (success) or the service's error.
-fn interpret_answer(answer: Vec<u8>, secrets: &[&str]) -> Result<String, Failure> {
+fn interpret_answer<'a>(answer: Vec<u8>, secrets: impl Fn() -> Vec<&'a str>) -> Result<String, Failure> {
     let Some(head) = api::parse_envelope_head(&answer) else {
         return Err(Failure::new(
             Reach::MaybeActed,
-            decode_error("answer is not the service's JSON envelope {\"Response\":{...}}".into(), &answer, secrets),
+            decode_error("answer is not the service's JSON envelope {\"Response\":{...}}".into(), &answer, &secrets()),
         ));
     };
     let body = String::from_utf8(answer).map_err(|e| {
-        Failure::new(Reach::MaybeActed, decode_error("answer is not UTF-8".into(), e.as_bytes(), secrets))
+        Failure::new(Reach::MaybeActed, decode_error("answer is not UTF-8".into(), e.as_bytes(), &secrets()))
     })?;
     match head.error {
         None => Ok(body),
@@ -715,12 +695,12 @@ mod tests {
     #[test]
     fn answers_are_interpreted() {
         let ok = br#"{"Response":{"RequestId":"r"}}"#.to_vec();
-        assert_eq!(interpret_answer(ok.clone(), &[]).ok().unwrap().as_bytes(), &ok[..]);
+        assert_eq!(interpret_answer(ok.clone(), Vec::new).ok().unwrap().as_bytes(), &ok[..]);
         let err = br#"{"Response":{"Error":{"Code":"RequestLimitExceeded","Message":"slow down"},"RequestId":"r9"}}"#;
-        let f = interpret_answer(err.to_vec(), &[]).err().unwrap();
+        let f = interpret_answer(err.to_vec(), Vec::new).err().unwrap();
         assert_eq!((f.reach, f.error.code(), f.error.request_id()), (Reach::NotActed, "RequestLimitExceeded", "r9"));
         assert_eq!(f.error.to_envelope_json().as_bytes(), &err[..]);
-        let f = interpret_answer(b"<html>oops</html>".to_vec(), &[]).err().unwrap();
+        let f = interpret_answer(b"<html>oops</html>".to_vec(), Vec::new).err().unwrap();
         assert_eq!(f.error.kind(), ErrorKind::Decode);
         assert!(f.error.message().contains("<html>oops"));
     }

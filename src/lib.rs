@@ -20,11 +20,11 @@ mod dns;
 pub mod error;
 pub mod events;
 mod ffi;
+mod http;
 pub mod ratelimit;
 pub mod send;
 pub mod sign;
 mod signer;
-mod transport;
 
 pub use client::Client;
 pub use config::Config;

@@ -14,9 +14,6 @@ use std::sync::{Arc, Mutex, RwLock};
 /// One set of credentials with what is derived from them.
 pub struct Signer {
     credentials: Credentials,
-    /// `X-TC-Token`, made once over memory zeroed when the signer is dropped: every
-    /// request shares it, so no request leaves a copy of the token in freed memory.
-    token_header: Option<ureq::http::HeaderValue>,
     key_cache: Mutex<Option<CachedKey>>,
 }
 
@@ -28,16 +25,21 @@ struct CachedKey {
 
 impl Signer {
     pub fn new(credentials: Credentials) -> Result<Signer, Error> {
-        let token_header = credentials.token().map(|token| secret_header(token.expose())).transpose()?;
-        Ok(Signer { credentials, token_header, key_cache: Mutex::new(None) })
+        if credentials.token().is_some_and(|token| !header_safe(token.expose())) {
+            return Err(Error::invalid_config("token cannot be sent in an HTTP header"));
+        }
+        Ok(Signer { credentials, key_cache: Mutex::new(None) })
     }
 
     pub fn credentials(&self) -> &Credentials {
         &self.credentials
     }
 
-    pub fn token_header(&self) -> Option<&ureq::http::HeaderValue> {
-        self.token_header.as_ref()
+    /// The `X-TC-Token` value, when there is a token. Every copy of it goes into
+    /// memory that is zeroed before it is freed (the request head, the connection's
+    /// output buffer).
+    pub fn token(&self) -> Option<&str> {
+        self.credentials.token().map(|token| token.expose())
     }
 
     /// The signing key and date for `timestamp`'s UTC day, derived once per day.
@@ -75,11 +77,10 @@ impl CredentialSlot {
     }
 }
 
-/// A header value over a zeroed-on-drop copy of `secret`; clones share that copy.
-fn secret_header(secret: &str) -> Result<ureq::http::HeaderValue, Error> {
-    let shared = bytes::Bytes::from_owner(zeroize::Zeroizing::new(secret.as_bytes().to_vec()));
-    ureq::http::HeaderValue::from_maybe_shared(shared)
-        .map_err(|_| Error::invalid_config("token cannot be sent in an HTTP header"))
+/// Whether `value` can be sent as an HTTP header value as it is: visible ASCII,
+/// spaces and tabs.
+fn header_safe(value: &str) -> bool {
+    value.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
 }
 
 #[cfg(test)]
@@ -98,7 +99,7 @@ mod tests {
         assert_eq!(in_flight.credentials().secret_id(), "AKID1");
         let now = slot.current();
         assert_eq!(now.credentials().secret_id(), "AKID2");
-        assert!(now.token_header().is_some() && in_flight.token_header().is_none());
+        assert!(now.token() == Some("tok") && in_flight.token().is_none());
         assert_ne!(now.signing_key(1_700_000_000).1.as_bytes(), old_key.as_bytes());
         // The old signer is freed once the last call drops it.
         let weak = Arc::downgrade(&in_flight);
