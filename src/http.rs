@@ -533,7 +533,14 @@ mod tests {
     }
 
     fn scripted(answer: &[u8], step: usize) -> Scripted {
-        Scripted { buffers: LazyBuffers::new(256, 64), answer: answer.to_vec(), at: 0, step, sent: Vec::new(), writes: 0 }
+        Scripted {
+            buffers: LazyBuffers::new(256, 64),
+            answer: answer.to_vec(),
+            at: 0,
+            step,
+            sent: Vec::new(),
+            writes: 0,
+        }
     }
 
     impl Transport for Scripted {
@@ -648,7 +655,9 @@ mod tests {
         assert!(!keep(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"), "HTTP/1.0");
         assert!(!keep(b"HTTP/1.1 200 OK\r\n\r\nuntil close"), "no length");
         assert!(!keep(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA"), "bytes beyond the answer");
-        assert!(!keep(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n2\r\nok\r\n0\r\n\r\n"));
+        assert!(!keep(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n2\r\nok\r\n0\r\n\r\n"
+        ));
         let (response, _) = read(b"HTTP/1.1 200 OK\r\n\r\nuntil close", 4, 100).unwrap();
         assert_eq!(response.body, b"until close");
     }
@@ -687,7 +696,8 @@ mod tests {
 
     #[test]
     fn connections_from_another_process_are_never_reused() {
-        let http = Http::new("http://127.0.0.1:9/", ureq::config::Config::default(), CachingResolver::default()).unwrap();
+        let http =
+            Http::new("http://127.0.0.1:9/", ureq::config::Config::default(), CachingResolver::default()).unwrap();
         let own = std::process::id();
         let pooled = |pid| Connection { transport: Box::new(scripted(b"", 1)), pid, idle_since: Instant::now() };
         http.checkin(pooled(own));

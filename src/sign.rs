@@ -75,16 +75,9 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex_lower(&Sha256::digest(data).into())
 }
 
-/// Lowercase hex of a 32-byte digest (faster than a generic encoder on the hot path).
+/// Lowercase hex of a 32-byte digest.
 fn hex_lower(bytes: &[u8; 32]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = [0u8; 64];
-    for (i, b) in bytes.iter().enumerate() {
-        out[2 * i] = DIGITS[usize::from(b >> 4)];
-        out[2 * i + 1] = DIGITS[usize::from(b & 15)];
-    }
-    // Only ASCII hex digits were written.
-    String::from_utf8(out.to_vec()).unwrap_or_default()
+    as_str(&hex_digits(bytes)).to_owned()
 }
 
 /// The UTC calendar date (`YYYY-MM-DD`) of a Unix timestamp; never local time.
@@ -168,7 +161,9 @@ pub fn authorization(secret_id: &str, credential_scope: &str, signed_headers: &s
 }
 
 /// Signs a `POST /` request whose signed headers are `content-type` and `host`, as the
-/// official SDKs do, and returns the `Authorization` header value.
+/// official SDKs do, and returns the `Authorization` header value. The same result as
+/// composing [`canonical_request`], [`string_to_sign`] and [`authorization`] (a test
+/// holds them equal), with three allocations instead of a dozen: it runs on every call.
 pub fn sign_post(
     secret_id: &str,
     key: &SigningKey,
@@ -178,11 +173,66 @@ pub fn sign_post(
     host: &str,
     body: &[u8],
 ) -> String {
-    let canonical =
-        canonical_request("POST", "/", "", &[("content-type", content_type), ("host", host)], &sha256_hex(body));
-    let scope = credential_scope(date, SERVICE);
-    let signature = key.sign(&string_to_sign(timestamp, &scope, &canonical));
-    authorization(secret_id, &scope, DEFAULT_SIGNED_HEADERS, &signature)
+    let body_hash = hex_digits(&Sha256::digest(body).into());
+    let mut canonical = String::with_capacity(64 + content_type.len() + host.len() + DEFAULT_SIGNED_HEADERS.len() + 64);
+    for part in [
+        "POST\n/\n\ncontent-type:",
+        content_type.trim(),
+        "\nhost:",
+        host.trim(),
+        "\n\n",
+        DEFAULT_SIGNED_HEADERS,
+        "\n",
+        as_str(&body_hash),
+    ] {
+        canonical.push_str(part);
+    }
+    let canonical_hash = hex_digits(&Sha256::digest(canonical.as_bytes()).into());
+    let mut time = itoa::Buffer::new();
+    let mut to_sign = canonical; // reused: same order of size
+    to_sign.clear();
+    for part in [ALGORITHM, "\n", time.format(timestamp), "\n", date, "/", SERVICE, "/", TERMINATOR, "\n"] {
+        to_sign.push_str(part);
+    }
+    to_sign.push_str(as_str(&canonical_hash));
+    let signature = hex_digits(&hmac(&key.0, to_sign.as_bytes()));
+    let mut out = String::with_capacity(
+        ALGORITHM.len() + 64 + secret_id.len() + date.len() + SERVICE.len() + TERMINATOR.len() + 64,
+    );
+    for part in [
+        ALGORITHM,
+        " Credential=",
+        secret_id,
+        "/",
+        date,
+        "/",
+        SERVICE,
+        "/",
+        TERMINATOR,
+        ", SignedHeaders=",
+        DEFAULT_SIGNED_HEADERS,
+        ", Signature=",
+        as_str(&signature),
+    ] {
+        out.push_str(part);
+    }
+    out
+}
+
+/// Lowercase hex digits of a 32-byte digest.
+fn hex_digits(bytes: &[u8; 32]) -> [u8; 64] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 64];
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 15)];
+    }
+    out
+}
+
+fn as_str(hex: &[u8; 64]) -> &str {
+    // Only ASCII hex digits are ever written by hex_digits.
+    std::str::from_utf8(hex).unwrap_or_default()
 }
 
 #[cfg(test)]
