@@ -40,7 +40,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use ureq::unversioned::resolver::Resolver;
 use ureq::unversioned::transport::time::{Duration as Remaining, Instant as At};
-use ureq::unversioned::transport::{ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport};
+use ureq::unversioned::transport::{
+    ConnectProxyConnector, ConnectionDetails, Connector, NextTimeout, RustlsConnector, Transport,
+};
 use ureq::Timeout;
 use zeroize::Zeroize;
 
@@ -73,7 +75,7 @@ pub struct Failed {
 
 /// Connections to one endpoint, made through ureq's connector chain.
 pub struct Http {
-    connector: Arc<DefaultConnector>,
+    connector: Arc<Chain>,
     resolver: CachingResolver,
     /// Proxy, TLS roots, `TCP_NODELAY` and buffer sizes, as the connectors read them.
     config: ureq::config::Config,
@@ -131,14 +133,7 @@ impl Http {
         let uri: ureq::http::Uri =
             url.parse().map_err(|e: ureq::http::uri::InvalidUri| ureq::Error::BadUri(e.to_string()))?;
         let https = uri.scheme_str() == Some("https");
-        Ok(Http {
-            connector: Arc::new(DefaultConnector::default()),
-            resolver,
-            config,
-            uri,
-            https,
-            idle: Mutex::new(Vec::new()),
-        })
+        Ok(Http { connector: Arc::new(chain()), resolver, config, uri, https, idle: Mutex::new(Vec::new()) })
     }
 
     /// Sends `head` (a whole request head, ending with an empty line) and `body` in one
@@ -231,6 +226,30 @@ impl Http {
             return Err(ureq::Error::TlsRequired);
         }
         Ok(Connection { transport, pid, idle_since: Instant::now() })
+    }
+}
+
+/// The connector chain: an HTTP CONNECT proxy when one is configured, else TCP
+/// ([`crate::tcp`]); then TLS for `https` (rustls). ureq's default chain differs only by
+/// SOCKS (refused when the client is made) and its own TCP connector.
+type Chain = dyn Connector<(), Out = Box<dyn Transport>>;
+
+fn chain() -> impl Connector<(), Out = Box<dyn Transport>> {
+    ().chain(ConnectProxyConnector::default())
+        .chain(crate::tcp::TcpConnector)
+        .chain(RustlsConnector::default())
+        .chain(Boxed)
+}
+
+/// The end of the chain: erases the transport's type.
+#[derive(Debug)]
+struct Boxed;
+
+impl<In: Transport> Connector<In> for Boxed {
+    type Out = Box<dyn Transport>;
+
+    fn connect(&self, _: &ConnectionDetails, chained: Option<In>) -> Result<Option<Self::Out>, ureq::Error> {
+        Ok(chained.map(|transport| Box::new(transport) as Box<dyn Transport>))
     }
 }
 

@@ -25,6 +25,7 @@ pub mod ratelimit;
 pub mod send;
 pub mod sign;
 mod signer;
+mod tcp;
 
 pub use client::Client;
 pub use config::Config;
