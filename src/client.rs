@@ -750,41 +750,6 @@ mod tests {
         assert_eq!(proxy_password("http://host:1"), None);
     }
 
-    /// A resolver that fails as getaddrinfo does for an unknown name, and counts calls.
-    #[derive(Debug, Clone, Default)]
-    struct FailingResolver(std::sync::Arc<std::sync::atomic::AtomicUsize>);
-
-    impl ureq::unversioned::resolver::Resolver for FailingResolver {
-        fn resolve(
-            &self,
-            _: &ureq::http::Uri,
-            _: &ureq::config::Config,
-            _: ureq::unversioned::transport::NextTimeout,
-        ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Err(ureq::Error::Io(std::io::Error::other(
-                "failed to lookup address information: Name or service not known",
-            )))
-        }
-    }
-
-    #[test]
-    fn a_dns_failure_is_reported_as_not_sent_and_may_be_retried_even_for_sendsms() {
-        let resolver = FailingResolver::default();
-        let config = Config::from_json_with_env(
-            r#"{"secret_id":"AKID1","secret_key":"dns-secret","endpoint":"sms.example.invalid","max_retries":2,"timeout_ms":5000}"#,
-            &|_| None,
-        )
-        .unwrap();
-        let client = Client::with_resolver(config, CachingResolver::over(resolver.clone())).unwrap();
-        let e = client.call("SendSms", r#"{"SmsSdkAppId":"1"}"#).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Network, "{e}");
-        assert!(e.message().contains("the request was not sent"), "{e}");
-        assert!(!e.message().contains("may have acted"), "{e}");
-        // Nothing was sent, so even a SendSms may be tried again: first try + 2 retries.
-        assert_eq!(resolver.0.load(std::sync::atomic::Ordering::SeqCst), 3);
-    }
-
     #[test]
     fn transport_errors_say_whether_the_request_may_have_reached_the_service() {
         use std::io::{Error as IoError, ErrorKind as Io};
