@@ -200,7 +200,7 @@ impl Client {
             .proxy(proxy)
             .tls_config(tls.build())
             .no_delay(true)
-            .input_buffer_size(64 << 10)
+            .input_buffer_size(crate::http::MAX_HEAD_BYTES)
             .output_buffer_size(64 << 10)
             .user_agent(REQUEST_CLIENT)
             .build();

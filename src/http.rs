@@ -41,7 +41,7 @@ use std::time::{Duration, Instant};
 use ureq::unversioned::resolver::Resolver;
 use ureq::unversioned::transport::time::{Duration as Remaining, Instant as At};
 use ureq::unversioned::transport::{
-    ConnectProxyConnector, ConnectionDetails, Connector, NextTimeout, RustlsConnector, Transport,
+    Buffers, ConnectProxyConnector, ConnectionDetails, Connector, LazyBuffers, NextTimeout, RustlsConnector, Transport,
 };
 use ureq::Timeout;
 use zeroize::Zeroize;
@@ -363,6 +363,9 @@ fn parse_head(input: &[u8]) -> Result<Option<(usize, Head)>, ureq::Error> {
         Err(e) => return Err(invalid(format!("the response is not HTTP/1.1: {e}"))),
     };
     let status = response.code.unwrap_or(0);
+    if status < 100 {
+        return Err(invalid(format!("the response's status {status:03} is not an HTTP status")));
+    }
     let mut date = None;
     let mut length: Option<u64> = None;
     let mut chunked = false;
@@ -534,55 +537,60 @@ fn skip_trailers(transport: &mut dyn Transport, deadline: Instant) -> Result<(),
     }
 }
 
+/// Reads one answer from `answer`, delivered `step` bytes at a time (at least 1), as
+/// [`Http::exchange`] reads it from a connection: the status, the body and whether the
+/// connection could be reused, or the error's text. For the fuzzer
+/// (fuzz/fuzz_targets/http_parse.rs); not part of the stable interface.
+pub fn read_answer_from(answer: &[u8], step: usize, limit: u64) -> Result<(u16, Vec<u8>, bool), String> {
+    let mut transport = scripted(answer, step.max(1), MAX_HEAD_BYTES);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    read_response(&mut transport, deadline, limit)
+        .map(|(response, reusable)| (response.status, response.body, reusable))
+        .map_err(|e| e.to_string())
+}
+
+/// A transport that answers from a script, `step` bytes per read, and records what
+/// was written (for the fuzzer and the tests).
+#[derive(Debug)]
+struct Scripted {
+    buffers: LazyBuffers,
+    answer: Vec<u8>,
+    at: usize,
+    step: usize,
+    sent: Vec<u8>,
+    writes: usize,
+}
+
+/// `input` is the size of the input buffer (a connection's is [`MAX_HEAD_BYTES`]).
+fn scripted(answer: &[u8], step: usize, input: usize) -> Scripted {
+    Scripted { buffers: LazyBuffers::new(input, 64), answer: answer.to_vec(), at: 0, step, sent: Vec::new(), writes: 0 }
+}
+
+impl Transport for Scripted {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.buffers
+    }
+    fn transmit_output(&mut self, amount: usize, _: NextTimeout) -> Result<(), ureq::Error> {
+        self.sent.extend_from_slice(&self.buffers.output()[..amount]);
+        self.writes += 1;
+        Ok(())
+    }
+    fn await_input(&mut self, _: NextTimeout) -> Result<bool, ureq::Error> {
+        let free = self.buffers.input_append_buf();
+        let n = free.len().min(self.step).min(self.answer.len() - self.at);
+        free[..n].copy_from_slice(&self.answer[self.at..self.at + n]);
+        self.buffers.input_appended(n);
+        self.at += n;
+        Ok(n > 0)
+    }
+    fn is_open(&mut self) -> bool {
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ureq::unversioned::transport::{Buffers, LazyBuffers};
-
-    /// A transport that answers from a script, `step` bytes per read, and records what
-    /// was written.
-    #[derive(Debug)]
-    struct Scripted {
-        buffers: LazyBuffers,
-        answer: Vec<u8>,
-        at: usize,
-        step: usize,
-        sent: Vec<u8>,
-        writes: usize,
-    }
-
-    fn scripted(answer: &[u8], step: usize) -> Scripted {
-        Scripted {
-            buffers: LazyBuffers::new(256, 64),
-            answer: answer.to_vec(),
-            at: 0,
-            step,
-            sent: Vec::new(),
-            writes: 0,
-        }
-    }
-
-    impl Transport for Scripted {
-        fn buffers(&mut self) -> &mut dyn Buffers {
-            &mut self.buffers
-        }
-        fn transmit_output(&mut self, amount: usize, _: NextTimeout) -> Result<(), ureq::Error> {
-            self.sent.extend_from_slice(&self.buffers.output()[..amount]);
-            self.writes += 1;
-            Ok(())
-        }
-        fn await_input(&mut self, _: NextTimeout) -> Result<bool, ureq::Error> {
-            let free = self.buffers.input_append_buf();
-            let n = free.len().min(self.step).min(self.answer.len() - self.at);
-            free[..n].copy_from_slice(&self.answer[self.at..self.at + n]);
-            self.buffers.input_appended(n);
-            self.at += n;
-            Ok(n > 0)
-        }
-        fn is_open(&mut self) -> bool {
-            true
-        }
-    }
 
     fn soon() -> Instant {
         Instant::now() + Duration::from_secs(5)
@@ -590,7 +598,7 @@ mod tests {
 
     /// Reads one answer from `answer` delivered `step` bytes at a time.
     fn read(answer: &[u8], step: usize, limit: u64) -> Result<(Response, bool), ureq::Error> {
-        read_response(&mut scripted(answer, step), soon(), limit)
+        read_response(&mut scripted(answer, step, 256), soon(), limit)
     }
 
     #[test]
@@ -613,14 +621,14 @@ mod tests {
 
     #[test]
     fn head_and_body_leave_in_one_write_when_they_fit() {
-        let mut transport = scripted(b"", 1);
+        let mut transport = scripted(b"", 1, 256);
         let mut written = false;
         send(&mut transport, b"POST / HTTP/1.1\r\n\r\n", b"{}", soon(), &mut written).unwrap();
         assert!(written);
         assert_eq!(transport.writes, 1);
         assert_eq!(transport.sent, b"POST / HTTP/1.1\r\n\r\n{}");
         // Larger than the 64-byte output buffer: several writes, every byte in order.
-        let mut transport = scripted(b"", 1);
+        let mut transport = scripted(b"", 1, 256);
         let body: Vec<u8> = (0..200u8).collect();
         send(&mut transport, b"HEAD\r\n\r\n", &body, soon(), &mut written).unwrap();
         assert_eq!(transport.writes, 4);
@@ -697,6 +705,7 @@ mod tests {
         };
         use std::io::ErrorKind::{InvalidData, UnexpectedEof};
         assert_eq!(kind(b"garbage garbage\r\n\r\n"), InvalidData);
+        assert_eq!(kind(b"HTTP/1.1 020 OK\r\nContent-Length: 0\r\n\r\n"), InvalidData);
         assert_eq!(kind(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"), InvalidData);
         assert_eq!(kind(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"), InvalidData);
         assert_eq!(kind(b""), UnexpectedEof);
@@ -706,11 +715,15 @@ mod tests {
         // A head that never ends is refused at the limit, not read forever.
         let mut endless = b"HTTP/1.1 200 OK\r\n".to_vec();
         while endless.len() <= MAX_HEAD_BYTES {
-            endless.extend_from_slice(b"X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+            endless.extend_from_slice(b"X-Filler: ");
+            endless.extend(std::iter::repeat_n(b'a', 2000));
+            endless.extend_from_slice(b"\r\n");
         }
-        let mut transport = scripted(&endless, 4096);
-        transport.buffers = LazyBuffers::new(MAX_HEAD_BYTES * 2, 64);
-        assert!(read_head(&mut transport, soon()).is_err());
+        for input in [MAX_HEAD_BYTES, MAX_HEAD_BYTES * 2] {
+            let mut transport = scripted(&endless, 4096, input);
+            let refused = read_head(&mut transport, soon()).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(refused.contains("larger than"), "{refused}");
+        }
     }
 
     #[test]
@@ -718,7 +731,7 @@ mod tests {
         let http =
             Http::new("http://127.0.0.1:9/", ureq::config::Config::default(), CachingResolver::default()).unwrap();
         let own = std::process::id();
-        let pooled = |pid| Connection { transport: Box::new(scripted(b"", 1)), pid, idle_since: Instant::now() };
+        let pooled = |pid| Connection { transport: Box::new(scripted(b"", 1, 256)), pid, idle_since: Instant::now() };
         http.checkin(pooled(own));
         // Taken: opened by this process, fresh and open.
         let taken = http.checkout(soon(), Duration::from_millis(50)).unwrap();

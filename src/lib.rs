@@ -27,6 +27,12 @@ pub mod sign;
 mod signer;
 mod tcp;
 
+/// Entry points for the fuzzers; not part of the stable interface.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::http::read_answer_from;
+}
+
 pub use client::Client;
 pub use config::Config;
 pub use error::{Error, ErrorKind};
