@@ -70,9 +70,13 @@ def _encode(value: str, what: str) -> bytes:
     return data
 
 
+# json.dumps with these options would build a new encoder per call.
+_json_encoder = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+
+
 def _to_json(value: Any, what: str) -> bytes:
     try:
-        text = json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+        text = _json_encoder.encode(value)
     except (TypeError, ValueError) as exc:
         raise InvalidArgument(
             f"{what} cannot be encoded as JSON: {exc}",
@@ -178,14 +182,23 @@ def _bad_field(action: str, field: str, message: str) -> InvalidArgument:
     )
 
 
+# Built once from the generated tables: each action's field types by PascalCase name, and
+# each request struct's PascalCase name by either spelling of its keys.
+_FIELD_KINDS: Dict[str, Dict[str, str]] = {
+    action: {pascal: kind for pascal, _snake, kind, _req in fields}
+    for action, fields in ACTION_FIELDS.items()
+}
+_STRUCT_NAMES: Dict[str, Dict[str, str]] = {
+    struct: {name: pascal for pascal, snake, _kind in fields for name in (pascal, snake)}
+    for struct, fields in STRUCT_FIELDS.items()
+}
+
+
 def _convert_struct(action: str, field: str, struct: str, item: Any) -> Dict[str, Any]:
     """A request struct given as a dict with PascalCase or snake_case keys."""
     if not isinstance(item, Mapping):
         raise _bad_field(action, field, f"entries must be dicts, not {type(item).__name__}")
-    names: Dict[str, str] = {}
-    for pascal, snake, _kind in STRUCT_FIELDS[struct]:
-        names[pascal] = pascal
-        names[snake] = pascal
+    names = _STRUCT_NAMES[struct]
     result: Dict[str, Any] = {}
     for key, value in item.items():
         found = names.get(key) if isinstance(key, str) else None
@@ -529,7 +542,7 @@ class Client(ActionsMixin, SendMixin, EventsMixin):
         self, action: str, values: Dict[str, Any], timeout: Optional[float]
     ) -> Response:
         """Build the request of a typed method (drop None, convert nested structs)."""
-        kinds = {pascal: kind for pascal, _snake, kind, _req in ACTION_FIELDS[action]}
+        kinds = _FIELD_KINDS[action]
         params: Dict[str, Any] = {}
         for pascal, value in values.items():
             if value is None:
