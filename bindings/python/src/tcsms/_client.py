@@ -29,21 +29,6 @@ _call = _ffi.out_lib.tcsms_call
 _call_with_timeout = _ffi.out_lib.tcsms_call_with_timeout
 _report_conversion = _ffi.out_lib.tcsms_report_conversion
 
-_CONFIG_KEYS = (
-    "secret_id",
-    "secret_key",
-    "token",
-    "region",
-    "endpoint",
-    "language",
-    "timeout_ms",
-    "connect_timeout_ms",
-    "max_retries",
-    "proxy",
-    "ca_file",
-    "rate_limits",
-)
-
 
 def _encode(value: str, what: str) -> bytes:
     """UTF-8 bytes for a C string argument, refusing what C cannot carry."""
