@@ -11,19 +11,8 @@ mode="${1:---check}"
 case "$mode" in --check|--update) ;; *) echo "usage: scripts/header.sh --check|--update" >&2; exit 2 ;; esac
 
 # Run the library's build script and read where it wrote the header.
-out_dir=$(cargo build --release --locked --lib -p tcsms --message-format=json 2>/dev/null |
-    python3 -c '
-import json, sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") != "build-script-executed" or not m["package_id"].startswith("path+"):
-        continue
-    # path+file:///dir#tcsms@0.1.0, or path+file:///dir/tcsms#0.1.0 when the folder is named tcsms
-    url, _, frag = m["package_id"].partition("#")
-    name = frag.split("@")[0] if "@" in frag else url.rstrip("/").rsplit("/", 1)[-1]
-    if name == "tcsms":
-        print(m["out_dir"])
-' | tail -n 1)
+. scripts/lib/cargo.sh
+out_dir=$(cargo build --release --locked --lib -p tcsms --message-format=json 2>/dev/null | tcsms_out_dir)
 generated="$out_dir/tcsms.h"
 [ -n "$out_dir" ] && [ -f "$generated" ] || { echo "header: the build script did not produce tcsms.h (cargo build output above)"; exit 1; }
 

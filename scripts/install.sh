@@ -21,6 +21,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$root/scripts/lib/cargo.sh"
 prefix=""
 build=1
 strip_opt=--strip-unneeded
@@ -97,9 +98,7 @@ if [ "$build" = 1 ]; then
     say "cargo build --release"
     cargo build "${cargo_q[@]}" --release --locked --message-format=json-render-diagnostics > "$release/tcsms-install-build.json" ||
         die "cargo build failed"
-    # (cargo names the package ...#tcsms@V, or .../tcsms#V when the directory is called tcsms)
-    out_dir="$(grep '"reason":"build-script-executed"' "$release/tcsms-install-build.json" | grep -E '"package_id":"path\+file://[^"]*(#tcsms@|/tcsms#)[0-9]' |
-        sed -n 's/.*"out_dir":"\([^"]*\)".*/\1/p' | tail -1)"
+    out_dir="$(tcsms_out_dir < "$release/tcsms-install-build.json")"
     [ -n "$out_dir" ] && [ -f "$out_dir/tcsms.h" ] || die "the build script wrote no tcsms.h"
     header="$out_dir/tcsms.h"
     cmp -s "$header" "$root/include/tcsms.h" ||

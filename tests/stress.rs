@@ -15,13 +15,16 @@
 //! `target/release/tcsms-emulator`.
 
 use std::ffi::{c_char, CStr, CString};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::ptr;
 use std::time::Instant;
 
 // Links the library, whose exported C functions the declarations below resolve to.
 extern crate tcsms;
+
+#[path = "support/emulator.rs"]
+mod emulator;
+use emulator::Emulator;
 
 #[repr(C)]
 struct TcsmsClient {
@@ -55,46 +58,11 @@ fn env_number(name: &str, default: u64) -> u64 {
     }
 }
 
-/// A running emulator, killed on drop.
-struct Emulator {
-    child: Child,
-    url: String,
-}
-
-impl Emulator {
-    fn start() -> Emulator {
-        // $TCSMS_EMULATOR, else the one built next to this test (cargo test in the workspace
-        // builds it), else the release build.
-        let beside = std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.parent()?.join("tcsms-emulator")));
-        let candidates = [
-            std::env::var_os("TCSMS_EMULATOR").map(std::path::PathBuf::from),
-            beside,
-            Some(concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/tcsms-emulator").into()),
-        ];
-        let path =
-            candidates.into_iter().flatten().find(|p| p.is_file()).unwrap_or_else(|| {
-                panic!("no tcsms-emulator: run `cargo build --release` first, or set TCSMS_EMULATOR")
-            });
-        let path = path.display().to_string();
-        let mut child = Command::new(&path)
-            .args(["--listen", "127.0.0.1:0", "--rate-limit", "all=0", "--app-id", APP])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {path}: {e}"));
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("first line");
-        let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line {line:?}")).to_owned();
-        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-        Emulator { child, url }
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The emulator with rate limits off.
+fn start_emulator() -> Emulator {
+    let path = emulator::find(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .unwrap_or_else(|| panic!("no tcsms-emulator: run `cargo build --release` first, or set TCSMS_EMULATOR"));
+    Emulator::spawn(&path, &["--rate-limit", "all=0", "--app-id", APP])
 }
 
 /// A client handle that may be shared between threads (the library documents it so).
@@ -207,7 +175,7 @@ fn round(client: Handle, threads: u64, calls: u64, serial: &str) -> Vec<(i32, St
 // The two tests measure the whole process, so they run one after the other in one test.
 #[test]
 fn stress_threads_then_create_free_cycles_stay_flat() {
-    let emulator = Emulator::start();
+    let emulator = start_emulator();
     let threads = env_number("TCSMS_STRESS_THREADS", 64);
     let calls = env_number("TCSMS_STRESS_CALLS", 1000);
     let cycles = env_number("TCSMS_STRESS_CYCLES", 2000);

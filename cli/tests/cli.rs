@@ -7,9 +7,9 @@
 //! in its output.
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -20,60 +20,33 @@ const TOKEN: &str = "clitesttoken000000000000000000000000";
 const APP_ID: &str = "1400000001";
 const PHONE: &str = "+8613800000000";
 
+#[path = "../../tests/support/emulator.rs"]
+mod emulator;
+use emulator::Emulator;
+
+/// The emulator binary ([`emulator::find`]), built with cargo when there is none.
 fn emulator_binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        if let Some(path) = std::env::var_os("TCSMS_EMULATOR") {
-            return PathBuf::from(path);
-        }
-        let beside = Path::new(env!("CARGO_BIN_EXE_tcsms")).with_file_name("tcsms-emulator");
-        if beside.is_file() {
-            return beside;
-        }
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
-        let release = root.join("target/release/tcsms-emulator");
-        if !release.is_file() {
-            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-            let status = Command::new(cargo)
-                .args(["build", "--release", "-p", "tcsms-emulator"])
-                .current_dir(root)
-                .status()
-                .expect("run cargo build");
-            assert!(status.success(), "cargo build -p tcsms-emulator failed");
+        if let Some(path) = emulator::find(root) {
+            return path;
         }
-        release
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--release", "-p", "tcsms-emulator"])
+            .current_dir(root)
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "cargo build -p tcsms-emulator failed");
+        root.join("target/release/tcsms-emulator")
     })
 }
 
-/// A running emulator, killed on drop.
-struct Emulator {
-    child: Child,
-    url: String,
-}
-
-impl Emulator {
-    fn start(extra: &[&str]) -> Emulator {
-        let mut child = Command::new(emulator_binary())
-            .args(["--listen", "127.0.0.1:0", "--secret-id", SECRET_ID, "--secret-key", SECRET_KEY])
-            .args(["--report-delay-ms", "0"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn tcsms-emulator");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("first line");
-        let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line {line:?}")).to_owned();
-        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-        Emulator { child, url }
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// An emulator that knows the test's key pair.
+fn start_emulator(extra: &[&str]) -> Emulator {
+    let args = [&["--secret-id", SECRET_ID, "--secret-key", SECRET_KEY, "--report-delay-ms", "0"], extra].concat();
+    Emulator::spawn(emulator_binary(), &args)
 }
 
 /// An empty directory for HOME (so no real profile file is read).
@@ -163,7 +136,7 @@ fn send(emulator: &Emulator, extra: &[&str]) -> String {
 
 #[test]
 fn send_report_conversion_and_pull_status() {
-    let emulator = Emulator::start(&["--auto-reply", "TD"]);
+    let emulator = start_emulator(&["--auto-reply", "TD"]);
     let serial = send(&emulator, &["--session-context", "cli-test"]);
 
     // The documentation page answers "ok", the tccli example "OK".
@@ -202,7 +175,7 @@ fn send_report_conversion_and_pull_status() {
 
 #[test]
 fn call_any_action_with_json_from_the_argument_or_stdin() {
-    let emulator = Emulator::start(&[]);
+    let emulator = start_emulator(&[]);
     let v = tcsms(&emulator, &["call", "DescribeSmsTemplateList", r#"{"International":0,"TemplateIdSet":[2001]}"#])
         .ok()
         .json();
@@ -219,7 +192,7 @@ fn call_any_action_with_json_from_the_argument_or_stdin() {
 
 #[test]
 fn global_flags_are_accepted_after_the_subcommand() {
-    let emulator = Emulator::start(&[]);
+    let emulator = start_emulator(&[]);
     let args = ["call", "DescribeSmsSignList", r#"{"International":0,"SignIdSet":[1001]}"#];
     let run = tcsms_with(
         &[&args[..], &["--endpoint", &emulator.url, "--region", "ap-guangzhou", "--timeout-ms", "5000"]].concat(),
@@ -234,7 +207,7 @@ fn global_flags_are_accepted_after_the_subcommand() {
 
 #[test]
 fn tables() {
-    let emulator = Emulator::start(&[]);
+    let emulator = start_emulator(&[]);
     let run = tcsms(
         &emulator,
         &[
@@ -313,7 +286,7 @@ fn parse_callback_from_a_file_or_stdin() {
 
 #[test]
 fn exit_codes_follow_the_status() {
-    let emulator = Emulator::start(&[]);
+    let emulator = start_emulator(&[]);
     // 10: the service's error, with its Error.Code in the output.
     let run = tcsms(&emulator, &["send", "--app-id", "1400999999", "--sign", "tcsms", "--template", "2001", PHONE]);
     assert_eq!(run.code, 10, "{}", run.stdout);
@@ -345,7 +318,7 @@ fn exit_codes_follow_the_status() {
 
 #[test]
 fn credentials_come_from_the_environment_or_the_profile_file() {
-    let emulator = Emulator::start(&[]);
+    let emulator = start_emulator(&[]);
     let args = ["--endpoint", emulator.url.as_str(), "pull-status", "--app-id", APP_ID];
     // None anywhere: 5, the error names where credentials are looked for.
     let run = tcsms_with(&args, &[], b"");
@@ -364,7 +337,7 @@ fn credentials_come_from_the_environment_or_the_profile_file() {
     std::fs::remove_dir_all(dir).unwrap();
 
     // A session token from the environment.
-    let with_token = Emulator::start(&["--token", TOKEN]);
+    let with_token = start_emulator(&["--token", TOKEN]);
     let args = ["--endpoint", with_token.url.as_str(), "pull-status", "--app-id", APP_ID];
     let env = [ENV_CREDENTIALS[0], ENV_CREDENTIALS[1], ("TENCENTCLOUD_SESSION_TOKEN", TOKEN)];
     assert_eq!(tcsms_with(&args, &env, b"").code, 0);

@@ -3,43 +3,10 @@
 use serde_json::{json, Value};
 use tcsms::{Client, ErrorKind};
 
-const DEMO_ID: &str = "AKIDtcsmsdemo00000000000000000000000";
-const DEMO_KEY: &str = "tcsmsdemosecretkey00000000000000";
 const APP: &str = "1400000001";
 
 mod support;
-
-struct Emulator {
-    _process: support::RunningEmulator,
-    url: String,
-}
-
-impl Emulator {
-    fn start(args: &[&str]) -> Emulator {
-        let mut all = vec!["--listen", "127.0.0.1:0", "--report-delay-ms", "0", "--review-delay-ms", "0"];
-        all.extend_from_slice(args);
-        let process = support::RunningEmulator::spawn(&all);
-        Emulator { url: process.url.clone(), _process: process }
-    }
-
-    fn client(&self, extra: &str) -> Client {
-        Client::from_json(&format!(
-            r#"{{"secret_id":"{DEMO_ID}","secret_key":"{DEMO_KEY}","endpoint":"{}","timeout_ms":5000{extra}}}"#,
-            self.url
-        ))
-        .unwrap()
-    }
-
-    fn messages(&self) -> Value {
-        let body = ureq::get(&format!("{}/_emulator/messages", self.url))
-            .call()
-            .unwrap()
-            .into_body()
-            .read_to_string()
-            .unwrap();
-        serde_json::from_str(&body).unwrap()
-    }
-}
+use support::harness::{Emulator, DEMO_ID};
 
 fn send_one(client: &Client, phone: &str) -> String {
     let request = json!({
@@ -71,8 +38,7 @@ fn send_with_unicode_parameters_then_report_the_conversion() {
     assert_eq!((status.code.as_str(), status.message.as_str()), ("ok", "report success"), "{answer:?}");
     assert!(!answer.request_id.is_empty());
 
-    let messages = emulator.messages();
-    let text = messages.to_string();
+    let text = Value::from(emulator.messages()).to_string();
     assert!(text.contains(&serial), "{text}");
     assert!(text.contains("您的订单五号-8642已发货"), "the rendered text holds the Unicode parameter: {text}");
 }
@@ -201,5 +167,5 @@ fn many_threads_share_one_client() {
     for t in threads {
         t.join().unwrap();
     }
-    assert_eq!(emulator.messages().as_array().map(Vec::len), Some(40));
+    assert_eq!(emulator.messages().len(), 40);
 }

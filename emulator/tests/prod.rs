@@ -9,75 +9,11 @@ use tcsms::send::Class;
 use tcsms::{Client, ErrorKind};
 
 mod support;
+use support::harness::{Emulator, DEMO_ID, DEMO_KEY};
 
-const DEMO_ID: &str = "AKIDtcsmsdemo00000000000000000000000";
-const DEMO_KEY: &str = "tcsmsdemosecretkey00000000000000";
 const OTHER_ID: &str = "AKIDtcsmsrotated000000000000000000000";
 const OTHER_KEY: &str = "tcsmsrotatedsecretkey000000000000";
 const APP: &str = "1400000001";
-
-struct Emulator {
-    _process: support::RunningEmulator,
-    url: String,
-    log: std::path::PathBuf,
-}
-
-impl Emulator {
-    fn start(args: &[&str]) -> Emulator {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let log = std::env::temp_dir().join(format!(
-            "tcsms-prod-{}-{}.log",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_file(&log);
-        let log_arg = log.to_str().unwrap().to_owned();
-        let mut all = vec!["--listen", "127.0.0.1:0", "--report-delay-ms", "0", "--review-delay-ms", "0", "--log"];
-        all.push(&log_arg);
-        all.extend_from_slice(args);
-        let process = support::RunningEmulator::spawn(&all);
-        Emulator { url: process.url.clone(), _process: process, log }
-    }
-
-    fn client(&self, extra: &str) -> Client {
-        Client::from_json(&format!(
-            r#"{{"secret_id":"{DEMO_ID}","secret_key":"{DEMO_KEY}","endpoint":"{}","timeout_ms":5000{extra}}}"#,
-            self.url
-        ))
-        .unwrap()
-    }
-
-    fn messages(&self) -> Vec<Value> {
-        let body = ureq::get(&format!("{}/_emulator/messages", self.url))
-            .call()
-            .unwrap()
-            .into_body()
-            .read_to_string()
-            .unwrap();
-        serde_json::from_str::<Value>(&body).unwrap().as_array().unwrap().clone()
-    }
-
-    /// The API requests the emulator received: (action, code or "ok").
-    fn requests(&self) -> Vec<(String, String)> {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        text.lines()
-            .map(|l| serde_json::from_str::<Value>(l).unwrap())
-            .filter(|v| v["action"].is_string())
-            .map(|v| {
-                (
-                    v["action"].as_str().unwrap().to_owned(),
-                    v["code"].as_str().unwrap_or(v["verdict"].as_str().unwrap()).to_owned(),
-                )
-            })
-            .collect()
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.log);
-    }
-}
 
 fn sms_request(numbers: &[String]) -> String {
     json!({

@@ -188,20 +188,11 @@ static void test_reentrancy_and_stats(const char *endpoint)
 
 int main(void)
 {
-    const char *root = getenv("TCSMS_ROOT");
-    const char *path = getenv("TCSMS_EMULATOR");
     emulator faulty, normal;
     static const char *const faulty_args[] = {"--fault", "http500", "--fault-every", "2", NULL};
     static const char *const normal_args[] = {"--rate-limit", "all=0", NULL};
 
-    if (path != NULL && path[0] != '\0')
-        snprintf(g_emulator_path, sizeof g_emulator_path, "%s", path);
-    else
-        snprintf(g_emulator_path, sizeof g_emulator_path, "%s/target/release/tcsms-emulator",
-                 root && root[0] ? root : "../..");
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    signal(SIGPIPE, SIG_IGN);
-    printf("# tcsms C ABI event and stats tests (issue 12): %s, emulator %s\n", tcsms_version(), g_emulator_path);
+    start_program("tcsms C ABI event and stats tests (issue 12)");
 
     if (check(emulator_start(&faulty, faulty_args) == 0, "emulator --fault http500 --fault-every 2 started"))
         test_events_and_retry(faulty.endpoint);

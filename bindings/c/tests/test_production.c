@@ -401,8 +401,6 @@ static void test_rotation(const char *endpoint)
 
 int main(void)
 {
-    const char *root = getenv("TCSMS_ROOT");
-    const char *path = getenv("TCSMS_EMULATOR");
     emulator normal, skewed, rotating;
     char skew_log[128];
     const char *skew_args[] = {"--clock-offset", "-900", "--log", skew_log, NULL};
@@ -412,7 +410,7 @@ int main(void)
 
     snprintf(skew_log, sizeof skew_log, "/tmp/tcsms-c-prod-%ld-skew.log", (long)getpid());
     unlink(skew_log);
-    start_program(root, path, "tcsms C ABI production tests (issue 11)");
+    start_program("tcsms C ABI production tests (issue 11)");
 
     if (check(emulator_start(&normal, NULL) == 0, "emulator started")) {
         test_send_sms(normal.endpoint);

@@ -4,7 +4,7 @@
  * queue-full error, time limits of queued calls, and freeing a client or the queue
  * while calls are pending. Run under valgrind by run-tests.sh (no leaks allowed).
  *
- * Environment: TCSMS_EMULATOR (emulator binary), TCSMS_TEST_SLACK_MS (extra time
+ * Environment: TCSMS_EMULATOR or TCSMS_ROOT (emulator.h), TCSMS_TEST_SLACK_MS (extra time
  * allowed for timing checks, e.g. under valgrind). */
 #define _GNU_SOURCE
 #include "tcsms.h"
@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
+#include "emulator.h" /* emulator processes, now_ms() */
 
 #define DEMO "\"secret_id\":\"AKIDtcsmsdemo00000000000000000000000\",\"secret_key\":\"tcsmsdemosecretkey00000000000000\""
 
@@ -36,56 +36,6 @@ static void check(int ok, const char *what)
         passed++;
     else
         failed++;
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-/* An emulator process: spawned with its stdout on a pipe, the first line read. */
-typedef struct {
-    pid_t pid;
-    FILE *out;
-    char endpoint[64];
-} emulator;
-
-static int emulator_start(emulator *e, const char *const *extra)
-{
-    const char *path = getenv("TCSMS_EMULATOR");
-    char *argv[12] = {(char *)(path ? path : "../../target/release/tcsms-emulator"), "--listen", "127.0.0.1:0",
-                      "--rate-limit", "all=0"};
-    int argc = 5, fds[2];
-    char line[256];
-    posix_spawn_file_actions_t fa;
-    for (int i = 0; extra && extra[i] && argc < 11; i++)
-        argv[argc++] = (char *)extra[i];
-    argv[argc] = NULL;
-    if (pipe2(fds, O_CLOEXEC) != 0)
-        return -1;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    int rc = posix_spawn(&e->pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    e->out = fdopen(fds[0], "r");
-    if (rc != 0 || !e->out || !fgets(line, sizeof line, e->out) || strncmp(line, "listening on ", 13) != 0) {
-        fprintf(stderr, "emulator %s did not start\n", argv[0]);
-        return -1;
-    }
-    line[strcspn(line, "\n")] = '\0';
-    snprintf(e->endpoint, sizeof e->endpoint, "%s", line + 13);
-    return 0;
-}
-
-static void emulator_stop(emulator *e)
-{
-    kill(e->pid, SIGTERM);
-    waitpid(e->pid, NULL, 0);
-    fclose(e->out);
 }
 
 static tcsms_client *client_for(const char *endpoint, const char *extra)
@@ -296,13 +246,16 @@ static void test_free_queue_with_pending_calls(const char *slow_endpoint)
 int main(void)
 {
     const char *slack = getenv("TCSMS_TEST_SLACK_MS");
-    static const char *const slow_args[] = {"--fault", "slow", "--fault-delay-ms", "5000", NULL};
+    static const char *const normal_args[] = {"--rate-limit", "all=0", NULL};
+    static const char *const slow_args[] = {"--rate-limit", "all=0", "--fault", "slow", "--fault-delay-ms", "5000",
+                                            NULL};
     emulator normal, slow;
     slack_ms = slack ? atol(slack) : 0;
     signal(SIGPIPE, SIG_IGN);
-    printf("# tcsms completion queue tests\n");
+    emulator_locate();
+    printf("# tcsms completion queue tests, emulator %s\n", g_emulator_path);
     test_arguments();
-    if (emulator_start(&normal, NULL) != 0 || emulator_start(&slow, slow_args) != 0) {
+    if (emulator_start(&normal, normal_args) != 0 || emulator_start(&slow, slow_args) != 0) {
         check(0, "start the emulators");
         printf("%d passed, %d failed\n", passed, failed);
         return 1;

@@ -189,16 +189,21 @@ def client(emulator: Emulator) -> Iterator[tcsms.Client]:
         c.close()
 
 
-@pytest.fixture
-def serial_no(client: tcsms.Client) -> str:
-    """The SerialNo of a freshly sent mainland SMS."""
-    resp = client.send_sms(
-        phone_number_set=[MAINLAND_PHONE],
+def send_verify_sms(client: tcsms.Client, number: str = MAINLAND_PHONE) -> tcsms.Response:
+    """SendSms of the verification template to one mainland number; the Response."""
+    return client.send_sms(
+        phone_number_set=[number],
         sms_sdk_app_id=APP_ID,
         template_id=TEMPLATE_VERIFY,
         sign_name=SIGN_MAINLAND,
         template_param_set=["1234", "5"],
     )
+
+
+@pytest.fixture
+def serial_no(client: tcsms.Client) -> str:
+    """The SerialNo of a freshly sent mainland SMS."""
+    resp = send_verify_sms(client)
     status = resp["SendStatusSet"][0]
     assert status["Code"] == "Ok", status
     return status["SerialNo"]

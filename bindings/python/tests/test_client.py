@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import json
 import os
@@ -19,6 +20,7 @@ import pytest
 
 import tcsms
 from tcsms import _ffi
+from tcsms._native import FUNCTIONS
 
 from conftest import (
     ok,
@@ -64,8 +66,6 @@ def test_every_header_function_is_declared() -> None:
     for name in _ffi.DECLARED_FUNCTIONS:
         fn = getattr(_ffi.lib, name)
         assert fn.argtypes is not None, name
-    import ctypes
-
     assert _ffi.lib.tcsms_status_str.restype is ctypes.c_char_p
     assert _ffi.lib.tcsms_version.restype is ctypes.c_char_p
     assert _ffi.lib.tcsms_client_new.argtypes[1]._type_ is ctypes.c_void_p
@@ -74,6 +74,21 @@ def test_every_header_function_is_declared() -> None:
         out = getattr(_ffi.lib, name).argtypes[-1]
         assert out._type_ is ctypes.c_void_p, f"{name} must take its char** as void**"
 
+
+
+def test_out_parameter_twins() -> None:
+    # Every function ending in a char** has a twin that reads it as c_char_p (the
+    # string is copied, the pointer kept for tcsms_free); lib's own stay void**.
+    out_void = ctypes.POINTER(ctypes.c_void_p)
+    with_out = [name for name, (_r, args) in FUNCTIONS.items() if args and args[-1] is out_void]
+    assert "tcsms_report_conversion" in with_out and "tcsms_queue_next" in with_out
+    assert sorted(vars(_ffi.out_lib)) == sorted(with_out)
+    for name in with_out:
+        twin, fn = getattr(_ffi.out_lib, name), getattr(_ffi.lib, name)
+        assert twin is not fn and twin.restype is fn.restype, name
+        assert twin.argtypes[:-1] == fn.argtypes[:-1], name
+        assert twin.argtypes[-1]._type_ is ctypes.c_char_p, name
+        assert fn.argtypes[-1] is out_void, name
 
 def test_status_strings() -> None:
     from tcsms._status import STATUS_DESCRIPTIONS
@@ -133,7 +148,7 @@ def test_every_returned_string_is_freed(monkeypatch, client: tcsms.Client) -> No
     freed: List[int] = []
 
     def counting_free(ptr):  # type: ignore[no-untyped-def]
-        freed.append(ptr.value)
+        freed.append(ctypes.cast(ptr, ctypes.c_void_p).value)  # the address
         real_free(ptr)
 
     monkeypatch.setattr(_ffi.lib, "tcsms_free", counting_free)

@@ -18,7 +18,7 @@ import pytest
 
 import tcsms
 
-from conftest import APP_ID, SIGN_MAINLAND, TEMPLATE_VERIFY, Emulator
+from conftest import Emulator, send_verify_sms
 
 ROUNDS = 30
 
@@ -41,13 +41,7 @@ def traffic(client: tcsms.Client, who: int, rounds: int = ROUNDS) -> List[str]:
     for n in range(rounds):
         number = phone(who, n)
         try:
-            resp = client.send_sms(
-                phone_number_set=[number],
-                sms_sdk_app_id=APP_ID,
-                template_id=TEMPLATE_VERIFY,
-                sign_name=SIGN_MAINLAND,
-                template_param_set=["1234", "5"],
-            )
+            resp = send_verify_sms(client, number)
             status = resp["SendStatusSet"][0]
             if status["PhoneNumber"] != number or status["Code"] != "Ok":
                 wrong.append(f"sent to {number}, got the answer {status}")

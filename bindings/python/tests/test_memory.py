@@ -9,7 +9,7 @@ import pytest
 
 import tcsms
 
-from conftest import APP_ID, MAINLAND_PHONE, SIGN_MAINLAND, TEMPLATE_VERIFY
+from conftest import APP_ID, send_verify_sms
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 NUMBERS = [f"+86138{n:08d}" for n in range(200)]
@@ -24,13 +24,7 @@ def run(client: tcsms.Client, n: int) -> None:
     for i in range(n):
         kind = i % 4
         if kind == 0:
-            resp = client.send_sms(
-                phone_number_set=[MAINLAND_PHONE],
-                sms_sdk_app_id=APP_ID,
-                template_id=TEMPLATE_VERIFY,
-                sign_name=SIGN_MAINLAND,
-                template_param_set=["1234", "5"],
-            )
+            resp = send_verify_sms(client)
             client.report_conversion(APP_ID, resp["SendStatusSet"][0]["SerialNo"])
         elif kind == 1:  # a large success answer (~200 entries)
             resp = client.describe_phone_number_info(phone_number_set=NUMBERS)

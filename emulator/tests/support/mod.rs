@@ -8,6 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tcsms::sign;
 
+pub mod harness;
+
 /// The key pair most tests start the emulator with.
 pub const ID: &str = "AKIDtestemulator0000000000000000000";
 pub const KEY: &str = "test-secret-key-0000000000000000";

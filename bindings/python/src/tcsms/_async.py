@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import itertools
 import sys
-from ctypes import byref, c_int32, c_uint64, c_void_p
+from ctypes import byref, c_char_p, c_int32, c_uint64, c_void_p
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 from . import _ffi
 from ._actions import Response
-from ._client import Client, _encode, _request_json, _seconds_to_ms, _to_json
+from ._client import (
+    Client,
+    _encode,
+    _report_conversion_params,
+    _request_json,
+    _seconds_to_ms,
+    _to_json,
+)
 from ._errors import ClientClosedError, InvalidArgument, Status
 
 __all__ = ["AsyncClient"]
@@ -75,9 +81,7 @@ class AsyncClient:
                 options[key] = value
         queue = c_void_p()
         options_b = _to_json(options, "queue options")
-        status, data = _ffi.take_string(
-            lambda out: _ffi.lib.tcsms_queue_new(options_b, byref(queue), byref(out))
-        )
+        status, data = _ffi.call_out(_ffi.out_lib.tcsms_queue_new, options_b, byref(queue))
         if status != Status.OK or not queue.value:
             self._client.close()
             raise Client._error(status if status != Status.OK else Status.PANIC, data)
@@ -162,16 +166,12 @@ class AsyncClient:
 
     def _drain(self) -> None:
         """The fd is readable: hand every finished call to its future."""
-        tag, status, out = c_uint64(), c_int32(), c_void_p()
+        tag, status, out = c_uint64(), c_int32(), c_char_p()
+        next_ = _ffi.out_lib.tcsms_queue_next
         while self._queue is not None:
-            if _ffi.lib.tcsms_queue_next(self._queue, byref(tag), byref(status), byref(out)) != 1:
+            if next_(self._queue, byref(tag), byref(status), byref(out)) != 1:
                 return
-            try:
-                data = ctypes.string_at(out.value) if out.value else None
-            finally:
-                if out.value:
-                    _ffi.lib.tcsms_free(out)
-                    out.value = None
+            data = _ffi.take(out)
             future = self._futures.pop(tag.value, None)
             if future is not None and not future.done():  # cancelled: the answer is dropped
                 future.set_result((status.value, data))
@@ -193,10 +193,8 @@ class AsyncClient:
         self._futures[tag] = future
         queue, handle = self._queue, self._client._acquire()
         try:
-            status, data = _ffi.take_string(
-                lambda out: _ffi.lib.tcsms_submit(
-                    queue, handle, action_b, request_b, timeout_ms, tag, byref(out)
-                )
+            status, data = _ffi.call_out(
+                _ffi.out_lib.tcsms_submit, queue, handle, action_b, request_b, timeout_ms, tag
             )
         finally:
             self._client._release()
@@ -225,17 +223,5 @@ class AsyncClient:
         timeout: Optional[float] = None,
     ) -> Response:
         """As :meth:`tcsms.Client.report_conversion`, as a coroutine."""
-        if conversion_time is not None and (
-            isinstance(conversion_time, bool)
-            or not isinstance(conversion_time, int)
-            or conversion_time < 0
-        ):
-            raise InvalidArgument(
-                "conversion_time must be a non-negative int (Unix seconds) or None",
-                status=Status.INVALID_ARGUMENT,
-                code="ClientError.InvalidArgument",
-            )
-        params: Dict[str, Any] = {"SmsSdkAppId": sms_sdk_app_id, "SerialNo": serial_no}
-        if conversion_time is not None:
-            params["ConversionTime"] = conversion_time
+        params = _report_conversion_params(sms_sdk_app_id, serial_no, conversion_time)
         return await self.call("ReportConversion", params, timeout=timeout)

@@ -101,9 +101,7 @@ def parse_callback(body: bytes) -> Union[DeliveryCallback, ReplyCallback]:
     if not isinstance(body, (bytes, bytearray, memoryview)):
         raise TypeError(f"parse_callback expects bytes, not {type(body).__name__}")
     data = bytes(body)
-    status, out = _ffi.take_string(
-        lambda o: _ffi.lib.tcsms_parse_callback(data, len(data), _ffi.byref(o))
-    )
+    status, out = _ffi.call_out(_ffi.out_lib.tcsms_parse_callback, data, len(data))
     parsed: Any = json.loads(out.decode("utf-8")) if out else None
     if status != Status.OK:
         raise error_from_envelope(status, parsed, _ffi.status_str(status))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import json.decoder
 import math
 import sys
 import threading
 from ctypes import byref, c_void_p
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from . import _ffi
 from ._actions import ACTION_FIELDS, STRUCT_FIELDS, ActionsMixin, Response
@@ -23,20 +24,10 @@ from ._errors import (
 
 __all__ = ["Client"]
 
-_CONFIG_KEYS = (
-    "secret_id",
-    "secret_key",
-    "token",
-    "region",
-    "endpoint",
-    "language",
-    "timeout_ms",
-    "connect_timeout_ms",
-    "max_retries",
-    "proxy",
-    "ca_file",
-    "rate_limits",
-)
+# The functions of the call path, looked up once.
+_call = _ffi.out_lib.tcsms_call
+_call_with_timeout = _ffi.out_lib.tcsms_call_with_timeout
+_report_conversion = _ffi.out_lib.tcsms_report_conversion
 
 
 def _encode(value: str, what: str) -> bytes:
@@ -55,7 +46,7 @@ def _encode(value: str, what: str) -> bytes:
             status=Status.INVALID_UTF8,
             code="ClientError.InvalidUtf8",
         ) from None
-    if b"\0" in data:
+    if 0 in data:  # the int: `b"\0" in data` raises and clears a TypeError first
         raise InvalidArgument(
             f"{what} contains a NUL character",
             status=Status.INVALID_ARGUMENT,
@@ -64,9 +55,13 @@ def _encode(value: str, what: str) -> bytes:
     return data
 
 
+# json.dumps with these options would build a new encoder per call.
+_json_encoder = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+
+
 def _to_json(value: Any, what: str) -> bytes:
     try:
-        text = json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+        text = _json_encoder.encode(value)
     except (TypeError, ValueError) as exc:
         raise InvalidArgument(
             f"{what} cannot be encoded as JSON: {exc}",
@@ -74,6 +69,65 @@ def _to_json(value: Any, what: str) -> bytes:
             code="ClientError.InvalidJson",
         ) from exc
     return text.encode("ascii")
+
+
+# The decoder's scanner (what json.loads runs after skipping white space); typeshed
+# does not declare this attribute of JSONDecoder.
+_scan_json: Callable[[str, int], Tuple[Any, int]] = (
+    json.decoder.JSONDecoder().scan_once  # type: ignore[attr-defined]
+)
+
+
+def _from_json(data: bytes) -> Any:
+    """``json.loads(data.decode("utf-8"))``, faster for the library's answers.
+
+    They are compact JSON (no white space around the document), which the decoder's
+    scanner reads directly, without the two white-space matches of ``json.loads``.
+    Anything else goes through ``json.loads`` (same result, same errors).
+    """
+    text = data.decode("utf-8")
+    try:
+        doc, end = _scan_json(text, 0)
+    except StopIteration:
+        end = -1
+    if end != len(text):
+        doc = json.loads(text)
+    return doc
+
+
+def _conversion_time(value: Any) -> int:
+    """``ConversionTime`` as the C call takes it (-1: omitted), checked."""
+    if value is None:
+        return -1
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgument(
+            "conversion_time must be an int (Unix seconds) or None",
+            status=Status.INVALID_ARGUMENT,
+            code="ClientError.InvalidArgument",
+        )
+    if value < 0:
+        raise InvalidArgument(
+            "conversion_time must not be negative",
+            status=Status.INVALID_ARGUMENT,
+            code="ClientError.InvalidArgument",
+        )
+    if value > 2**63 - 1:
+        raise InvalidArgument(
+            "conversion_time is too large",
+            status=Status.INVALID_ARGUMENT,
+            code="ClientError.InvalidArgument",
+        )
+    return value
+
+
+def _report_conversion_params(
+    sms_sdk_app_id: str, serial_no: str, conversion_time: Optional[int]
+) -> Dict[str, Any]:
+    """The ReportConversion request of :meth:`Client.report_conversion`'s arguments."""
+    params: Dict[str, Any] = {"SmsSdkAppId": sms_sdk_app_id, "SerialNo": serial_no}
+    if _conversion_time(conversion_time) >= 0:
+        params["ConversionTime"] = conversion_time
+    return params
 
 
 def _request_json(action: str, params: Optional[Mapping[str, Any]]) -> bytes:
@@ -113,14 +167,23 @@ def _bad_field(action: str, field: str, message: str) -> InvalidArgument:
     )
 
 
+# Built once from the generated tables: each action's field types by PascalCase name, and
+# each request struct's PascalCase name by either spelling of its keys.
+_FIELD_KINDS: Dict[str, Dict[str, str]] = {
+    action: {pascal: kind for pascal, _snake, kind, _req in fields}
+    for action, fields in ACTION_FIELDS.items()
+}
+_STRUCT_NAMES: Dict[str, Dict[str, str]] = {
+    struct: {name: pascal for pascal, snake, _kind in fields for name in (pascal, snake)}
+    for struct, fields in STRUCT_FIELDS.items()
+}
+
+
 def _convert_struct(action: str, field: str, struct: str, item: Any) -> Dict[str, Any]:
     """A request struct given as a dict with PascalCase or snake_case keys."""
     if not isinstance(item, Mapping):
         raise _bad_field(action, field, f"entries must be dicts, not {type(item).__name__}")
-    names: Dict[str, str] = {}
-    for pascal, snake, _kind in STRUCT_FIELDS[struct]:
-        names[pascal] = pascal
-        names[snake] = pascal
+    names = _STRUCT_NAMES[struct]
     result: Dict[str, Any] = {}
     for key, value in item.items():
         found = names.get(key) if isinstance(key, str) else None
@@ -246,7 +309,10 @@ class Client(ActionsMixin, SendMixin, EventsMixin):
         self._handle: Optional[int] = None
         self._closed = True
         self._inflight = 0
-        self._cond = threading.Condition(threading.Lock())
+        # _acquire/_release take the plain lock (a Condition's `with` costs a Python
+        # call per call); close() waits on _idle, which shares it.
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
         cfg: Dict[str, Any] = dict(config) if config else {}
         explicit: Dict[str, Any] = {
             "secret_id": secret_id,
@@ -275,9 +341,7 @@ class Client(ActionsMixin, SendMixin, EventsMixin):
         config_json = _to_json(cfg, "client configuration")
 
         handle = c_void_p()
-        status, data = _ffi.take_string(
-            lambda out: _ffi.lib.tcsms_client_new(config_json, byref(handle), byref(out))
-        )
+        status, data = _ffi.call_out(_ffi.out_lib.tcsms_client_new, config_json, byref(handle))
         if status != Status.OK or not handle.value:
             if handle.value:  # contract says NULL on failure; never leak regardless
                 _ffi.lib.tcsms_client_free(handle)
@@ -294,12 +358,12 @@ class Client(ActionsMixin, SendMixin, EventsMixin):
         Idempotent.  Calls already running on other threads finish first; calls made
         afterwards raise :class:`tcsms.ClientClosedError`.
         """
-        with self._cond:
+        with self._lock:
             if self._closed:
                 return
             self._closed = True
             while self._inflight:
-                self._cond.wait()
+                self._idle.wait()
             handle, self._handle = self._handle, None
         if handle:
             _ffi.lib.tcsms_client_free(handle)
@@ -326,21 +390,22 @@ class Client(ActionsMixin, SendMixin, EventsMixin):
         return f"<tcsms.Client {endpoint} region={self._region!r} {state}>"
 
     def _acquire(self) -> int:
-        with self._cond:
-            if self._closed or not self._handle:
+        with self._lock:
+            handle = self._handle
+            if self._closed or not handle:
                 raise ClientClosedError(
                     "the client is closed",
                     status=Status.INVALID_ARGUMENT,
                     code="ClientError.ClientClosed",
                 )
             self._inflight += 1
-            return self._handle
+            return handle
 
     def _release(self) -> None:
-        with self._cond:
+        with self._lock:
             self._inflight -= 1
-            if not self._inflight:
-                self._cond.notify_all()
+            if self._closed and not self._inflight:  # only close() waits
+                self._idle.notify_all()
 
     # -- calls ------------------------------------------------------------------------
 
@@ -356,10 +421,10 @@ class Client(ActionsMixin, SendMixin, EventsMixin):
 
     @classmethod
     def _result(cls, status: int, data: Optional[bytes]) -> Response:
-        if status != Status.OK:
+        if status:  # Status.OK is 0
             raise cls._error(status, data)
         try:
-            doc = json.loads(data.decode("utf-8")) if data else None
+            doc = _from_json(data) if data else None
         except (ValueError, RecursionError) as exc:
             # RecursionError: nesting deeper than Python's parser can follow.
             raise DecodeError(
@@ -367,13 +432,13 @@ class Client(ActionsMixin, SendMixin, EventsMixin):
                 status=Status.DECODE,
                 code="ClientError.Decode",
             ) from None
-        if not isinstance(doc, dict) or not isinstance(doc.get("Response"), dict):
+        response = doc.get("Response") if isinstance(doc, dict) else None
+        if not isinstance(response, dict):
             raise DecodeError(
                 "the library returned an answer without a Response object",
                 status=Status.DECODE,
                 code="ClientError.Decode",
             )
-        response: Response = doc["Response"]
         return response
 
     def call(
@@ -407,14 +472,10 @@ class Client(ActionsMixin, SendMixin, EventsMixin):
         handle = self._acquire()
         try:
             if timeout_ms is None:
-                status, data = _ffi.take_string(
-                    lambda out: _ffi.lib.tcsms_call(handle, action_b, request_b, byref(out))
-                )
+                status, data = _ffi.call_out(_call, handle, action_b, request_b)
             else:
-                status, data = _ffi.take_string(
-                    lambda out: _ffi.lib.tcsms_call_with_timeout(
-                        handle, action_b, request_b, timeout_ms, byref(out)
-                    )
+                status, data = _ffi.call_out(
+                    _call_with_timeout, handle, action_b, request_b, timeout_ms
                 )
         finally:
             self._release()
@@ -446,46 +507,18 @@ class Client(ActionsMixin, SendMixin, EventsMixin):
             NetworkError, TimeoutError: no valid answer arrived.
             InvalidArgument: an argument was refused before sending.
         """
-        if conversion_time is not None and (
-            isinstance(conversion_time, bool) or not isinstance(conversion_time, int)
-        ):
-            raise InvalidArgument(
-                "conversion_time must be an int (Unix seconds) or None",
-                status=Status.INVALID_ARGUMENT,
-                code="ClientError.InvalidArgument",
-            )
-        if conversion_time is not None and conversion_time < 0:
-            raise InvalidArgument(
-                "conversion_time must not be negative",
-                status=Status.INVALID_ARGUMENT,
-                code="ClientError.InvalidArgument",
-            )
         if timeout is not None:
             return self._invoke(
                 "ReportConversion",
-                {
-                    "SmsSdkAppId": sms_sdk_app_id,
-                    "SerialNo": serial_no,
-                    "ConversionTime": conversion_time,
-                },
+                _report_conversion_params(sms_sdk_app_id, serial_no, conversion_time),
                 timeout,
             )
+        when = _conversion_time(conversion_time)
         app_b = _encode(sms_sdk_app_id, "sms_sdk_app_id")
         serial_b = _encode(serial_no, "serial_no")
-        when = -1 if conversion_time is None else conversion_time
-        if when > 2**63 - 1:
-            raise InvalidArgument(
-                "conversion_time is too large",
-                status=Status.INVALID_ARGUMENT,
-                code="ClientError.InvalidArgument",
-            )
         handle = self._acquire()
         try:
-            status, data = _ffi.take_string(
-                lambda out: _ffi.lib.tcsms_report_conversion(
-                    handle, app_b, serial_b, when, byref(out)
-                )
-            )
+            status, data = _ffi.call_out(_report_conversion, handle, app_b, serial_b, when)
         finally:
             self._release()
         return self._result(status, data)
@@ -494,7 +527,7 @@ class Client(ActionsMixin, SendMixin, EventsMixin):
         self, action: str, values: Dict[str, Any], timeout: Optional[float]
     ) -> Response:
         """Build the request of a typed method (drop None, convert nested structs)."""
-        kinds = {pascal: kind for pascal, _snake, kind, _req in ACTION_FIELDS[action]}
+        kinds = _FIELD_KINDS[action]
         params: Dict[str, Any] = {}
         for pascal, value in values.items():
             if value is None:

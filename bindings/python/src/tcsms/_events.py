@@ -25,7 +25,7 @@ from __future__ import annotations
 import ctypes
 import json
 import logging
-from ctypes import CFUNCTYPE, byref, c_char_p, c_void_p
+from ctypes import CFUNCTYPE, c_char_p, c_void_p
 from typing import Any, Callable, Dict, List, Optional
 
 from . import _ffi
@@ -99,8 +99,8 @@ class EventsMixin:
                 # Kept until close(): calls in flight may still call an older one.
                 self._event_thunks.append(thunk)
                 fn = ctypes.cast(thunk, c_void_p)
-            status, data = _ffi.take_string(
-                lambda out: _ffi.lib.tcsms_client_set_event_callback(handle, fn, None, byref(out))
+            status, data = _ffi.call_out(
+                _ffi.out_lib.tcsms_client_set_event_callback, handle, fn, None
             )
         finally:
             self._release()
@@ -121,9 +121,7 @@ class EventsMixin:
         """
         handle = self._acquire()
         try:
-            status, data = _ffi.take_string(
-                lambda out: _ffi.lib.tcsms_client_stats(handle, byref(out))
-            )
+            status, data = _ffi.call_out(_ffi.out_lib.tcsms_client_stats, handle)
         finally:
             self._release()
         if status != Status.OK or not data:

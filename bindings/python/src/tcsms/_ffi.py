@@ -4,10 +4,12 @@ Rules followed here (see docs/contracts.md):
 
 * every exported function gets ``argtypes`` and ``restype`` (no silent ``int``
   return type that would truncate 64-bit pointers);
-* strings the library allocates come back through ``char **`` out-parameters declared
-  as ``POINTER(c_void_p)``; they are copied with :func:`ctypes.string_at` and always
-  released with ``tcsms_free`` in a ``finally`` block.  ``c_char_p`` is used only for
-  inputs and for the static strings of ``tcsms_status_str`` and ``tcsms_version``;
+* strings the library allocates come back through ``char **`` out-parameters, declared
+  as ``POINTER(c_void_p)`` in ``lib``; the calls go through twins in :data:`out_lib`
+  declared with ``POINTER(c_char_p)``, whose ``c_char_p`` keeps the pointer: the string
+  is copied and always released with ``tcsms_free`` in a ``finally`` block
+  (:func:`take`).  ``c_char_p`` is never the result type of an owned string; it is a
+  result only for the static strings of ``tcsms_status_str`` and ``tcsms_version``;
 * the library is loaded with :class:`ctypes.CDLL`, which releases the GIL for the
   duration of each call, so Python threads sharing a client run calls in parallel.
 """
@@ -17,9 +19,10 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-from ctypes import byref, c_void_p
+from ctypes import POINTER, byref, c_char_p, c_void_p
 from pathlib import Path
-from typing import Callable, List, Optional, Tuple
+from types import SimpleNamespace
+from typing import Any, List, Optional, Tuple
 
 from ._native import FUNCTIONS, HEADER_ABI_VERSION
 
@@ -27,10 +30,12 @@ __all__ = [
     "EXPECTED_ABI_VERSION",
     "AbiMismatchError",
     "LibraryNotFoundError",
+    "call_out",
     "lib",
     "library_path",
     "load_library",
-    "take_string",
+    "out_lib",
+    "take",
 ]
 
 #: The C ABI version this package was written against (``TCSMS_ABI_VERSION``).
@@ -143,21 +148,54 @@ def load_library(path: Optional[str] = None) -> Tuple[ctypes.CDLL, str]:
 lib, library_path = load_library()
 
 
-def take_string(call: Callable[[ctypes.c_void_p], int]) -> Tuple[int, Optional[bytes]]:
-    """Run ``call(out)`` with a fresh ``char *`` out-parameter.
+def _out_functions(cdll: ctypes.CDLL) -> SimpleNamespace:
+    """Twins of the functions whose last parameter is a ``char **`` out-parameter,
+    declared with ``POINTER(c_char_p)`` there, for :func:`call_out`.
 
-    Returns ``(status, bytes or None)``.  Any string the library left in ``out`` is
-    copied and then released with ``tcsms_free``, whatever happens.
+    ``cdll[name]`` makes a new function object, so ``lib``'s declarations stay as
+    generated.  Reading the string through the ``c_char_p`` is one copy inside ctypes
+    (``ctypes.string_at`` is a second foreign call); the ``c_char_p`` still holds the
+    pointer, which :func:`take` hands to ``tcsms_free`` (``c_void_p`` accepts it).
     """
-    out = c_void_p()
+    out_type = POINTER(c_void_p)
+    twins = SimpleNamespace()
+    for name, (restype, argtypes) in FUNCTIONS.items():
+        if argtypes and argtypes[-1] is out_type:
+            fn = cdll[name]
+            fn.restype = restype
+            fn.argtypes = [*argtypes[:-1], POINTER(c_char_p)]
+            setattr(twins, name, fn)
+    return twins
+
+
+#: The functions ending in a ``char **`` out-parameter, for :func:`call_out`.
+out_lib = _out_functions(lib)
+
+
+def take(out: c_char_p) -> Optional[bytes]:
+    """Copy the string the library left in ``out`` (None for NULL) and release it with
+    ``tcsms_free``, whatever happens; ``out`` is NULL afterwards."""
     try:
-        status = call(out)
-        data = ctypes.string_at(out.value) if out.value else None
+        return out.value
     finally:
-        if out.value:
+        if out:
             lib.tcsms_free(out)
             out.value = None
-    return int(status), data
+
+
+def call_out(fn: Any, *args: Any) -> Tuple[int, Optional[bytes]]:
+    """Call ``fn(*args, &out)``, ``fn`` from :data:`out_lib`, with a fresh ``char *``
+    out-parameter ``out``.
+
+    Returns ``(status, bytes or None)``: the string left in ``out`` is copied and
+    released (:func:`take`), whatever happens.
+    """
+    out = c_char_p()
+    try:
+        status: int = fn(*args, byref(out))
+    finally:
+        data = take(out)
+    return status, data
 
 
 def status_str(status: int) -> str:
@@ -176,6 +214,3 @@ def abi_version() -> int:
     """The library's C ABI version (``tcsms_abi_version()``)."""
     return int(lib.tcsms_abi_version())
 
-
-# Re-exported for _client.py
-byref = byref

@@ -78,7 +78,9 @@ class SendResults:
 
 def _parse_results(data: Optional[bytes]) -> SendResults:
     try:
-        doc = json.loads(data.decode("utf-8")) if data else None
+        if not data:
+            raise ValueError("no answer")
+        doc: Any = json.loads(data.decode("utf-8"))
         results = [
             NumberResult(
                 phone_number=r["PhoneNumber"],
@@ -118,10 +120,10 @@ class SendMixin:
             )
         body = _to_json(dict(request), "send request")
         timeout_ms = 0 if timeout is None else _seconds_to_ms(timeout, "timeout")
-        fn = getattr(_ffi.lib, function + "_with_timeout")
+        fn = getattr(_ffi.out_lib, function + "_with_timeout")
         handle = self._acquire()
         try:
-            status, data = _ffi.take_string(lambda out: fn(handle, body, timeout_ms, byref(out)))
+            status, data = _ffi.call_out(fn, handle, body, timeout_ms)
         finally:
             self._release()
         if status not in (Status.OK, Status.PARTIAL):
@@ -172,8 +174,8 @@ class SendMixin:
         )
         handle = self._acquire()
         try:
-            status, data = _ffi.take_string(
-                lambda out: _ffi.lib.tcsms_client_set_credentials(handle, *args, byref(out))
+            status, data = _ffi.call_out(
+                _ffi.out_lib.tcsms_client_set_credentials, handle, *args
             )
         finally:
             self._release()
