@@ -122,7 +122,10 @@ receiver_acks() {
 
 # 5. The example, against a fresh emulator (under valgrind too).
 run_example() { # run_example BINARY
-    local out="$build/emulator-example.out" pid endpoint="" i
+    local out="$build/emulator-$(basename "$1").out" pid endpoint="" i
+    # Emptied here, not only by the background shell's redirection, which may come after
+    # the first read below: a previous run's "listening on" must never be read.
+    : > "$out"
     "$emulator" --listen 127.0.0.1:0 > "$out" 2>/dev/null &
     pid=$!
     for i in $(seq 100); do
