@@ -78,7 +78,8 @@ type Config struct {
 	// CompletionQueue routes the calls beyond GOMAXPROCS in flight through the
 	// library's completion queue, so goroutines waiting on a distant service
 	// hold no P. Off by default: against a fast service the hand-over to a
-	// worker thread costs more than it saves (bench/README.md measures both).
+	// worker thread costs more than it saves, at GOMAXPROCS=1 and 2, with 1 and
+	// 8 goroutines (bench/README.md measures both; `bench/run.sh --only Go`).
 	CompletionQueue bool
 }
 

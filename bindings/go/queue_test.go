@@ -11,7 +11,9 @@ import (
 )
 
 // TestQueueManyGoroutinesEachGetTheirAnswer: 200 goroutines share one client;
-// every answer carries the phone number its own request asked for.
+// every answer carries the phone number its own request asked for. A second
+// round reuses the first round's tags (and their channels), so no answer may
+// reach a call of the round before.
 func TestQueueManyGoroutinesEachGetTheirAnswer(t *testing.T) {
 	cfg := demoConfig(needEmulator(t))
 	cfg.CompletionQueue = true
@@ -20,35 +22,40 @@ func TestQueueManyGoroutinesEachGetTheirAnswer(t *testing.T) {
 		t.Fatal("the client has no completion queue")
 	}
 	const n = 200
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			phone := fmt.Sprintf("+86135%08d", i)
-			resp, err := c.SendSms(bg(), &SendSmsRequest{
-				PhoneNumberSet: []string{phone}, SmsSdkAppId: demoAppID, TemplateId: "2001",
-				SignName: String("tcsms"), TemplateParamSet: []string{"1", "2"},
-			})
-			switch {
-			case err != nil:
-				errs <- fmt.Errorf("call %d: %w", i, err)
-			case len(resp.SendStatusSet) != 1 || resp.SendStatusSet[0].PhoneNumber != phone:
-				errs <- fmt.Errorf("call %d for %s got %+v", i, phone, resp.SendStatusSet)
-			}
-		}(i)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
+	for round := 0; round < 2; round++ {
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				phone := fmt.Sprintf("+86135%04d%04d", round, i)
+				resp, err := c.SendSms(bg(), &SendSmsRequest{
+					PhoneNumberSet: []string{phone}, SmsSdkAppId: demoAppID, TemplateId: "2001",
+					SignName: String("tcsms"), TemplateParamSet: []string{"1", "2"},
+				})
+				switch {
+				case err != nil:
+					errs <- fmt.Errorf("round %d call %d: %w", round, i, err)
+				case len(resp.SendStatusSet) != 1 || resp.SendStatusSet[0].PhoneNumber != phone:
+					errs <- fmt.Errorf("round %d call %d for %s got %+v", round, i, phone, resp.SendStatusSet)
+				}
+			}(i)
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		if left := c.queue.pendingCalls(); left != 0 {
+			t.Errorf("round %d: %d calls still waiting after every call returned", round, left)
+		}
 	}
 	c.queue.mu.Lock()
-	left := len(c.queue.waiters)
+	tags := len(c.queue.slots)
 	c.queue.mu.Unlock()
-	if left != 0 {
-		t.Errorf("%d waiters left after every call returned", left)
+	if tags == 0 || tags > n {
+		t.Errorf("%d tags for 2 rounds of %d calls: the second round did not reuse the first's", tags, n)
 	}
 }
 
