@@ -63,7 +63,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -80,9 +79,6 @@ type asyncQueue struct {
 	batch *C.tcsmsgo_batch // the reader's tcsms_queue_take arrays (C memory)
 	file  *os.File         // a dup of the queue's fd, registered with the runtime poller
 	done  chan struct{}
-
-	// inflight counts the calls of this client in progress (both paths).
-	inflight atomic.Int64
 
 	// slots[tag] is the channel the call with that tag waits on; free holds the
 	// tags not in use. A slot's channel (buffered, one result) is reused by the
@@ -195,17 +191,49 @@ func (a *asyncQueue) drainBroken() {
 	}
 }
 
-// call makes one call. While no more calls are in progress than GOMAXPROCS, it
-// is a blocking cgo call (the cheapest: one thread, no hand-over); beyond that
-// it is submitted to the queue and the goroutine waits for its completion
-// without holding a P. It also blocks in cgo when the queue is full or broken.
-func (a *asyncQueue) call(h nativeClient, action, requestJSON string, timeoutMS uint64) (Status, string) {
-	n := a.inflight.Add(1)
-	defer a.inflight.Add(-1)
+// mayQueue reports whether CallRaw's calls use the completion queue: always
+// with Config.CompletionQueue, else while GOMAXPROCS is 1.
+func (c *Client) mayQueue() bool {
+	return c.forceQueue || runtime.GOMAXPROCS(0) == 1
+}
+
+// wouldQueue reports whether a call made now would go through the queue:
+// the client queues and GOMAXPROCS calls are in progress already.
+func (c *Client) wouldQueue() bool {
+	return c.mayQueue() && c.inflight.Load() >= int64(runtime.GOMAXPROCS(0))
+}
+
+// countCall counts a blocking call made outside callNative among the calls in
+// progress (when the client queues), so that callNative queues the calls
+// beyond GOMAXPROCS; the caller defers the function it returns.
+func (c *Client) countCall() func() {
+	if !c.mayQueue() {
+		return func() {}
+	}
+	c.inflight.Add(1)
+	return func() { c.inflight.Add(-1) }
+}
+
+// callNative makes one call of CallRaw. While no more calls are in progress
+// than GOMAXPROCS, or when the client does not queue (mayQueue), it is a
+// blocking cgo call (the cheapest: one thread, no hand-over); beyond that it
+// is submitted to the completion queue (created on first need) and the
+// goroutine waits for its completion without holding a P. It also blocks in
+// cgo when the queue is full, broken or could not be created.
+func (c *Client) callNative(h nativeClient, action, requestJSON string, timeoutMS uint64) (Status, string) {
+	if !c.mayQueue() {
+		return nativeCall(h, action, requestJSON, timeoutMS)
+	}
+	n := c.inflight.Add(1)
+	defer c.inflight.Add(-1)
 	if n <= int64(runtime.GOMAXPROCS(0)) {
 		return nativeCall(h, action, requestJSON, timeoutMS)
 	}
-	return a.submit(h, action, requestJSON, timeoutMS)
+	c.queueOnce.Do(func() { c.queue = newAsyncQueue() })
+	if c.queue == nil {
+		return nativeCall(h, action, requestJSON, timeoutMS)
+	}
+	return c.queue.submit(h, action, requestJSON, timeoutMS)
 }
 
 // submit makes one call through the completion queue.
