@@ -71,8 +71,10 @@ import (
 // so 64 costs nothing until that many calls are on the network at once; the
 // count bounds a client's queued calls in flight, which matters against a
 // distant service (64 workers at 50 ms a round trip: 1,280 calls/s). Beyond the
-// capacity, calls fall back to a blocking cgo call.
-const queueOptions = `{"workers":64,"capacity":4096}`
+// capacity, calls fall back to a blocking cgo call. sched_batch: a worker woken
+// by a submission does not preempt the Go thread, which goes on running
+// goroutines and submitting (fewer context switches; bench/README.md).
+const queueOptions = `{"workers":64,"capacity":4096,"sched_batch":true}`
 
 type asyncQueue struct {
 	q     *C.tcsms_queue

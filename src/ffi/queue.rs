@@ -34,8 +34,12 @@ pub struct tcsms_queue {
 ///
 /// `options_json` is NULL, "" or a JSON object with the optional keys `workers`
 /// (threads that make calls, 1-256, default 4; they start on demand and stay until
-/// the queue is freed) and `capacity` (calls pending at once, submitted and not yet
-/// taken with `tcsms_queue_next`, 1-1048576, default 1024). Unknown keys are refused.
+/// the queue is freed), `capacity` (calls pending at once, submitted and not yet
+/// taken with `tcsms_queue_next`, 1-1048576, default 1024) and `sched_batch` (true:
+/// the workers run under SCHED_BATCH on Linux, so a worker woken for a call does not
+/// preempt the thread that submitted it: fewer context switches on a busy core, up
+/// to a scheduler slice of latency before a call starts while the core is busy;
+/// default false). Unknown keys are refused.
 ///
 /// Ownership: `options_json` is borrowed for the call only. On success `*out_queue`
 /// is a new queue owned by the caller (free it with `tcsms_queue_free`) and
