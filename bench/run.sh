@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The concurrency benchmark of issue 13, in one run (see bench/README.md):
 #
-#   bench/run.sh [--seconds S] [--rounds R] [--write] [--only REGEX]
+#   bench/run.sh [--seconds S] [--rounds R] [--only REGEX] [--write]
 #
 # Starts nginx on 127.0.0.1 answering every request with one fixed ReportConversion
 # envelope, then measures calls/s with 1 and 8 callers and the client's CPU time per
@@ -11,8 +11,12 @@
 # instructions of one tcsms C call under callgrind. Prints a table with ratios against
 # the peers of the same run; --write also puts it into bench/README.md. Every peer is
 # measured in R rounds (the peers alternate within a round) and the median counts, so a
-# burst of load on a shared machine does not decide a ratio. --only measures just the peers
-# whose label matches the extended regex (e.g. --only Python), without callgrind.
+# burst of load on a shared machine does not decide a ratio.
+#
+# --only REGEX measures only the peers whose label (as printed in the table, e.g.
+# "tcsms Go, CompletionQueue, GOMAXPROCS=1") matches the extended regular expression,
+# and runs callgrind only if REGEX matches "callgrind"; e.g. `--only 'Go|queue'` runs
+# the Go rows, the official Go SDK and the C completion queue in about a minute.
 #
 # With 2 or more cores nginx runs on core 0 and the clients on the others (taskset);
 # the Go rows at GOMAXPROCS = core count run unpinned.
@@ -30,12 +34,15 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds="$2"; shift 2 ;;
         --rounds) rounds="$2"; shift 2 ;;
-        --write) write=1; shift ;;
         --only) only="$2"; shift 2 ;;
-        *) echo "usage: bench/run.sh [--seconds S] [--rounds R] [--write] [--only REGEX]" >&2; exit 2 ;;
+        --write) write=1; shift ;;
+        *) echo "usage: bench/run.sh [--seconds S] [--rounds R] [--only REGEX] [--write]" >&2; exit 2 ;;
     esac
 done
-[ -n "$only" ] && [ "$write" = 1 ] && { echo "bench: --only makes a partial table; not with --write" >&2; exit 2; }
+if [ -n "$only" ] && [ "$write" = 1 ]; then
+    echo "bench: --write needs every peer; drop --only" >&2
+    exit 2
+fi
 for tool in nginx wrk valgrind callgrind_annotate go python3 gcc; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is missing (see bench/README.md)" >&2; exit 1; }
 done
@@ -87,7 +94,9 @@ results="$work/results.tsv"
 measure() {
     local label="$1" callers="$2"; shift 2
     local out rate cpu
-    [ -z "$only" ] || grep -Eq -- "$only" <<<"$label" || return 0
+    if [ -n "$only" ] && ! grep -qE -- "$only" <<<"$label"; then
+        return 0
+    fi
     if out=$("$@" 2>"$work/err"); then
         rate=$(sed -n 's/.*rate=\([0-9.]*\).*/\1/p' <<<"$out")
         cpu=$(sed -n 's/.*cpu_us=\([0-9.]*\).*/\1/p' <<<"$out")
@@ -129,6 +138,7 @@ for n in 1 8; do
 done
 done
 
+[ -z "$only" ] || grep -qE -- "$only" <<<"callgrind" && echo "callgrind: 2000 sequential tcsms C calls, blocking and through the queue..." >&2
 calls=2000
 # count MODE NAME: instructions of CALLS calls under callgrind, annotated into NAME.txt
 count() {
@@ -141,12 +151,11 @@ count() {
     : > "$work/$2.txt"
     [ -n "$f" ] && { callgrind_annotate --inclusive=no --threshold=100 "$f" > "$work/$2.txt" 2>/dev/null || true; }
 }
-if [ -z "$only" ]; then
-    echo "callgrind: $calls sequential tcsms C calls, blocking and through the queue..." >&2
+: > "$work/cg.txt"
+: > "$work/cga.txt"
+if [ -z "$only" ] || grep -qE -- "$only" <<<"callgrind"; then
     count callgrind cg
     count callgrind-async cga
-else
-    : > "$work/cg.txt"; : > "$work/cga.txt"
 fi
 
 args=("$results" "$work/cg.txt" "$calls" "$cores" "$work/cga.txt" --rounds "$rounds")

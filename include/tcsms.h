@@ -46,7 +46,8 @@ typedef struct tcsms_client tcsms_client;
  * A call is submitted with `tcsms_submit` and a caller-chosen 64-bit `tag`, and
  * returns at once; one of the queue's worker threads makes it with the same code as
  * `tcsms_call_with_timeout`. `tcsms_queue_fd` is readable while finished calls wait;
- * `tcsms_queue_next` takes them one at a time with their tag, status and answer.
+ * `tcsms_queue_next` takes them one at a time with their tag, status and answer,
+ * `tcsms_queue_take` many at once.
  *
  * With epoll: add `tcsms_queue_fd(q)` with EPOLLIN (level- or edge-triggered); on
  * each wake-up call `tcsms_queue_next` until it returns 0. With libuv:
@@ -511,8 +512,12 @@ tcsms_status tcsms_client_stats(const tcsms_client *client, char **out_json);
  *
  * `options_json` is NULL, "" or a JSON object with the optional keys `workers`
  * (threads that make calls, 1-256, default 4; they start on demand and stay until
- * the queue is freed) and `capacity` (calls pending at once, submitted and not yet
- * taken with `tcsms_queue_next`, 1-1048576, default 1024). Unknown keys are refused.
+ * the queue is freed), `capacity` (calls pending at once, submitted and not yet
+ * taken with `tcsms_queue_next`, 1-1048576, default 1024) and `sched_batch` (true:
+ * the workers run under SCHED_BATCH on Linux, so a worker woken for a call does not
+ * preempt the thread that submitted it: fewer context switches on a busy core, up
+ * to a scheduler slice of latency before a call starts while the core is busy;
+ * default false). Unknown keys are refused.
  *
  * Ownership: `options_json` is borrowed for the call only. On success `*out_queue`
  * is a new queue owned by the caller (free it with `tcsms_queue_free`) and
@@ -586,6 +591,7 @@ tcsms_status tcsms_submit(const tcsms_queue *queue,
  * returns 0 when no call has finished (the out-parameters are then 0, OK and NULL,
  * and the queue's fd is cleared until the next completion). Returns -1 if an
  * argument is NULL. Completions come in the order the calls finished.
+ * `tcsms_queue_take` takes many in one call.
  *
  * Ownership: `*out_json` is owned by the caller (free it with `tcsms_free`).
  *
@@ -598,6 +604,34 @@ int tcsms_queue_next(const tcsms_queue *queue,
                      uint64_t *out_tag,
                      tcsms_status *out_status,
                      char **out_json);
+
+/**
+ * Takes up to `max` finished calls at once (the batch form of `tcsms_queue_next`):
+ * fills `out_tags[i]`, `out_statuses[i]` and `out_jsons[i]` for i from 0 to the
+ * returned count - 1, in the order the calls finished, and returns that count
+ * (0 to `max`). Entries from the count to `max` - 1 are set to 0, OK and NULL.
+ * When it returns less than `max`, the queue was found empty and its fd is cleared
+ * until the next completion (so an event loop that took fewer than `max` need not
+ * call again before the fd is readable). Returns -1 if `queue` or an array is NULL
+ * or `max` is 0 (nothing is taken).
+ *
+ * With epoll or libuv, call it on each wake-up until it returns less than `max`.
+ *
+ * Ownership: the arrays belong to the caller and are only written to during the
+ * call; each `out_jsons[i]` returned is owned by the caller (free it with
+ * `tcsms_free`).
+ *
+ * Thread safety: any thread; several threads may take completions from one queue
+ * (each completion is taken once).
+ *
+ * # Safety
+ * `queue` is NULL or a live handle; each array is NULL or valid for `max` writes.
+ */
+int tcsms_queue_take(const tcsms_queue *queue,
+                     uint64_t *out_tags,
+                     tcsms_status *out_statuses,
+                     char **out_jsons,
+                     size_t max);
 
 /**
  * Destroys a queue. NULL is a no-op.

@@ -80,7 +80,7 @@ fn collect(queue: &CompletionQueue, n: usize) -> Vec<(u64, Result<String, tcsms:
 fn many_concurrent_calls_each_get_their_own_answer() {
     let emu = emulator();
     let client = client(&emu.url);
-    let queue = CompletionQueue::new(QueueOptions { workers: 8, capacity: 300 }).unwrap();
+    let queue = CompletionQueue::new(QueueOptions { workers: 8, capacity: 300, ..Default::default() }).unwrap();
     let n = 300u64;
     for tag in 0..n {
         let phone = format!("+86138{:08}", tag);
@@ -99,7 +99,7 @@ fn many_concurrent_calls_each_get_their_own_answer() {
 fn a_full_queue_refuses_until_completions_are_taken() {
     let emu = emulator();
     let client = client(&emu.url);
-    let queue = CompletionQueue::new(QueueOptions { workers: 2, capacity: 4 }).unwrap();
+    let queue = CompletionQueue::new(QueueOptions { workers: 2, capacity: 4, ..Default::default() }).unwrap();
     for tag in 0..4 {
         queue.submit(Arc::clone(&client), "SendSms", &send_sms(&format!("+86139{tag:08}")), None, tag).unwrap();
     }
@@ -118,7 +118,7 @@ fn a_full_queue_refuses_until_completions_are_taken() {
 #[test]
 fn a_client_released_with_pending_calls_still_completes_them() {
     let emu = emulator();
-    let queue = CompletionQueue::new(QueueOptions { workers: 4, capacity: 64 }).unwrap();
+    let queue = CompletionQueue::new(QueueOptions { workers: 4, capacity: 64, ..Default::default() }).unwrap();
     {
         let client = client(&emu.url);
         for tag in 0..32 {
@@ -135,7 +135,7 @@ fn time_limits_hold_for_queued_calls() {
     // accepts and stays silent is the same for the client.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let client = client(&format!("http://{}", silent.local_addr().unwrap()));
-    let queue = CompletionQueue::new(QueueOptions { workers: 2, capacity: 16 }).unwrap();
+    let queue = CompletionQueue::new(QueueOptions { workers: 2, capacity: 16, ..Default::default() }).unwrap();
     let started = Instant::now();
     for tag in 0..10 {
         queue

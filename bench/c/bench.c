@@ -146,18 +146,24 @@ static void submit_one(uint64_t tag) {
     if (st != TCSMS_STATUS_OK) { fprintf(stderr, "tcsms_submit: %d %s\n", st, out ? out : ""); exit(1); }
 }
 
-/* Takes what has finished; resubmits unless stopping. Returns the number taken. */
+/* Takes what has finished (tcsms_queue_take, up to 64 at a time); resubmits unless
+   stopping. Returns the number taken. */
 static long drain(int resubmit) {
+    enum { BATCH = 64 };
     long n = 0;
-    uint64_t tag;
-    tcsms_status st;
-    char *out;
-    while (tcsms_queue_next(queue, &tag, &st, &out) == 1) {
-        if (st != TCSMS_STATUS_OK) { fprintf(stderr, "completion: %d %s\n", st, out ? out : ""); exit(1); }
-        tcsms_free(out);
-        n++;
-        if (resubmit) submit_one(tag);
-    }
+    uint64_t tags[BATCH];
+    tcsms_status st[BATCH];
+    char *out[BATCH];
+    int got;
+    do {
+        got = tcsms_queue_take(queue, tags, st, out, BATCH);
+        for (int i = 0; i < got; i++) {
+            if (st[i] != TCSMS_STATUS_OK) { fprintf(stderr, "completion: %d %s\n", st[i], out[i] ? out[i] : ""); exit(1); }
+            tcsms_free(out[i]);
+            if (resubmit) submit_one(tags[i]);
+        }
+        n += got > 0 ? got : 0;
+    } while (got == BATCH);
     return n;
 }
 

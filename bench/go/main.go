@@ -7,9 +7,11 @@
 // Prints `calls=N seconds=S rate=R cpu_us=U` (calls/s, and user+system CPU time of
 // the process per call from getrusage), both over the measured interval only.
 //
-//	tcsms     the tcsms Go binding, one Client shared by the goroutines
+//	tcsms     the tcsms Go binding, one Client shared by the goroutines, default
+//	          configuration (at GOMAXPROCS=1 the calls beyond the first go through the
+//	          library's completion queue; with more Ps every call blocks in cgo)
 //	queue     the same with Config.CompletionQueue (calls beyond GOMAXPROCS go through
-//	          the library's completion queue)
+//	          the library's completion queue at any GOMAXPROCS)
 //	cgo       one blocking cgo call of tcsms_report_conversion per call, as the
 //	          binding made them before the completion queue (the "before" peer)
 //	official  the official Go SDK (tencentcloud-sdk-go common module, CommonClient)

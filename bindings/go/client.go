@@ -76,9 +76,12 @@ type Config struct {
 	LogPhoneNumbers bool
 
 	// CompletionQueue routes the calls beyond GOMAXPROCS in flight through the
-	// library's completion queue, so goroutines waiting on a distant service
-	// hold no P. Off by default: against a fast service the hand-over to a
-	// worker thread costs more than it saves (bench/README.md measures both).
+	// library's completion queue at any GOMAXPROCS, so goroutines waiting on a
+	// distant service hold no P. When false (the default) the client does so
+	// only while GOMAXPROCS is 1, where blocking cgo calls would serialise the
+	// goroutines on the one P; with more Ps, blocking cgo calls cost less than
+	// the hand-over to a worker thread against a fast service (bench/README.md
+	// measures both; `bench/run.sh --only Go`).
 	CompletionQueue bool
 }
 
@@ -201,7 +204,13 @@ type Client struct {
 	mu     sync.RWMutex // read-held by calls, write-held by Close
 	h      nativeClient
 	closed bool
-	queue  *asyncQueue // set once at creation when Config.CompletionQueue (nil: blocking cgo calls); see queue.go
+	// The completion queue (queue.go): created at NewClient with
+	// Config.CompletionQueue (forceQueue), else on first need while GOMAXPROCS
+	// is 1; nil: blocking cgo calls. inflight counts CallRaw's calls in progress.
+	queue      *asyncQueue
+	queueOnce  sync.Once
+	forceQueue bool
+	inflight   atomic.Int64
 
 	hooksMu sync.Mutex
 	hooks   []cgo.Handle // event hooks installed, released at Close
@@ -249,7 +258,8 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	c, err := NewClientFromJSON(string(data))
 	if err == nil && cfg.CompletionQueue {
-		c.queue = newAsyncQueue() // before the client is shared; nil keeps blocking calls
+		c.forceQueue = true
+		c.queueOnce.Do(func() { c.queue = newAsyncQueue() }) // nil keeps blocking calls
 	}
 	if err == nil && (cfg.OnEvent != nil || cfg.Logger != nil) {
 		if err = c.SetEventCallback(cfg.OnEvent, cfg.Logger); err != nil {
@@ -409,10 +419,7 @@ func (c *Client) CallRaw(ctx context.Context, action, requestJSON string) (strin
 		return "", localError(StatusInvalidArgument, CodeInvalidArgument, "action or request contains a NUL byte")
 	}
 	return c.invoke(ctx, func(h nativeClient, timeoutMS uint64) (Status, string) {
-		if c.queue != nil {
-			return c.queue.call(h, action, requestJSON, timeoutMS)
-		}
-		return nativeCall(h, action, requestJSON, timeoutMS)
+		return c.callNative(h, action, requestJSON, timeoutMS)
 	})
 }
 
@@ -480,8 +487,8 @@ func requestOrEmpty[T any](req *T) any {
 
 // ReportConversion reports that the user converted on a message
 // (tcsms_report_conversion). ConversionTime is Unix seconds; 0 means not
-// sent. It goes through the completion queue like every other call
-// (tcsms_report_conversion when the client has none and ctx no deadline).
+// sent. It is one tcsms_report_conversion call, or goes through CallRaw when
+// ctx has a deadline or the call would be queued (see Config.CompletionQueue).
 func (c *Client) ReportConversion(ctx context.Context, req *ReportConversionRequest) (*ReportConversionResponse, error) {
 	if req == nil {
 		return nil, localError(StatusNullArgument, CodeNullArgument, "nil *ReportConversionRequest")
@@ -494,7 +501,7 @@ func (c *Client) ReportConversion(ctx context.Context, req *ReportConversionRequ
 	}
 	var resp ReportConversionResponse
 	if ctx != nil {
-		if _, ok := ctx.Deadline(); ok || (c != nil && c.queue != nil) {
+		if _, ok := ctx.Deadline(); ok || (c != nil && c.wouldQueue()) {
 			if err := c.call(ctx, "ReportConversion", req, &resp); err != nil {
 				return nil, err
 			}
@@ -506,6 +513,7 @@ func (c *Client) ReportConversion(ctx context.Context, req *ReportConversionRequ
 		conv = int64(req.ConversionTime)
 	}
 	body, err := c.invoke(ctx, func(h nativeClient, _ uint64) (Status, string) {
+		defer c.countCall()()
 		return nativeReportConversion(h, req.SmsSdkAppId, req.SerialNo, conv)
 	})
 	if err != nil {

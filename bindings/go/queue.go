@@ -40,18 +40,20 @@ static tcsmsgo_submit_result tcsmsgo_submit(const tcsms_queue *q, const tcsms_cl
 	return r;
 }
 
-typedef struct {
-	int32_t got;
-	int32_t status;
-	uint64_t tag;
-	char *json;
-} tcsmsgo_completion;
+// The reader's batch: completions taken with one tcsms_queue_take call, in C
+// memory allocated once per queue.
+enum { TCSMSGO_BATCH = 64 };
 
-static tcsmsgo_completion tcsmsgo_queue_next(const tcsms_queue *q) {
-	tcsmsgo_completion c;
-	c.json = NULL;
-	c.got = (int32_t)tcsms_queue_next(q, &c.tag, &c.status, &c.json);
-	return c;
+typedef struct {
+	uint64_t tags[TCSMSGO_BATCH];
+	tcsms_status statuses[TCSMSGO_BATCH];
+	char *jsons[TCSMSGO_BATCH];
+} tcsmsgo_batch;
+
+static tcsmsgo_batch *tcsmsgo_batch_new(void) { return (tcsmsgo_batch *)calloc(1, sizeof(tcsmsgo_batch)); }
+
+static int tcsmsgo_queue_take(const tcsms_queue *q, tcsmsgo_batch *b) {
+	return tcsms_queue_take(q, b->tags, b->statuses, b->jsons, TCSMSGO_BATCH);
 }
 */
 import "C"
@@ -61,7 +63,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -70,21 +71,27 @@ import (
 // so 64 costs nothing until that many calls are on the network at once; the
 // count bounds a client's queued calls in flight, which matters against a
 // distant service (64 workers at 50 ms a round trip: 1,280 calls/s). Beyond the
-// capacity, calls fall back to a blocking cgo call.
-const queueOptions = `{"workers":64,"capacity":4096}`
+// capacity, calls fall back to a blocking cgo call. sched_batch: a worker woken
+// by a submission does not preempt the Go thread, which goes on running
+// goroutines and submitting (fewer context switches; bench/README.md).
+const queueOptions = `{"workers":64,"capacity":4096,"sched_batch":true}`
 
 type asyncQueue struct {
-	q    *C.tcsms_queue
-	file *os.File // a dup of the queue's fd, registered with the runtime poller
-	done chan struct{}
+	q     *C.tcsms_queue
+	batch *C.tcsmsgo_batch // the reader's tcsms_queue_take arrays (C memory)
+	file  *os.File         // a dup of the queue's fd, registered with the runtime poller
+	done  chan struct{}
 
-	// inflight counts the calls of this client in progress (both paths).
-	inflight atomic.Int64
-
-	mu      sync.Mutex
-	waiters map[uint64]chan nativeResult
-	nextTag uint64
-	broken  bool // the reader stopped unexpectedly: calls block in cgo instead
+	// slots[tag] is the channel the call with that tag waits on; free holds the
+	// tags not in use. A slot's channel (buffered, one result) is reused by the
+	// next call that gets its tag, so a call allocates neither a channel nor a
+	// map entry.
+	mu     sync.Mutex
+	slots  []chan nativeResult
+	free   []uint64
+	busy   int  // tags in use: calls submitted and not yet answered
+	closed bool // close has begun: no more submissions
+	broken bool // the reader stopped unexpectedly: calls block in cgo instead
 }
 
 // newAsyncQueue creates the queue and starts its reader; nil if that is not
@@ -97,21 +104,28 @@ func newAsyncQueue() *asyncQueue {
 	if r.status != 0 || r.queue == nil {
 		return nil
 	}
+	batch := C.tcsmsgo_batch_new()
+	if batch == nil {
+		C.tcsms_queue_free(r.queue)
+		return nil
+	}
 	fd, err := syscall.Dup(int(C.tcsms_queue_fd(r.queue)))
 	if err != nil {
+		C.free(unsafe.Pointer(batch))
 		C.tcsms_queue_free(r.queue)
 		return nil
 	}
 	syscall.CloseOnExec(fd)
 	a := &asyncQueue{
-		q:       r.queue,
-		file:    os.NewFile(uintptr(fd), "tcsms-queue"),
-		done:    make(chan struct{}),
-		waiters: make(map[uint64]chan nativeResult),
+		q:     r.queue,
+		batch: batch,
+		file:  os.NewFile(uintptr(fd), "tcsms-queue"),
+		done:  make(chan struct{}),
 	}
 	rc, err := a.file.SyscallConn()
 	if err != nil {
 		_ = a.file.Close()
+		C.free(unsafe.Pointer(batch))
 		C.tcsms_queue_free(r.queue)
 		return nil
 	}
@@ -120,7 +134,7 @@ func newAsyncQueue() *asyncQueue {
 }
 
 // read delivers completions whenever the fd is readable, until the file is
-// closed. The fd is never read here: tcsms_queue_next clears it when it finds
+// closed. The fd is never read here: tcsms_queue_take clears it when it finds
 // the queue empty, and the runtime poller wakes this goroutine on the next
 // completion.
 func (a *asyncQueue) read(rc syscall.RawConn) {
@@ -130,7 +144,7 @@ func (a *asyncQueue) read(rc syscall.RawConn) {
 		return false // wait for the fd again
 	})
 	a.mu.Lock()
-	closing := a.waiters == nil
+	closing := a.closed
 	if !closing && err != nil {
 		a.broken = true
 	}
@@ -141,20 +155,26 @@ func (a *asyncQueue) read(rc syscall.RawConn) {
 	}
 }
 
-// drain takes every waiting completion and hands it to its caller.
+// drain takes every waiting completion, a batch per cgo call, and hands each
+// to its caller.
 func (a *asyncQueue) drain() {
+	b := a.batch
 	for {
-		c := C.tcsmsgo_queue_next(a.q)
-		if c.got != 1 {
+		n := int(C.tcsmsgo_queue_take(a.q, b))
+		if n <= 0 {
 			return
 		}
-		r := nativeResult{Status(c.status), takeString(c.json)}
 		a.mu.Lock()
-		ch := a.waiters[uint64(c.tag)]
-		delete(a.waiters, uint64(c.tag))
+		slots := a.slots
 		a.mu.Unlock()
-		if ch != nil {
-			ch <- r // buffered: never blocks
+		for i := 0; i < n; i++ {
+			r := nativeResult{Status(b.statuses[i]), takeString(b.jsons[i])}
+			if tag := uint64(b.tags[i]); tag < uint64(len(slots)) {
+				slots[tag] <- r // buffered, and only its own call waits on it: never blocks
+			}
+		}
+		if n < C.TCSMSGO_BATCH {
+			return // the queue was found empty and its fd cleared
 		}
 	}
 }
@@ -163,7 +183,7 @@ func (a *asyncQueue) drain() {
 func (a *asyncQueue) drainBroken() {
 	for {
 		a.mu.Lock()
-		n := len(a.waiters)
+		n := a.busy
 		a.mu.Unlock()
 		if n == 0 {
 			return
@@ -173,49 +193,113 @@ func (a *asyncQueue) drainBroken() {
 	}
 }
 
-// call makes one call. While no more calls are in progress than GOMAXPROCS, it
-// is a blocking cgo call (the cheapest: one thread, no hand-over); beyond that
-// it is submitted to the queue and the goroutine waits for its completion
-// without holding a P. It also blocks in cgo when the queue is full or broken.
-func (a *asyncQueue) call(h nativeClient, action, requestJSON string, timeoutMS uint64) (Status, string) {
-	n := a.inflight.Add(1)
-	defer a.inflight.Add(-1)
+// mayQueue reports whether CallRaw's calls use the completion queue: always
+// with Config.CompletionQueue, else while GOMAXPROCS is 1.
+func (c *Client) mayQueue() bool {
+	return c.forceQueue || runtime.GOMAXPROCS(0) == 1
+}
+
+// wouldQueue reports whether a call made now would go through the queue:
+// the client queues and GOMAXPROCS calls are in progress already.
+func (c *Client) wouldQueue() bool {
+	return c.mayQueue() && c.inflight.Load() >= int64(runtime.GOMAXPROCS(0))
+}
+
+// countCall counts a blocking call made outside callNative among the calls in
+// progress (when the client queues), so that callNative queues the calls
+// beyond GOMAXPROCS; the caller defers the function it returns.
+func (c *Client) countCall() func() {
+	if !c.mayQueue() {
+		return func() {}
+	}
+	c.inflight.Add(1)
+	return func() { c.inflight.Add(-1) }
+}
+
+// callNative makes one call of CallRaw. While no more calls are in progress
+// than GOMAXPROCS, or when the client does not queue (mayQueue), it is a
+// blocking cgo call (the cheapest: one thread, no hand-over); beyond that it
+// is submitted to the completion queue (created on first need) and the
+// goroutine waits for its completion without holding a P. It also blocks in
+// cgo when the queue is full, broken or could not be created.
+func (c *Client) callNative(h nativeClient, action, requestJSON string, timeoutMS uint64) (Status, string) {
+	if !c.mayQueue() {
+		return nativeCall(h, action, requestJSON, timeoutMS)
+	}
+	n := c.inflight.Add(1)
+	defer c.inflight.Add(-1)
 	if n <= int64(runtime.GOMAXPROCS(0)) {
 		return nativeCall(h, action, requestJSON, timeoutMS)
 	}
-	return a.submit(h, action, requestJSON, timeoutMS)
+	c.queueOnce.Do(func() { c.queue = newAsyncQueue() })
+	if c.queue == nil {
+		return nativeCall(h, action, requestJSON, timeoutMS)
+	}
+	return c.queue.submit(h, action, requestJSON, timeoutMS)
 }
 
 // submit makes one call through the completion queue.
 func (a *asyncQueue) submit(h nativeClient, action, requestJSON string, timeoutMS uint64) (Status, string) {
-	ch := make(chan nativeResult, 1)
 	a.mu.Lock()
-	if a.broken || a.waiters == nil {
+	if a.broken || a.closed {
 		a.mu.Unlock()
 		return nativeCall(h, action, requestJSON, timeoutMS)
 	}
-	tag := a.nextTag
-	a.nextTag++
-	a.waiters[tag] = ch
+	var tag uint64
+	if k := len(a.free); k > 0 {
+		tag = a.free[k-1]
+		a.free = a.free[:k-1]
+	} else {
+		tag = uint64(len(a.slots))
+		a.slots = append(a.slots, make(chan nativeResult, 1))
+	}
+	ch := a.slots[tag]
+	a.busy++
 	a.mu.Unlock()
 
-	ca := C.CString(action)
-	cr := C.CString(requestJSON)
-	r := C.tcsmsgo_submit(a.q, h, ca, cr, C.uint64_t(timeoutMS), C.uint64_t(tag))
-	C.free(unsafe.Pointer(ca))
-	C.free(unsafe.Pointer(cr))
-	if r.status != 0 {
-		body := takeString(r.json)
-		a.mu.Lock()
-		delete(a.waiters, tag)
-		a.mu.Unlock()
-		if Status(r.status) == StatusInvalidArgument && strings.Contains(body, CodeQueueFull) {
-			return nativeCall(h, action, requestJSON, timeoutMS)
-		}
-		return Status(r.status), body
+	// Both strings NUL-terminated in one C buffer (one malloc and free instead
+	// of a C.CString each; still no Go pointer passed to C).
+	size := len(action) + len(requestJSON) + 2
+	p := C.malloc(C.size_t(size))
+	if p == nil {
+		a.release(tag)
+		return nativeCall(h, action, requestJSON, timeoutMS)
 	}
-	res := <-ch
+	buf := unsafe.Slice((*byte)(p), size)
+	copy(buf, action)
+	buf[len(action)] = 0
+	copy(buf[len(action)+1:], requestJSON)
+	buf[size-1] = 0
+	ca := (*C.char)(p)
+	cr := (*C.char)(unsafe.Pointer(&buf[len(action)+1]))
+	r := C.tcsmsgo_submit(a.q, h, ca, cr, C.uint64_t(timeoutMS), C.uint64_t(tag))
+	C.free(p)
+	var res nativeResult
+	if r.status != 0 {
+		res = nativeResult{Status(r.status), takeString(r.json)}
+	} else {
+		res = <-ch
+	}
+	a.release(tag)
+	if r.status != 0 && res.st == StatusInvalidArgument && strings.Contains(res.body, CodeQueueFull) {
+		return nativeCall(h, action, requestJSON, timeoutMS)
+	}
 	return res.st, res.body
+}
+
+// release returns a tag whose call has been answered (or was never queued).
+func (a *asyncQueue) release(tag uint64) {
+	a.mu.Lock()
+	a.free = append(a.free, tag)
+	a.busy--
+	a.mu.Unlock()
+}
+
+// pendingCalls is the number of calls waiting for their completion (for tests).
+func (a *asyncQueue) pendingCalls() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.busy
 }
 
 // close stops the reader and frees the queue. The caller guarantees that no
@@ -223,9 +307,10 @@ func (a *asyncQueue) submit(h nativeClient, action, requestJSON string, timeoutM
 // when no call references the Client).
 func (a *asyncQueue) close() {
 	a.mu.Lock()
-	a.waiters = nil
+	a.closed = true
 	a.mu.Unlock()
 	_ = a.file.Close()
 	<-a.done
 	C.tcsms_queue_free(a.q)
+	C.free(unsafe.Pointer(a.batch))
 }

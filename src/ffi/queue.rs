@@ -16,7 +16,8 @@ use std::time::Duration;
 /// A call is submitted with `tcsms_submit` and a caller-chosen 64-bit `tag`, and
 /// returns at once; one of the queue's worker threads makes it with the same code as
 /// `tcsms_call_with_timeout`. `tcsms_queue_fd` is readable while finished calls wait;
-/// `tcsms_queue_next` takes them one at a time with their tag, status and answer.
+/// `tcsms_queue_next` takes them one at a time with their tag, status and answer,
+/// `tcsms_queue_take` many at once.
 ///
 /// With epoll: add `tcsms_queue_fd(q)` with EPOLLIN (level- or edge-triggered); on
 /// each wake-up call `tcsms_queue_next` until it returns 0. With libuv:
@@ -33,8 +34,12 @@ pub struct tcsms_queue {
 ///
 /// `options_json` is NULL, "" or a JSON object with the optional keys `workers`
 /// (threads that make calls, 1-256, default 4; they start on demand and stay until
-/// the queue is freed) and `capacity` (calls pending at once, submitted and not yet
-/// taken with `tcsms_queue_next`, 1-1048576, default 1024). Unknown keys are refused.
+/// the queue is freed), `capacity` (calls pending at once, submitted and not yet
+/// taken with `tcsms_queue_next`, 1-1048576, default 1024) and `sched_batch` (true:
+/// the workers run under SCHED_BATCH on Linux, so a worker woken for a call does not
+/// preempt the thread that submitted it: fewer context switches on a busy core, up
+/// to a scheduler slice of latency before a call starts while the core is busy;
+/// default false). Unknown keys are refused.
 ///
 /// Ownership: `options_json` is borrowed for the call only. On success `*out_queue`
 /// is a new queue owned by the caller (free it with `tcsms_queue_free`) and
@@ -145,6 +150,7 @@ pub unsafe extern "C" fn tcsms_submit(
 /// returns 0 when no call has finished (the out-parameters are then 0, OK and NULL,
 /// and the queue's fd is cleared until the next completion). Returns -1 if an
 /// argument is NULL. Completions come in the order the calls finished.
+/// `tcsms_queue_take` takes many in one call.
 ///
 /// Ownership: `*out_json` is owned by the caller (free it with `tcsms_free`).
 ///
@@ -159,35 +165,74 @@ pub unsafe extern "C" fn tcsms_queue_next(
     out_status: *mut tcsms_status,
     out_json: *mut *mut c_char,
 ) -> c_int {
-    if out_tag.is_null() || out_status.is_null() || out_json.is_null() {
+    // SAFETY: each out-pointer is NULL (refused there) or valid for one write.
+    unsafe { tcsms_queue_take(queue, out_tag, out_status, out_json, 1) }
+}
+
+/// Takes up to `max` finished calls at once (the batch form of `tcsms_queue_next`):
+/// fills `out_tags[i]`, `out_statuses[i]` and `out_jsons[i]` for i from 0 to the
+/// returned count - 1, in the order the calls finished, and returns that count
+/// (0 to `max`). Entries from the count to `max` - 1 are set to 0, OK and NULL.
+/// When it returns less than `max`, the queue was found empty and its fd is cleared
+/// until the next completion (so an event loop that took fewer than `max` need not
+/// call again before the fd is readable). Returns -1 if `queue` or an array is NULL
+/// or `max` is 0 (nothing is taken).
+///
+/// With epoll or libuv, call it on each wake-up until it returns less than `max`.
+///
+/// Ownership: the arrays belong to the caller and are only written to during the
+/// call; each `out_jsons[i]` returned is owned by the caller (free it with
+/// `tcsms_free`).
+///
+/// Thread safety: any thread; several threads may take completions from one queue
+/// (each completion is taken once).
+///
+/// # Safety
+/// `queue` is NULL or a live handle; each array is NULL or valid for `max` writes.
+#[no_mangle]
+pub unsafe extern "C" fn tcsms_queue_take(
+    queue: *const tcsms_queue,
+    out_tags: *mut u64,
+    out_statuses: *mut tcsms_status,
+    out_jsons: *mut *mut c_char,
+    max: usize,
+) -> c_int {
+    if out_tags.is_null() || out_statuses.is_null() || out_jsons.is_null() || max == 0 {
         return -1;
     }
-    // SAFETY: checked non-NULL; writable per the contract.
-    unsafe {
-        *out_tag = 0;
-        *out_status = TCSMS_STATUS_NULL_ARGUMENT;
-        *out_json = ptr::null_mut();
+    let max = max.min(c_int::MAX as usize);
+    for i in 0..max {
+        // SAFETY: i < max, valid per the contract.
+        unsafe {
+            *out_tags.add(i) = 0;
+            *out_statuses.add(i) = TCSMS_STATUS_NULL_ARGUMENT;
+            *out_jsons.add(i) = ptr::null_mut();
+        }
     }
     // SAFETY: NULL or live per the contract.
     let Some(queue) = (unsafe { queue.as_ref() }) else { return -1 };
-    let Ok(next) = catch_unwind(AssertUnwindSafe(|| queue.inner.next())) else { return -1 };
-    let Some(done) = next else {
+    let mut at = 0;
+    // A panic (a bug) ends the take; what was handed over before it is returned.
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        queue.inner.take(max, |done| {
+            let result = done.result.map(Some).map_err(|failure| match failure {
+                Failure::Error(error) => FfiError::from(error),
+                Failure::Panic(what) => FfiError::panic(&what),
+            });
+            // SAFETY: at < max (take hands over at most `max`); the closure returns
+            // the call's own outcome.
+            unsafe {
+                *out_statuses.add(at) = boundary(out_jsons.add(at), || result);
+                *out_tags.add(at) = done.tag;
+            }
+            at += 1;
+        })
+    }));
+    for i in at..max {
         // SAFETY: as above.
-        unsafe { *out_status = TCSMS_STATUS_OK };
-        return 0;
-    };
-    // SAFETY: `out_json` checked above; the closure returns the call's own outcome.
-    let result = done.result.map(Some).map_err(|failure| match failure {
-        Failure::Error(error) => FfiError::from(error),
-        Failure::Panic(what) => FfiError::panic(&what),
-    });
-    let status = unsafe { boundary(out_json, || result) };
-    // SAFETY: as above.
-    unsafe {
-        *out_tag = done.tag;
-        *out_status = status;
+        unsafe { *out_statuses.add(i) = TCSMS_STATUS_OK };
     }
-    1
+    at as c_int
 }
 
 /// Destroys a queue. NULL is a no-op.

@@ -1,5 +1,5 @@
 /* Tests of the completion queue (tcsms_queue_new, tcsms_queue_fd, tcsms_submit,
- * tcsms_queue_next, tcsms_queue_free) against the emulator, driven by epoll as an
+ * tcsms_queue_next, tcsms_queue_take, tcsms_queue_free) against the emulator, driven by epoll as an
  * event loop would: many concurrent calls each matched to its answer by tag, the
  * queue-full error, time limits of queued calls, and freeing a client or the queue
  * while calls are pending. Run under valgrind by run-tests.sh (no leaks allowed).
@@ -67,10 +67,25 @@ static void sms_request(char *buf, size_t size, int i)
              "\"SignName\":\"tcsms\",\"TemplateParamSet\":[\"1234\",\"5\"]}", i);
 }
 
+/* Records one completion in statuses[tag] and answers[tag] (or fails the test if
+ * the tag is unknown or came twice). */
+static void record(uint64_t tag, tcsms_status st, char *json, tcsms_status *statuses, char **answers, int size)
+{
+    if (tag < (uint64_t)size && answers[tag] == NULL) {
+        statuses[tag] = st;
+        answers[tag] = json;
+    } else {
+        check(0, "a completion carries a tag that was submitted once");
+        tcsms_free(json);
+    }
+}
+
 /* Waits on the queue's fd with epoll and takes completions until `n` arrived or
- * `within_ms` passed. Each completion's status and json go to statuses[tag] and
- * answers[tag] (answers are freed by the caller). Returns the number taken. */
-static int collect(tcsms_queue *q, int n, long within_ms, tcsms_status *statuses, char **answers, int size)
+ * `within_ms` passed: one at a time with tcsms_queue_next when `batch` is 0, else
+ * with tcsms_queue_take, `batch` at a time, until it returns less than `batch`.
+ * Each completion's status and json go to statuses[tag] and answers[tag] (answers
+ * are freed by the caller). Returns the number taken. */
+static int collect(tcsms_queue *q, int n, long within_ms, tcsms_status *statuses, char **answers, int size, int batch)
 {
     int ep = epoll_create1(EPOLL_CLOEXEC), got = 0;
     struct epoll_event ev = {.events = EPOLLIN};
@@ -80,19 +95,26 @@ static int collect(tcsms_queue *q, int n, long within_ms, tcsms_status *statuses
         struct epoll_event out;
         if (epoll_wait(ep, &out, 1, 100) != 1)
             continue;
-        uint64_t tag;
-        tcsms_status st;
-        char *json;
-        while (tcsms_queue_next(q, &tag, &st, &json) == 1) {
-            got++;
-            if (tag < (uint64_t)size && answers[tag] == NULL) {
-                statuses[tag] = st;
-                answers[tag] = json;
-            } else {
-                check(0, "a completion carries a tag that was submitted once");
-                tcsms_free(json);
+        uint64_t tag, tags[64];
+        tcsms_status st, sts[64];
+        char *json, *jsons[64];
+        if (batch == 0) {
+            while (tcsms_queue_next(q, &tag, &st, &json) == 1) {
+                got++;
+                record(tag, st, json, statuses, answers, size);
             }
+            continue;
         }
+        int k;
+        do {
+            k = tcsms_queue_take(q, tags, sts, jsons, (size_t)batch);
+            for (int i = 0; i < k; i++)
+                record(tags[i], sts[i], jsons[i], statuses, answers, size);
+            for (int i = k > 0 ? k : 0; i < batch; i++)
+                if (jsons[i] != NULL || sts[i] != TCSMS_STATUS_OK)
+                    check(0, "tcsms_queue_take leaves the entries past its count NULL and OK");
+            got += k > 0 ? k : 0;
+        } while (k == batch);
     }
     close(ep);
     return got;
@@ -128,6 +150,19 @@ static void test_arguments(void)
     check(tcsms_queue_next(q, &tag, &st, &out) == 0 && out == NULL && st == TCSMS_STATUS_OK,
           "an empty queue has no completion");
     check(tcsms_queue_next(q, NULL, &st, &out) == -1, "tcsms_queue_next with a NULL out-pointer is -1");
+    {
+        uint64_t tags[3] = {7, 7, 7};
+        tcsms_status sts[3] = {9, 9, 9};
+        char *jsons[3] = {(char *)1, (char *)1, (char *)1};
+        check(tcsms_queue_take(NULL, tags, sts, jsons, 3) == -1, "tcsms_queue_take(NULL queue) is -1");
+        check(tcsms_queue_take(q, NULL, sts, jsons, 3) == -1 && tcsms_queue_take(q, tags, NULL, jsons, 3) == -1 &&
+                  tcsms_queue_take(q, tags, sts, NULL, 3) == -1,
+              "tcsms_queue_take with a NULL array is -1");
+        check(tcsms_queue_take(q, tags, sts, jsons, 0) == -1, "tcsms_queue_take with max 0 is -1");
+        check(tcsms_queue_take(q, tags, sts, jsons, 3) == 0 && tags[2] == 0 && sts[2] == TCSMS_STATUS_OK &&
+                  jsons[0] == NULL && jsons[2] == NULL,
+              "tcsms_queue_take on an empty queue is 0 and clears every entry");
+    }
     check(tcsms_submit(q, NULL, "SendSms", "{}", 0, 1, &out) == TCSMS_STATUS_NULL_ARGUMENT && out &&
               strstr(out, "client"), "tcsms_submit without a client: NULL_ARGUMENT");
     tcsms_free(out);
@@ -148,7 +183,8 @@ static void test_many_concurrent_calls(const char *endpoint)
         submitted += tcsms_submit(q, c, "SendSms", req, 0, (uint64_t)i, &out) == TCSMS_STATUS_OK && out == NULL;
     }
     check(submitted == N, "120 calls submitted at once");
-    check(collect(q, N, 30000 + slack_ms * 20, statuses, answers, N) == N, "120 completions arrive");
+    check(collect(q, N, 30000 + slack_ms * 20, statuses, answers, N, 7) == N,
+          "120 completions arrive, taken 7 at a time with tcsms_queue_take");
     for (int i = 0; i < N; i++) {
         char want[64];
         snprintf(want, sizeof want, "\"PhoneNumber\":\"+86136%08d\"", i);
@@ -174,9 +210,9 @@ static void test_queue_full(const char *endpoint)
     check(st == TCSMS_STATUS_INVALID_ARGUMENT && out && strstr(out, "ClientError.QueueFull"),
           "a 4th call on a queue of capacity 3: INVALID_ARGUMENT, ClientError.QueueFull");
     tcsms_free(out);
-    check(collect(q, 3, 20000 + slack_ms * 10, statuses, answers, 8) == 3, "the 3 queued calls complete");
+    check(collect(q, 3, 20000 + slack_ms * 10, statuses, answers, 8, 0) == 3, "the 3 queued calls complete");
     check(tcsms_submit(q, c, "NoSuchAction", "{}", 0, 3, &out) == TCSMS_STATUS_OK, "room again once taken");
-    check(collect(q, 1, 20000, statuses, answers, 8) == 1 && statuses[3] == TCSMS_STATUS_INVALID_ARGUMENT &&
+    check(collect(q, 1, 20000, statuses, answers, 8, 64) == 1 && statuses[3] == TCSMS_STATUS_INVALID_ARGUMENT &&
               strstr(answers[3], "ClientError.UnknownAction"),
           "an unknown action is reported by its completion");
     free_answers(answers, 8);
@@ -196,7 +232,7 @@ static void test_time_limits(const char *slow_endpoint)
     for (int i = 0; i < N; i++)
         tcsms_submit(q, c, "ReportConversion", "{\"SmsSdkAppId\":\"1400000001\",\"SerialNo\":\"2433:1\"}", 300,
                      (uint64_t)i, &out);
-    check(collect(q, N, 10000, statuses, answers, N) == N, "6 calls limited to 300 ms on 2 workers complete");
+    check(collect(q, N, 10000, statuses, answers, N, 64) == N, "6 calls limited to 300 ms on 2 workers complete");
     long took = now_ms() - start;
     for (int i = 0; i < N; i++)
         timeouts += statuses[i] == TCSMS_STATUS_TIMEOUT && strstr(answers[i], "ClientError.Timeout");
@@ -220,7 +256,7 @@ static void test_free_client_with_pending_calls(const char *endpoint)
         tcsms_submit(q, c, "SendSms", req, 0, (uint64_t)i, &out);
     }
     tcsms_client_free(c);
-    check(collect(q, N, 20000 + slack_ms * 10, statuses, answers, N) == N,
+    check(collect(q, N, 20000 + slack_ms * 10, statuses, answers, N, 0) == N,
           "calls pending when their client is freed still complete");
     for (int i = 0; i < N; i++)
         ok += statuses[i] == TCSMS_STATUS_OK;

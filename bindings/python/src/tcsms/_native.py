@@ -33,6 +33,7 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
     "tcsms_queue_fd": (c_int, [c_void_p]),
     "tcsms_submit": (c_int32, [c_void_p, c_void_p, c_char_p, c_char_p, c_uint64, c_uint64, POINTER(c_void_p)]),
     "tcsms_queue_next": (c_int, [c_void_p, POINTER(c_uint64), POINTER(c_int32), POINTER(c_void_p)]),
+    "tcsms_queue_take": (c_int, [c_void_p, POINTER(c_uint64), POINTER(c_int32), POINTER(c_void_p), c_size_t]),
     "tcsms_queue_free": (None, [c_void_p]),
 }
 
