@@ -2,41 +2,20 @@
 //! submissions each matched to its answer, the queue-full error, and a client released
 //! while its calls are pending.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tcsms::completion::{CompletionQueue, QueueOptions};
 use tcsms::error::codes;
 use tcsms::{Client, ErrorKind};
 
-struct Emulator {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+#[path = "support/emulator.rs"]
+mod emulator;
+use emulator::Emulator;
 
 fn emulator() -> Emulator {
-    let path = std::env::var_os("TCSMS_EMULATOR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/tcsms-emulator"));
-    let mut child = Command::new(&path)
-        .args(["--listen", "127.0.0.1:0", "--rate-limit", "all=0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {} (cargo build --release first): {e}", path.display()));
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").expect("emulator banner").to_owned();
-    Emulator { child, url }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let binary = emulator::find(root).expect("tcsms-emulator (cargo build --release first)");
+    Emulator::spawn(&binary, &["--rate-limit", "all=0"])
 }
 
 fn client(url: &str) -> Arc<Client> {

@@ -1,6 +1,6 @@
 //! Finding and starting `tcsms-emulator` from an integration test: shared, with
-//! `#[path]`, by tests/stress.rs and cli/tests/cli.rs (crates of their own, so a module
-//! file rather than a crate).
+//! `#[path]`, by tests/stress.rs, tests/completion.rs and cli/tests/cli.rs (crates of
+//! their own, so a module file rather than a crate).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
