@@ -291,10 +291,14 @@ const SELF_SIGNED_KEY: &str = include_str!("support/certs/self-signed.key");
 const TEST_CA_CERT: &str = include_str!("support/certs/test-ca.pem");
 const OTHER_HOST_CERT: &str = include_str!("support/certs/other-host.pem");
 const OTHER_HOST_KEY: &str = include_str!("support/certs/other-host.key");
+// The control case's: a second test CA (its key was not kept) and the certificate it issued
+// for IP 127.0.0.1, made with openssl in the same way on 2026-12-01, valid until 2126.
+const LOCAL_CA_CERT: &str = include_str!("support/certs/local-ca.pem");
+const LOCAL_HOST_CERT: &str = include_str!("support/certs/local-host.pem");
+const LOCAL_HOST_KEY: &str = include_str!("support/certs/local-host.key");
 
-/// A TLS server on 127.0.0.1 presenting `cert`; it counts connections, and answers 200 to a
-/// request should a handshake ever succeed (it must not).
-fn tls_server(cert: &str, key: &str) -> Hostile {
+/// A rustls server configuration presenting `cert`.
+fn tls_config(cert: &str, key: &str) -> std::sync::Arc<rustls::ServerConfig> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
@@ -307,7 +311,13 @@ fn tls_server(cert: &str, key: &str) -> Hostile {
             PrivateKeyDer::from_pem_slice(key.as_bytes()).expect("key"),
         )
         .expect("server config");
-    let config = std::sync::Arc::new(config);
+    std::sync::Arc::new(config)
+}
+
+/// A TLS server on 127.0.0.1 presenting `cert`; it counts connections, and answers 200 to a
+/// request should a handshake ever succeed (it must not).
+fn tls_server(cert: &str, key: &str) -> Hostile {
+    let config = tls_config(cert, key);
     Hostile::start(move |mut s| {
         let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
         let Ok(mut tls) = rustls::ServerConnection::new(config.clone()) else { return };
@@ -347,6 +357,61 @@ fn check_tls(fault: &str, server: &Hostile, extra_config: &str, expect_in_messag
         assert_eq!(connections, 1, "{fault}/{action}: a refused certificate is not tried again");
         assert!(!format!("{error} {error:?} {}", error.to_envelope_json()).contains(SECRET_KEY));
     }
+}
+
+/// The control case of the TLS faults: a certificate the client trusts (through `ca_file`)
+/// gets answers, and the calls share one kept-alive connection. The server reads each
+/// request (head and Content-Length body) through TLS and answers it, until the client
+/// closes.
+#[test]
+fn tls_trusted_certificate_answers_on_one_kept_alive_connection() {
+    use std::io::{BufRead, BufReader, Read};
+    let config = tls_config(LOCAL_HOST_CERT, LOCAL_HOST_KEY);
+    let server = Hostile::start(move |mut s| {
+        let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+        let Ok(mut tls) = rustls::ServerConnection::new(config.clone()) else { return };
+        let mut stream = BufReader::new(rustls::Stream::new(&mut tls, &mut s));
+        for answered in 0.. {
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if stream.read_line(&mut line).unwrap_or(0) == 0 {
+                    return;
+                }
+                if line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':') {
+                    if name.eq_ignore_ascii_case("content-length") {
+                        length = value.trim().parse().expect("a Content-Length");
+                    }
+                }
+            }
+            let mut body = vec![0; length];
+            stream.read_exact(&mut body).expect("the body");
+            let envelope = format!(r#"{{"Response":{{"RequestId":"tls-{answered}"}}}}"#);
+            let answer = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{envelope}", envelope.len());
+            let writer = stream.get_mut();
+            if writer.write_all(answer.as_bytes()).and_then(|()| writer.flush()).is_err() {
+                return;
+            }
+        }
+    });
+    let ca_file = std::env::temp_dir().join(format!("tcsms-fault-matrix-local-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca_file, LOCAL_CA_CERT).expect("write the CA file");
+    let client = Client::from_json(&format!(
+        r#"{{"secret_id":"AKIDfault","secret_key":"{SECRET_KEY}","endpoint":"https://127.0.0.1:{}","timeout_ms":{},"ca_file":"{}"}}"#,
+        server.port,
+        LIMIT.as_millis(),
+        ca_file.display()
+    ))
+    .expect("client");
+    for (i, (action, request)) in [SEND, REPORT, SEND].into_iter().enumerate() {
+        let answer = client.call(action, request).unwrap_or_else(|e| panic!("{action} over TLS: {e}"));
+        assert_eq!(answer, format!(r#"{{"Response":{{"RequestId":"tls-{i}"}}}}"#), "{action}");
+    }
+    assert_eq!(server.connections(), 1, "the three calls share one connection");
+    let _ = std::fs::remove_file(&ca_file);
 }
 
 #[test]
