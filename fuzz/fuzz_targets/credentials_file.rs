@@ -40,16 +40,39 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     // No value from the file shows, unless the output with that value replaced still shows
-    // it (then it comes from elsewhere: the path, a fixed message, the masked id).
+    // it (then it comes from elsewhere: the path, a fixed message, the masked id). Only
+    // values are replaced, never section headers: replacing `[default]` inside a header
+    // changes which section the lines belong to, and so the message.
     let Ok(contents) = std::str::from_utf8(data) else { return };
     for line in contents.lines() {
+        if is_header(line) {
+            continue;
+        }
         let Some((key, value)) = line.split_once('=') else { continue };
         let value = value.trim();
         if key.trim() == "secret_id" || value.len() < 6 || !text.contains(value) {
             continue;
         }
-        let replaced = contents.replace(value, &"#".repeat(value.len()));
-        let (_, again) = shown(replaced.as_bytes());
+        let (_, again) = shown(without_value(contents, value).as_bytes());
         assert!(again.contains(value), "a value from the profile file shows: {text}");
     }
 });
+
+/// Whether the parser reads `line` as a `[section]` header.
+fn is_header(line: &str) -> bool {
+    let line = line.trim();
+    line.starts_with('[') && line.ends_with(']')
+}
+
+/// `contents` with `value` replaced by as many `#` wherever it stands after the `=` of a
+/// line that is not a section header.
+fn without_value(contents: &str, value: &str) -> String {
+    let mask = "#".repeat(value.len());
+    contents
+        .split_inclusive('\n')
+        .map(|line| match line.split_once('=') {
+            Some((key, rest)) if !is_header(line) => format!("{key}={}", rest.replace(value, &mask)),
+            _ => line.to_owned(),
+        })
+        .collect()
+}
