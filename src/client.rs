@@ -48,7 +48,6 @@ pub struct Client {
     config: Config,
     /// Connections and HTTP/1.1 exchanges (see [`crate::http`]).
     http: Http,
-    resolver: CachingResolver,
     /// The credentials, replaceable while calls are in flight (see [`Client::set_credentials`]).
     signer: CredentialSlot,
     /// The host's clock plus the skew learned from `AuthFailure.SignatureExpire`.
@@ -204,12 +203,12 @@ impl Client {
             .output_buffer_size(64 << 10)
             .user_agent(REQUEST_CLIENT)
             .build();
-        let http = Http::new(&config.endpoint.url, connection_config, resolver.clone())
+        let http = Http::new(&config.endpoint.url, connection_config, resolver)
             .map_err(|e| Error::invalid_config(format!("endpoint {} cannot be used: {e}", config.endpoint.url)))?;
         let signer = CredentialSlot::new(Signer::new(config.credentials.take())?);
         let limiter = Limiter::new(&config.rate_limits);
         let observer = Observer::new(config.log_phone_numbers);
-        Ok(Client { config, http, resolver, signer, clock: Clock::default(), limiter, observer })
+        Ok(Client { config, http, signer, clock: Clock::default(), limiter, observer })
     }
 
     /// The configuration, without its credentials (see [`Client::set_credentials`]).
@@ -386,36 +385,31 @@ impl Client {
             &endpoint.authority,
             body,
         );
-        let token = signer.token();
-        let language = self.config.language.map(|l| l.as_str());
         let mut length = itoa::Buffer::new();
         let mut time = itoa::Buffer::new();
-        let lines: [(&str, &str); 11] = [
-            ("Host", &endpoint.authority),
-            ("Content-Type", CONTENT_TYPE),
-            ("Content-Length", length.format(body.len())),
-            ("Authorization", &authorization),
-            ("X-TC-Action", action.name),
-            ("X-TC-Version", api::API_VERSION),
-            ("X-TC-Timestamp", time.format(timestamp)),
-            ("X-TC-Region", &self.config.region),
-            ("X-TC-RequestClient", REQUEST_CLIENT),
-            ("X-TC-Token", token.unwrap_or("")),
-            ("X-TC-Language", language.unwrap_or("")),
+        // The token and the language are the only headers that may be absent.
+        let lines: [(&str, Option<&str>); 11] = [
+            ("Host", Some(&endpoint.authority)),
+            ("Content-Type", Some(CONTENT_TYPE)),
+            ("Content-Length", Some(length.format(body.len()))),
+            ("Authorization", Some(&authorization)),
+            ("X-TC-Action", Some(action.name)),
+            ("X-TC-Version", Some(api::API_VERSION)),
+            ("X-TC-Timestamp", Some(time.format(timestamp))),
+            ("X-TC-Region", Some(&self.config.region)),
+            ("X-TC-RequestClient", Some(REQUEST_CLIENT)),
+            ("X-TC-Token", signer.token()),
+            ("X-TC-Language", self.config.language.map(|l| l.as_str())),
         ];
-        let present = |(name, value): &&(&str, &str)| match *name {
-            "X-TC-Token" => token.is_some(),
-            "X-TC-Language" => language.is_some(),
-            _ => !value.is_empty() || *name == "X-TC-Region",
-        };
+        let present = || lines.iter().filter_map(|&(name, value)| Some((name, value?)));
         const REQUEST_LINE: &str = "POST / HTTP/1.1\r\n";
         const USER_AGENT: &str = concat!("User-Agent: tcsms/", env!("CARGO_PKG_VERSION"), "\r\n\r\n");
         let size = REQUEST_LINE.len()
             + USER_AGENT.len()
-            + lines.iter().filter(present).map(|(name, value)| name.len() + value.len() + 4).sum::<usize>();
+            + present().map(|(name, value)| name.len() + value.len() + 4).sum::<usize>();
         let mut head = zeroize::Zeroizing::new(Vec::with_capacity(size));
         head.extend_from_slice(REQUEST_LINE.as_bytes());
-        for (name, value) in lines.iter().filter(present) {
+        for (name, value) in present() {
             head.extend_from_slice(name.as_bytes());
             head.extend_from_slice(b": ");
             head.extend_from_slice(value.as_bytes());
@@ -447,7 +441,7 @@ impl Client {
         let (reach, kind, code, what) = classify_transport_error(&failed.error, failed.written);
         if reach == Reach::NotSent {
             // The address may have moved: resolve afresh next time.
-            self.resolver.forget_all();
+            self.http.forget_addresses();
         }
         let message = format!("{what} {}: {}; {}", self.config.endpoint.url, failed.error, reach.describe());
         Failure::new(reach, Error::local(kind, code, redact_secrets(message, &self.secrets(signer))))

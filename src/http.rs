@@ -80,7 +80,6 @@ pub struct Http {
     /// Proxy, TLS roots, `TCP_NODELAY` and buffer sizes, as the connectors read them.
     config: ureq::config::Config,
     uri: ureq::http::Uri,
-    https: bool,
     idle: Mutex<Vec<Connection>>,
 }
 
@@ -132,8 +131,13 @@ impl Http {
     pub fn new(url: &str, config: ureq::config::Config, resolver: CachingResolver) -> Result<Http, ureq::Error> {
         let uri: ureq::http::Uri =
             url.parse().map_err(|e: ureq::http::uri::InvalidUri| ureq::Error::BadUri(e.to_string()))?;
-        let https = uri.scheme_str() == Some("https");
-        Ok(Http { connector: Arc::new(chain()), resolver, config, uri, https, idle: Mutex::new(Vec::new()) })
+        Ok(Http { connector: Arc::new(chain()), resolver, config, uri, idle: Mutex::new(Vec::new()) })
+    }
+
+    /// Forgets every resolved address: the next connection resolves the host afresh
+    /// (after a failure to connect, the address may have moved).
+    pub fn forget_addresses(&self) {
+        self.resolver.forget_all();
     }
 
     /// Sends `head` (a whole request head, ending with an empty line) and `body` in one
@@ -222,7 +226,7 @@ impl Http {
             register_shutdown: Arc::new(|_| Ok(())),
         };
         let transport = self.connector.connect(&details, None)?.ok_or(ureq::Error::ConnectionFailed)?;
-        if self.https && !transport.is_tls() {
+        if details.needs_tls() && !transport.is_tls() {
             return Err(ureq::Error::TlsRequired);
         }
         Ok(Connection { transport, pid, idle_since: Instant::now() })
