@@ -8,14 +8,10 @@ package tcsms
 /*
 #include <stdlib.h>
 #include "tcsms.h"
+#include "tcsmsgo.h"
 
-typedef struct {
-	int32_t status;
-	char *json;
-} tcsmsgo_callback_result;
-
-static tcsmsgo_callback_result tcsmsgo_parse_callback(const char *body, size_t len) {
-	tcsmsgo_callback_result r;
+static tcsmsgo_result tcsmsgo_parse_callback(const char *body, size_t len) {
+	tcsmsgo_result r;
 	r.json = NULL;
 	r.status = (int32_t)tcsms_parse_callback(body, len, &r.json);
 	return r;

@@ -8,6 +8,7 @@ package tcsms
 #include <stdint.h>
 #include <stdlib.h>
 #include "tcsms.h"
+#include "tcsmsgo.h"
 
 extern void tcsmsgoEvent(void *user_data, char *event_json);
 
@@ -15,21 +16,16 @@ static void tcsmsgo_event_trampoline(void *user_data, const char *event_json) {
 	tcsmsgoEvent(user_data, (char *)event_json);
 }
 
-typedef struct {
-	int32_t status;
-	char *json;
-} tcsmsgo_events_result;
-
-static tcsmsgo_events_result tcsmsgo_set_event_callback(const tcsms_client *client, uintptr_t handle) {
-	tcsmsgo_events_result r;
+static tcsmsgo_result tcsmsgo_set_event_callback(const tcsms_client *client, uintptr_t handle) {
+	tcsmsgo_result r;
 	r.json = NULL;
 	r.status = (int32_t)tcsms_client_set_event_callback(client, handle ? tcsmsgo_event_trampoline : NULL,
 	                                                    (void *)handle, &r.json);
 	return r;
 }
 
-static tcsmsgo_events_result tcsmsgo_stats(const tcsms_client *client) {
-	tcsmsgo_events_result r;
+static tcsmsgo_result tcsmsgo_stats(const tcsms_client *client) {
+	tcsmsgo_result r;
 	r.json = NULL;
 	r.status = (int32_t)tcsms_client_stats(client, &r.json);
 	return r;

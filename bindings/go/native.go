@@ -1,10 +1,11 @@
 package tcsms
 
-// All cgo calls of the package live in this file. The small C wrappers below
-// keep every out-parameter in C memory (the result struct is returned by
-// value), so no Go pointer is ever passed to C: inputs are C.CString copies
-// released with C.free, outputs are read with C.GoString and released with
-// tcsms_free.
+// The client's cgo calls live in this file (the completion queue's in queue.go,
+// callbacks' in callback.go, events' in events_native.go). The small C wrappers
+// keep every out-parameter in C memory (a result struct, most often
+// tcsmsgo_result of tcsmsgo.h, is returned by value), so no Go pointer is ever
+// passed to C: inputs are C.CString copies released with C.free, outputs are
+// read with C.GoString and released with tcsms_free.
 //
 // The header, tcsms.h, is the installed library's: pkg-config (tcsms.pc or
 // tcsms-static.pc, see link_dynamic.go and link_static.go) gives its directory.
@@ -13,11 +14,7 @@ package tcsms
 #include <stdint.h>
 #include <stdlib.h>
 #include "tcsms.h"
-
-typedef struct {
-	int32_t status;
-	char *json;
-} tcsmsgo_result;
+#include "tcsmsgo.h"
 
 typedef struct {
 	int32_t status;

@@ -11,6 +11,7 @@ package tcsms
 #include <stdint.h>
 #include <stdlib.h>
 #include "tcsms.h"
+#include "tcsmsgo.h"
 
 typedef struct {
 	int32_t status;
@@ -26,15 +27,10 @@ static tcsmsgo_queue_new_result tcsmsgo_queue_new(const char *options) {
 	return r;
 }
 
-typedef struct {
-	int32_t status;
-	char *json;
-} tcsmsgo_submit_result;
-
-static tcsmsgo_submit_result tcsmsgo_submit(const tcsms_queue *q, const tcsms_client *client,
+static tcsmsgo_result tcsmsgo_submit(const tcsms_queue *q, const tcsms_client *client,
                                             const char *action, const char *request_json,
                                             uint64_t timeout_ms, uint64_t tag) {
-	tcsmsgo_submit_result r;
+	tcsmsgo_result r;
 	r.json = NULL;
 	r.status = (int32_t)tcsms_submit(q, client, action, request_json, timeout_ms, tag, &r.json);
 	return r;
