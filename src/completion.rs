@@ -506,21 +506,21 @@ mod tests {
     }
 
     /// The scheduling policies (field 41 of /proc/self/task/TID/stat) of this
-    /// process's threads named `tcsms-worker`.
+    /// process's threads named `tcsms-worker`. Tests of other queues run in
+    /// parallel, so a thread may exit between listing and reading: such a thread
+    /// is skipped, not an error.
     #[cfg(target_os = "linux")]
     fn worker_policies() -> Vec<u32> {
-        let mut policies = Vec::new();
-        for task in std::fs::read_dir("/proc/self/task").unwrap() {
-            let dir = task.unwrap().path();
-            if std::fs::read_to_string(dir.join("comm")).unwrap_or_default().trim() != "tcsms-worker" {
-                continue;
+        fn policy(dir: &std::path::Path) -> Option<u32> {
+            if std::fs::read_to_string(dir.join("comm")).ok()?.trim() != "tcsms-worker" {
+                return None;
             }
-            let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+            let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
             // Fields after the command name in parentheses; `policy` is field 41.
-            let after = &stat[stat.rfind(')').unwrap() + 2..];
-            policies.push(after.split(' ').nth(41 - 3).unwrap().parse().unwrap());
+            let after = stat.get(stat.rfind(')')? + 2..)?;
+            after.split(' ').nth(41 - 3)?.parse().ok()
         }
-        policies
+        std::fs::read_dir("/proc/self/task").unwrap().filter_map(|task| policy(&task.ok()?.path())).collect()
     }
 
     #[cfg(target_os = "linux")]
