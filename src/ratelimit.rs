@@ -214,10 +214,11 @@ mod tests {
         let before = Instant::now();
         let e = limiter.acquire(action, before + Duration::from_millis(10)).unwrap_err();
         assert_eq!((e.code(), e.kind()), (codes::RATE_LIMITED, ErrorKind::Timeout));
-        assert!(before.elapsed() < Duration::from_millis(50));
-        // The refused call gave its token back: the next one waits only one interval.
-        let again = Instant::now();
-        limiter.acquire(action, again + Duration::from_secs(1)).unwrap();
-        assert!(again.elapsed() < Duration::from_millis(150), "{:?}", again.elapsed());
+        assert!(before.elapsed() < Duration::from_secs(1), "{:?}", before.elapsed());
+        // The refused call gave its token back: the next one waits at most one
+        // interval (100 ms), not two. The wait is the limiter's own figure, so a
+        // loaded machine's late wake-ups cannot fail this.
+        let waited = limiter.acquire(action, Instant::now() + Duration::from_secs(1)).unwrap();
+        assert!(waited <= Duration::from_millis(100), "{waited:?}");
     }
 }
