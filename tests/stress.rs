@@ -136,9 +136,12 @@ fn usage() -> Usage {
     Usage { rss: pages * page, fds }
 }
 
-fn assert_flat(what: &str, before: Usage, after: Usage) {
-    let rss_mib = env_number("TCSMS_STRESS_RSS_MIB", 4);
-    let fds = env_number("TCSMS_STRESS_FDS", 4);
+/// Asserts that `after` stays within the tolerances of `before`, allowing on top
+/// `connections` more open connections (a descriptor and 256 KiB each) that a pool
+/// may still open without leaking.
+fn assert_flat(what: &str, before: Usage, after: Usage, connections: u64) {
+    let rss_mib = env_number("TCSMS_STRESS_RSS_MIB", 4) + connections.div_ceil(4);
+    let fds = env_number("TCSMS_STRESS_FDS", 4) + connections;
     eprintln!(
         "{what}: RSS {:.1} -> {:.1} MiB, fds {} -> {}",
         before.rss as f64 / 1048576.0,
@@ -181,10 +184,20 @@ fn stress_threads_then_create_free_cycles_stay_flat() {
     let cycles = env_number("TCSMS_STRESS_CYCLES", 2000);
 
     // 1. Many threads, one client.
+    let base = usage();
     let client = new_client(&emulator.url);
     let serial = serial_no(client);
-    let warm = round(client, threads, calls.min(50), &serial);
-    assert!(warm.is_empty(), "{} warm-up calls failed, first: {:?}", warm.len(), warm.first());
+    // Warm up until the pool holds a connection per thread (at most 64, http.rs
+    // MAX_IDLE_CONNECTIONS): on a loaded machine one round may not have had every
+    // thread in flight at once.
+    let pooled = base.fds + threads.min(64);
+    for _ in 0..5 {
+        let warm = round(client, threads, calls.min(50), &serial);
+        assert!(warm.is_empty(), "{} warm-up calls failed, first: {:?}", warm.len(), warm.first());
+        if usage().fds >= pooled {
+            break;
+        }
+    }
     let before = usage();
     let started = Instant::now();
     let failures = round(client, threads, calls, &serial);
@@ -198,7 +211,10 @@ fn stress_threads_then_create_free_cycles_stay_flat() {
         failures.len()
     );
     assert!(failures.is_empty(), "{} of {total} calls failed, first: {:?}", failures.len(), failures.first());
-    assert_flat("threads", before, after);
+    // If even five warm-up rounds left some threads' connections unopened, the main
+    // round may open them: those are allowed (a descriptor and its buffers each),
+    // and nothing beyond them.
+    assert_flat("threads", before, after, pooled.saturating_sub(before.fds));
     unsafe { tcsms_client_free(client.0) };
 
     // 2. Create, call once, free: each cycle opens a connection and must close it.
@@ -214,5 +230,5 @@ fn stress_threads_then_create_free_cycles_stay_flat() {
     (0..cycles).for_each(|_| cycle());
     let after = usage();
     eprintln!("{cycles} create/call/free cycles in {:.1} s", started.elapsed().as_secs_f64());
-    assert_flat("create/free", before, after);
+    assert_flat("create/free", before, after, 0);
 }
