@@ -8,7 +8,7 @@
 #[path = "support/hostile.rs"]
 mod hostile;
 
-use hostile::{answer_and_close, read_request, until_hangup, Hostile};
+use hostile::{answer_and_close, read_request, read_request_from, until_hangup, Hostile};
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -361,38 +361,22 @@ fn check_tls(fault: &str, server: &Hostile, extra_config: &str, expect_in_messag
 
 /// The control case of the TLS faults: a certificate the client trusts (through `ca_file`)
 /// gets answers, and the calls share one kept-alive connection. The server reads each
-/// request (head and Content-Length body) through TLS and answers it, until the client
-/// closes.
+/// request (head and Content-Length body, `hostile::read_request_from`) through TLS and
+/// answers it, until the client closes.
 #[test]
 fn tls_trusted_certificate_answers_on_one_kept_alive_connection() {
-    use std::io::{BufRead, BufReader, Read};
     let config = tls_config(LOCAL_HOST_CERT, LOCAL_HOST_KEY);
     let server = Hostile::start(move |mut s| {
         let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
         let Ok(mut tls) = rustls::ServerConnection::new(config.clone()) else { return };
-        let mut stream = BufReader::new(rustls::Stream::new(&mut tls, &mut s));
+        let mut stream = rustls::Stream::new(&mut tls, &mut s);
         for answered in 0.. {
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if stream.read_line(&mut line).unwrap_or(0) == 0 {
-                    return;
-                }
-                if line == "\r\n" {
-                    break;
-                }
-                if let Some((name, value)) = line.split_once(':') {
-                    if name.eq_ignore_ascii_case("content-length") {
-                        length = value.trim().parse().expect("a Content-Length");
-                    }
-                }
+            if !read_request_from(&mut stream) {
+                return;
             }
-            let mut body = vec![0; length];
-            stream.read_exact(&mut body).expect("the body");
             let envelope = format!(r#"{{"Response":{{"RequestId":"tls-{answered}"}}}}"#);
             let answer = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{envelope}", envelope.len());
-            let writer = stream.get_mut();
-            if writer.write_all(answer.as_bytes()).and_then(|()| writer.flush()).is_err() {
+            if stream.write_all(answer.as_bytes()).and_then(|()| stream.flush()).is_err() {
                 return;
             }
         }

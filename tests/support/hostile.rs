@@ -48,6 +48,11 @@ impl Hostile {
 /// client hung up first.
 pub fn read_request(stream: &mut TcpStream) -> bool {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    read_request_from(stream)
+}
+
+/// [`read_request`] from any stream (a TLS stream, say), which sets its own time limit.
+pub fn read_request_from(stream: &mut impl Read) -> bool {
     let mut seen = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
