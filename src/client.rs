@@ -205,7 +205,7 @@ impl Client {
             .build();
         let http = Http::new(&config.endpoint.url, connection_config, resolver)
             .map_err(|e| Error::invalid_config(format!("endpoint {} cannot be used: {e}", config.endpoint.url)))?;
-        let signer = CredentialSlot::new(Signer::new(config.credentials.take())?);
+        let signer = CredentialSlot::new(Signer::new(config.credentials.take()));
         let limiter = Limiter::new(&config.rate_limits);
         let observer = Observer::new(config.log_phone_numbers);
         Ok(Client { config, http, signer, clock: Clock::default(), limiter, observer })
@@ -223,7 +223,7 @@ impl Client {
     pub fn set_credentials(&self, secret_id: &str, secret_key: &str, token: Option<&str>) -> Result<(), Error> {
         use crate::credentials::{CredentialSource, Credentials};
         let credentials = Credentials::new(secret_id, secret_key, token, CredentialSource::Config)?;
-        self.signer.replace(Signer::new(credentials)?);
+        self.signer.replace(Signer::new(credentials));
         Ok(())
     }
 

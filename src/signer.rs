@@ -3,11 +3,10 @@
 //! A call takes a snapshot (an `Arc<Signer>`) before it signs and uses it to the end;
 //! [`CredentialSlot::replace`] swaps in new credentials for later calls. The old
 //! secret key, token and derived signing key are zeroed when the last call holding
-//! them finishes (`Secret`, the token header's buffer and `SigningKey` zero themselves
-//! on drop). The connection pool is not touched.
+//! them finishes (`Secret` and `SigningKey` zero themselves on drop). The connection
+//! pool is not touched.
 
 use crate::credentials::Credentials;
-use crate::error::Error;
 use crate::sign::{self, SigningKey};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -24,20 +23,18 @@ struct CachedKey {
 }
 
 impl Signer {
-    pub fn new(credentials: Credentials) -> Result<Signer, Error> {
-        if credentials.token().is_some_and(|token| !header_safe(token.expose())) {
-            return Err(Error::invalid_config("token cannot be sent in an HTTP header"));
-        }
-        Ok(Signer { credentials, key_cache: Mutex::new(None) })
+    pub fn new(credentials: Credentials) -> Signer {
+        Signer { credentials, key_cache: Mutex::new(None) }
     }
 
     pub fn credentials(&self) -> &Credentials {
         &self.credentials
     }
 
-    /// The `X-TC-Token` value, when there is a token. Every copy of it goes into
-    /// memory that is zeroed before it is freed (the request head, the connection's
-    /// output buffer).
+    /// The `X-TC-Token` value, when there is a token: printable ASCII, as
+    /// `Credentials::new` checked, so it goes into a header as it is. Every copy of it
+    /// goes into memory that is zeroed before it is freed (the request head, the
+    /// connection's output buffer).
     pub fn token(&self) -> Option<&str> {
         self.credentials.token().map(|token| token.expose())
     }
@@ -77,12 +74,6 @@ impl CredentialSlot {
     }
 }
 
-/// Whether `value` can be sent as an HTTP header value as it is: visible ASCII,
-/// spaces and tabs.
-fn header_safe(value: &str) -> bool {
-    value.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,11 +82,11 @@ mod tests {
     #[test]
     fn calls_in_flight_keep_their_snapshot_and_later_calls_get_the_new_one() {
         let first = Credentials::new("AKID1", "key-one", None, CredentialSource::Config).unwrap();
-        let slot = CredentialSlot::new(Signer::new(first).unwrap());
+        let slot = CredentialSlot::new(Signer::new(first));
         let in_flight = slot.current();
         let (_, old_key) = in_flight.signing_key(1_700_000_000);
         let second = Credentials::new("AKID2", "key-two", Some("tok"), CredentialSource::Config).unwrap();
-        slot.replace(Signer::new(second).unwrap());
+        slot.replace(Signer::new(second));
         assert_eq!(in_flight.credentials().secret_id(), "AKID1");
         let now = slot.current();
         assert_eq!(now.credentials().secret_id(), "AKID2");
