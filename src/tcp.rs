@@ -71,10 +71,7 @@ fn connect_any(addrs: &[SocketAddr], within: Option<Duration>) -> Result<TcpStre
         };
         match stream {
             Ok(stream) => return Ok(stream),
-            Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => {
-                last = Some(Error::Timeout(Timeout::Connect));
-            }
-            Err(e) => last = Some(Error::Io(e)),
+            Err(e) => last = Some(io_error(e, Timeout::Connect)),
         }
     }
     Err(last.unwrap_or_else(|| {
