@@ -315,6 +315,16 @@ fn fill(transport: &mut dyn Transport, deadline: Instant) -> Result<bool, ureq::
     transport.await_input(remaining(deadline, None, Timeout::Global))
 }
 
+/// Reads more input, which must come: the server closing the connection is an error
+/// ("closed `while_`").
+fn fill_or_closed(transport: &mut dyn Transport, deadline: Instant, while_: &str) -> Result<(), ureq::Error> {
+    if fill(transport, deadline)? {
+        Ok(())
+    } else {
+        Err(closed(while_))
+    }
+}
+
 /// Reads the answer: its head, then its body. Also says whether the connection may be
 /// used again.
 fn read_response(
@@ -350,9 +360,7 @@ fn read_head(transport: &mut dyn Transport, deadline: Instant) -> Result<Head, u
                 return Err(invalid(format!("the response head is larger than {MAX_HEAD_BYTES} bytes")));
             }
         }
-        if !fill(transport, deadline)? {
-            return Err(closed("before it answered"));
-        }
+        fill_or_closed(transport, deadline, "before it answered")?;
     }
 }
 
@@ -466,6 +474,9 @@ fn read_until_close(transport: &mut dyn Transport, deadline: Instant, limit: u64
     }
 }
 
+/// Where a chunked body was cut, for [`closed`].
+const CHUNKED: &str = "in the middle of a chunked body";
+
 fn read_chunked(transport: &mut dyn Transport, deadline: Instant, limit: u64) -> Result<Vec<u8>, ureq::Error> {
     let mut body = Vec::new();
     loop {
@@ -480,9 +491,7 @@ fn read_chunked(transport: &mut dyn Transport, deadline: Instant, limit: u64) ->
                 Ok(httparse::Status::Partial) if input.len() < 1024 => {}
                 _ => return Err(invalid("the response's chunked body is malformed")),
             }
-            if !fill(transport, deadline)? {
-                return Err(closed("in the middle of a chunked body"));
-            }
+            fill_or_closed(transport, deadline, CHUNKED)?;
         };
         if size == 0 {
             skip_trailers(transport, deadline)?;
@@ -494,8 +503,8 @@ fn read_chunked(transport: &mut dyn Transport, deadline: Instant, limit: u64) ->
         let mut left = size;
         while left > 0 {
             left -= take(transport, &mut body, left) as u64;
-            if left > 0 && !fill(transport, deadline)? {
-                return Err(closed("in the middle of a chunked body"));
+            if left > 0 {
+                fill_or_closed(transport, deadline, CHUNKED)?;
             }
         }
         expect_crlf(transport, deadline)?;
@@ -505,9 +514,7 @@ fn read_chunked(transport: &mut dyn Transport, deadline: Instant, limit: u64) ->
 /// Consumes the CRLF that ends a chunk's data.
 fn expect_crlf(transport: &mut dyn Transport, deadline: Instant) -> Result<(), ureq::Error> {
     while transport.buffers().input().len() < 2 {
-        if !fill(transport, deadline)? {
-            return Err(closed("in the middle of a chunked body"));
-        }
+        fill_or_closed(transport, deadline, CHUNKED)?;
     }
     if &transport.buffers().input()[..2] != b"\r\n" {
         return Err(invalid("the response's chunked body is malformed"));
@@ -535,9 +542,7 @@ fn skip_trailers(transport: &mut dyn Transport, deadline: Instant) -> Result<(),
         if input.len() > MAX_HEAD_BYTES {
             return Err(invalid("the response's trailers are too large"));
         }
-        if !fill(transport, deadline)? {
-            return Err(closed("in the middle of a chunked body"));
-        }
+        fill_or_closed(transport, deadline, CHUNKED)?;
     }
 }
 
