@@ -201,16 +201,22 @@ pub unsafe extern "C" fn tcsms_queue_take(
         return -1;
     }
     let max = max.min(c_int::MAX as usize);
-    for i in 0..max {
-        // SAFETY: i < max, valid per the contract.
-        unsafe {
-            *out_tags.add(i) = 0;
-            *out_statuses.add(i) = TCSMS_STATUS_NULL_ARGUMENT;
-            *out_jsons.add(i) = ptr::null_mut();
+    // Sets the entries from `from` to `max` - 1 to 0, `status` and NULL.
+    let clear = |from: usize, status: tcsms_status| {
+        for i in from..max {
+            // SAFETY: i < max, valid per the contract.
+            unsafe {
+                *out_tags.add(i) = 0;
+                *out_statuses.add(i) = status;
+                *out_jsons.add(i) = ptr::null_mut();
+            }
         }
-    }
+    };
     // SAFETY: NULL or live per the contract.
-    let Some(queue) = (unsafe { queue.as_ref() }) else { return -1 };
+    let Some(queue) = (unsafe { queue.as_ref() }) else {
+        clear(0, TCSMS_STATUS_NULL_ARGUMENT);
+        return -1;
+    };
     let mut at = 0;
     // A panic (a bug) ends the take; what was handed over before it is returned.
     let _ = catch_unwind(AssertUnwindSafe(|| {
@@ -228,10 +234,7 @@ pub unsafe extern "C" fn tcsms_queue_take(
             at += 1;
         })
     }));
-    for i in at..max {
-        // SAFETY: as above.
-        unsafe { *out_statuses.add(i) = TCSMS_STATUS_OK };
-    }
+    clear(at, TCSMS_STATUS_OK);
     at as c_int
 }
 
