@@ -189,23 +189,24 @@ func (a *asyncQueue) drainBroken() {
 	}
 }
 
-// mayQueue reports whether CallRaw's calls use the completion queue: always
-// with Config.CompletionQueue, else while GOMAXPROCS is 1.
-func (c *Client) mayQueue() bool {
-	return c.forceQueue || runtime.GOMAXPROCS(0) == 1
+// mayQueue reports whether CallRaw's calls use the completion queue, procs
+// being GOMAXPROCS: always with Config.CompletionQueue, else while procs is 1.
+func (c *Client) mayQueue(procs int) bool {
+	return c.forceQueue || procs == 1
 }
 
 // wouldQueue reports whether a call made now would go through the queue:
 // the client queues and GOMAXPROCS calls are in progress already.
 func (c *Client) wouldQueue() bool {
-	return c.mayQueue() && c.inflight.Load() >= int64(runtime.GOMAXPROCS(0))
+	procs := runtime.GOMAXPROCS(0)
+	return c.mayQueue(procs) && c.inflight.Load() >= int64(procs)
 }
 
 // countCall counts a blocking call made outside callNative among the calls in
 // progress (when the client queues), so that callNative queues the calls
 // beyond GOMAXPROCS; the caller defers the function it returns.
 func (c *Client) countCall() func() {
-	if !c.mayQueue() {
+	if !c.mayQueue(runtime.GOMAXPROCS(0)) {
 		return func() {}
 	}
 	c.inflight.Add(1)
@@ -219,12 +220,14 @@ func (c *Client) countCall() func() {
 // goroutine waits for its completion without holding a P. It also blocks in
 // cgo when the queue is full, broken or could not be created.
 func (c *Client) callNative(h nativeClient, action, requestJSON string, timeoutMS uint64) (Status, string) {
-	if !c.mayQueue() {
+	// runtime.GOMAXPROCS takes the scheduler's lock: read it once per call.
+	procs := runtime.GOMAXPROCS(0)
+	if !c.mayQueue(procs) {
 		return nativeCall(h, action, requestJSON, timeoutMS)
 	}
 	n := c.inflight.Add(1)
 	defer c.inflight.Add(-1)
-	if n <= int64(runtime.GOMAXPROCS(0)) {
+	if n <= int64(procs) {
 		return nativeCall(h, action, requestJSON, timeoutMS)
 	}
 	c.queueOnce.Do(func() { c.queue = newAsyncQueue() })
