@@ -90,13 +90,14 @@ export PYTHONPATH="$root/bindings/python/src" TCSMS_LIBRARY="$root/target/releas
 results="$work/results.tsv"
 : > "$results"
 
+# selected LABEL: whether --only (if given) lets LABEL run.
+selected() { [ -z "$only" ] || grep -qE -- "$only" <<<"$1"; }
+
 # measure LABEL CALLERS COMMAND...: runs a peer printing `rate=R cpu_us=U`, records it.
 measure() {
     local label="$1" callers="$2"; shift 2
     local out rate cpu
-    if [ -n "$only" ] && ! grep -qE -- "$only" <<<"$label"; then
-        return 0
-    fi
+    selected "$label" || return 0
     if out=$("$@" 2>"$work/err"); then
         rate=$(sed -n 's/.*rate=\([0-9.]*\).*/\1/p' <<<"$out")
         cpu=$(sed -n 's/.*cpu_us=\([0-9.]*\).*/\1/p' <<<"$out")
@@ -138,7 +139,6 @@ for n in 1 8; do
 done
 done
 
-[ -z "$only" ] || grep -qE -- "$only" <<<"callgrind" && echo "callgrind: 2000 sequential tcsms C calls, blocking and through the queue..." >&2
 calls=2000
 # count MODE NAME: instructions of CALLS calls under callgrind, annotated into NAME.txt
 count() {
@@ -153,7 +153,8 @@ count() {
 }
 : > "$work/cg.txt"
 : > "$work/cga.txt"
-if [ -z "$only" ] || grep -qE -- "$only" <<<"callgrind"; then
+if selected callgrind; then
+    echo "callgrind: $calls sequential tcsms C calls, blocking and through the queue..." >&2
     count callgrind cg
     count callgrind-async cga
 fi
