@@ -1,4 +1,6 @@
-//! Generates the C header from `src/ffi/mod.rs` with cbindgen into `$OUT_DIR/tcsms.h`.
+//! Generates the C header from `src/ffi/` with cbindgen into `$OUT_DIR/tcsms.h`: cbindgen
+//! starts at `src/ffi/mod.rs` and follows its `mod` items in order, so the header reads
+//! topic by topic.
 //!
 //! The committed `include/tcsms.h` is never written by a build: `scripts/header.sh --check`
 //! compares the two and `scripts/header.sh --update` copies the generated one over. A build

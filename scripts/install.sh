@@ -1,7 +1,26 @@
 #!/usr/bin/env bash
-# Installs libtcsms, the tcsms command and tcsms-emulator into a prefix, building them first if needed:
+# Installs libtcsms, the tcsms command and tcsms-emulator into a prefix, building them first.
 #
-#   scripts/install.sh --prefix DIR        (DESTDIR=/staging is honoured, as with make)
+# Usage: scripts/install.sh --prefix DIR [--native] [--no-build] [--no-strip]
+#                           [--install-system-packages] [-q] [-h|--help]
+#
+#   --prefix DIR     where to install (DESTDIR=/staging is honoured, as with make)
+#   --native         build with the host toolchain (cargo build --release, into
+#                    target/release) instead of the portable glibc 2.17 build
+#   --no-build       install what the last build left in the target directory
+#   --no-strip       keep symbols (e.g. for valgrind's suppressions in the C tests)
+#   --install-system-packages
+#                    install missing system packages (patchelf, cmake, binutils, pip)
+#                    with sudo apt-get; as root they are installed without asking;
+#                    otherwise the apt-get command is printed and nothing is installed
+#   -q               print only warnings and errors
+#   -h, --help       print this help and exit
+#
+# By default every installed file is built for glibc 2.17 (RHEL/CentOS 7 and newer), with
+# cargo-zigbuild (`--target <host>.2.17`) and zig from PyPI, pinned in
+# bindings/python/pyproject.toml ([tool.tcsms] portable-build-tools) and installed on first
+# use into ${XDG_CACHE_HOME:-~/.cache}/tcsms/tools (about 95 MB to download, once). The
+# build goes to target/<host>/release; `cargo build --release` (target/release) is untouched.
 #
 #   DIR/lib/libtcsms.so.N          stripped, SONAME libtcsms.so.N (N = TCSMS_ABI_VERSION)
 #   DIR/lib/libtcsms.so            -> libtcsms.so.N
@@ -13,32 +32,37 @@
 #   DIR/bin/tcsms (the command line), DIR/bin/tcsms-emulator
 #
 # Everything is derived from the build: the header is the one the build generated, the
-# version and ABI major come from it (TCSMS_VERSION is Cargo.toml's), the system libraries from
-# `cargo rustc ... --print native-static-libs` (the one source of that list; cached in the
-# target directory per rustc version and Cargo.lock). Needs cargo; installs patchelf and
-# cmake with apt-get when they are missing. Options: --no-build (use what target/release
-# holds), --no-strip (keep symbols, e.g. for valgrind's suppressions in the C tests), -q.
+# version and ABI major come from it (TCSMS_VERSION is Cargo.toml's), the system libraries
+# from rustc's native-static-libs for libtcsms.a (the one source of that list; the portable
+# build prints it with the very build that made the archive, the native one asks
+# `cargo rustc` once per rustc version and Cargo.lock). Each build also writes the list to
+# the release directory as tcsms-native-static-libs, which --no-build reads.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$root/scripts/lib/cargo.sh"
 prefix=""
 build=1
+native=0
 strip_opt=--strip-unneeded
 quiet=0
-usage() { sed -n '2,3p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+install_system=0
+usage() { sed -n '2,/^set -euo/{/^#/p}' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+bad_usage() { echo "install.sh: $*" >&2; usage >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
-        --prefix) [ $# -ge 2 ] || usage; prefix="$2"; shift 2 ;;
+        --prefix) [ $# -ge 2 ] || bad_usage "--prefix needs a directory"; prefix="$2"; shift 2 ;;
         --prefix=*) prefix="${1#--prefix=}"; shift ;;
+        --native) native=1; shift ;;
         --no-build) build=0; shift ;;
         --no-strip) strip_opt=""; shift ;;
+        --install-system-packages) install_system=1; shift ;;
         -q) quiet=1; shift ;;
-        -h|--help) usage ;;
-        *) echo "install.sh: unknown argument: $1" >&2; usage ;;
+        -h|--help) usage; exit 0 ;;
+        *) bad_usage "unknown argument: $1" ;;
     esac
 done
-[ -n "$prefix" ] || { echo "install.sh: --prefix DIR is required" >&2; usage; }
+[ -n "$prefix" ] || bad_usage "--prefix DIR is required"
 case "$prefix" in
     /*) ;;
     *) prefix="$(pwd)/$prefix" ;;
@@ -49,20 +73,31 @@ dest="${DESTDIR:-}${prefix}"
 say() { [ "$quiet" = 1 ] || echo "install.sh: $*"; }
 die() { echo "install.sh: $*" >&2; exit 1; }
 
-# Tools this script needs beyond cargo and a C toolchain.
+# System packages this script needs beyond cargo and a C toolchain. They are installed as
+# root, or with sudo when asked (--install-system-packages); otherwise the command is printed.
 need_apt=()
 command -v patchelf >/dev/null 2>&1 || need_apt+=(patchelf)
 command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
 command -v strip >/dev/null 2>&1 || need_apt+=(binutils)
+if [ "$native" = 0 ] && [ "$build" = 1 ] && ! python3 -m pip --version >/dev/null 2>&1; then
+    need_apt+=(python3-pip)   # the portable build's tools come from PyPI
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
-    command -v apt-get >/dev/null 2>&1 || die "missing tools: ${need_apt[*]} (install them)"
+    command -v apt-get >/dev/null 2>&1 ||
+        die "missing: ${need_apt[*]}; install them with your system's package manager and run again"
     sudo=()
     [ "$(id -u)" = 0 ] || sudo=(sudo)
-    say "installing ${need_apt[*]} with apt-get"
+    apt_cmd="${sudo[*]}${sudo:+ }apt-get install -y ${need_apt[*]}"
+    if [ "$(id -u)" != 0 ] && [ "$install_system" = 0 ]; then
+        echo "install.sh: missing system packages: ${need_apt[*]}" >&2
+        echo "install.sh: install them with:  $apt_cmd" >&2
+        die "or run again with --install-system-packages to have this script run it"
+    fi
+    say "installing ${need_apt[*]}: $apt_cmd (about a minute)"
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
-command -v cargo >/dev/null 2>&1 || die "cargo not found (see the README's set-up)"
+command -v cargo >/dev/null 2>&1 || die "cargo not found (install Rust: https://rustup.rs)"
 
 cd "$root"
 cargo_q=()
@@ -70,35 +105,108 @@ cargo_q=()
 target="$(cargo metadata --format-version 1 --no-deps --locked |
     sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
 [ -n "$target" ] || die "cannot find cargo's target directory"
-release="$target/release"
 
-# rustc's native-static-libs for libtcsms.a. Printing it rebuilds the crate, so the answer
-# is cached for this rustc and this Cargo.lock.
-nsl_cache="$release/tcsms-native-static-libs"
-nsl_key="$( (rustc -vV; cat Cargo.lock) | cksum | cut -d' ' -f1)"
-native_static_libs=""
-if [ -f "$nsl_cache" ] && [ "$(sed -n 1p "$nsl_cache")" = "$nsl_key" ]; then
-    native_static_libs="$(sed -n 2p "$nsl_cache")"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+# run_cargo JSON ERR cargo-args...: runs cargo with its JSON messages into JSON and its
+# progress and diagnostics both on stderr (unless -q) and into ERR.
+run_cargo() {
+    local json="$1" err="$2"; shift 2
+    if [ "$quiet" = 1 ]; then
+        "$@" >"$json" 2>"$err" || { cat "$err" >&2; return 1; }
+    else
+        { "$@" 2>&1 >"$json" | tee "$err" >&2; } || return 1
+    fi
+}
+# rustc's note, printed once per staticlib build (and replayed by cargo when nothing changed).
+nsl_from() { sed -n 's/^note: native-static-libs: //p' "$1" | tail -n 1; }
+
+if [ "$native" = 0 ]; then
+    # ---- the portable build: glibc 2.17 with cargo-zigbuild ------------------------------
+    host="$(rustc -vV | sed -n 's/^host: //p')"
+    case "$host" in
+        *-unknown-linux-gnu) ;;
+        *) die "the portable build is for Linux glibc hosts (this is $host); use --native" ;;
+    esac
+    release="$target/$host/release"
+    if [ "$build" = 1 ]; then
+        # The tools live outside the checkout, in a private directory named after their pinned
+        # versions: fresh clones, worktrees and `cargo clean` reuse them (zig is ~300 MB
+        # unpacked), nothing global changes (no PATH, no site-packages, no sudo), and a new pin
+        # installs beside the old. `pip install --target` needs no venv module (Debian ships it
+        # separately) and is allowed on an externally managed Python. setup.py, which builds
+        # the wheel, uses the same directory, so cargo sees the same linker wrappers and the
+        # wheel reuses this build.
+        pins="$(sed -n 's/^portable-build-tools = \[\(.*\)\]$/\1/p' bindings/python/pyproject.toml |
+            grep -o '"[^"]*"' | tr -d '"' | tr '\n' ' ')"
+        [ -n "$pins" ] || die "bindings/python/pyproject.toml has no portable-build-tools"
+        tools_name="$(printf '%s' "$pins" | sed -e 's/==/-/g' -e 's/ *$//' -e 's/ /_/g')"
+        tools="${TCSMS_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tcsms/tools}/$tools_name"
+        if [ ! -x "$tools/bin/cargo-zigbuild" ] || [ ! -x "$tools/ziglang/zig" ]; then
+            say "installing ${pins% } from PyPI into $tools (about 95 MB to download, once)"
+            mkdir -p "$(dirname "$tools")"
+            staging="$(mktemp -d "$tools.XXXXXX")"
+            # shellcheck disable=SC2086 # pins: one word per requirement
+            PIP_ROOT_USER_ACTION=ignore python3 -m pip install ${cargo_q[@]:+-q} --disable-pip-version-check \
+                --no-deps --only-binary=:all: --target "$staging" $pins ||
+                { rm -rf "$staging"; die "pip could not install ${pins% }"; }
+            rm -rf "$tools"   # an incomplete earlier install
+            mv -T "$staging" "$tools" 2>/dev/null || rm -rf "$staging"   # another build was first
+            [ -x "$tools/bin/cargo-zigbuild" ] && [ -x "$tools/ziglang/zig" ] ||
+                die "$tools lacks bin/cargo-zigbuild or ziglang/zig after pip install"
+        fi
+        say "building for glibc 2.17: cargo zigbuild --release --target $host.2.17" \
+            "(the first build takes 2-5 minutes on 2 cores, then seconds)"
+        # rustc prints native-static-libs with the very build that makes libtcsms.a; setup.py
+        # sets the same flags, so the wheel's build is this one.
+        if ! RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--print=native-static-libs" \
+            PATH="$tools/ziglang:$tools/bin:$PATH" \
+            run_cargo "$tmp/build.json" "$tmp/build.err" \
+            cargo zigbuild "${cargo_q[@]}" --release --locked --target "$host.2.17" \
+            --message-format=json-render-diagnostics; then
+            die "cargo zigbuild failed"
+        fi
+        native_static_libs="$(nsl_from "$tmp/build.err")"
+        [ -n "$native_static_libs" ] || die "rustc printed no native-static-libs"
+        printf 'portable %s\n%s\n' "$host.2.17" "$native_static_libs" > "$release/tcsms-native-static-libs"
+    fi
+else
+    # ---- the native build: the host toolchain, target/release ----------------------------
+    release="$target/release"
+    # Asking rustc for native-static-libs rebuilds the crate, so the answer is cached for
+    # this rustc and this Cargo.lock.
+    nsl_key="native $( (rustc -vV; cat Cargo.lock) | cksum | cut -d' ' -f1)"
+    if [ "$build" = 1 ] && ! { [ -f "$release/tcsms-native-static-libs" ] &&
+        [ "$(sed -n 1p "$release/tcsms-native-static-libs")" = "$nsl_key" ]; }; then
+        say "asking rustc for native-static-libs: cargo rustc --crate-type staticlib" \
+            "(rebuilds the tcsms crate once per rustc and Cargo.lock: about a minute)"
+        run_cargo "$tmp/nsl.json" "$tmp/nsl.err" cargo rustc "${cargo_q[@]}" --release --locked --lib \
+            --crate-type staticlib -- --print native-static-libs || die "cargo rustc failed"
+        native_static_libs="$(nsl_from "$tmp/nsl.err")"
+        [ -n "$native_static_libs" ] || die "rustc printed no native-static-libs"
+        mkdir -p "$release"
+        printf '%s\n%s\n' "$nsl_key" "$native_static_libs" > "$release/tcsms-native-static-libs"
+    fi
+    if [ "$build" = 1 ]; then
+        say "cargo build --release (a minute or two when the library changed, else seconds)"
+        run_cargo "$tmp/build.json" "$tmp/build.err" \
+            cargo build "${cargo_q[@]}" --release --locked --message-format=json-render-diagnostics ||
+            die "cargo build failed"
+    fi
 fi
-if [ -z "$native_static_libs" ]; then
-    [ "$build" = 1 ] || die "no cached native-static-libs in $nsl_cache; run without --no-build"
-    say "asking rustc for native-static-libs"
-    nsl_out="$(cargo rustc "${cargo_q[@]}" --release --locked --lib --crate-type staticlib \
-        -- --print native-static-libs 2>&1)" || { echo "$nsl_out" >&2; die "cargo rustc failed"; }
-    native_static_libs="$(printf '%s\n' "$nsl_out" | sed -n 's/^note: native-static-libs: //p' | tail -1)"
-    [ -n "$native_static_libs" ] || { echo "$nsl_out" >&2; die "rustc printed no native-static-libs"; }
-    mkdir -p "$release"
-    printf '%s\n%s\n' "$nsl_key" "$native_static_libs" > "$nsl_cache"
+if [ "$build" = 0 ]; then
+    [ -f "$release/tcsms-native-static-libs" ] ||
+        die "no native-static-libs in $release/tcsms-native-static-libs; run without --no-build"
 fi
+native_static_libs="$(sed -n 2p "$release/tcsms-native-static-libs")"
+[ -n "$native_static_libs" ] || die "$release/tcsms-native-static-libs is empty; run without --no-build"
 
 # The header to install is the one the build generated for this library ($OUT_DIR/tcsms.h
 # of the tcsms build script); with --no-build, the committed include/tcsms.h.
 header="$root/include/tcsms.h"
 if [ "$build" = 1 ]; then
-    say "cargo build --release"
-    cargo build "${cargo_q[@]}" --release --locked --message-format=json-render-diagnostics > "$release/tcsms-install-build.json" ||
-        die "cargo build failed"
-    out_dir="$(tcsms_out_dir < "$release/tcsms-install-build.json")"
+    out_dir="$(tcsms_out_dir < "$tmp/build.json")"
     [ -n "$out_dir" ] && [ -f "$out_dir/tcsms.h" ] || die "the build script wrote no tcsms.h"
     header="$out_dir/tcsms.h"
     cmp -s "$header" "$root/include/tcsms.h" ||
@@ -113,13 +221,11 @@ abi="$(sed -n 's/^#define TCSMS_ABI_VERSION \([0-9][0-9]*\)$/\1/p' "$header")"
 [ -n "$version" ] && [ -n "$abi" ] || die "$header lacks TCSMS_VERSION or TCSMS_ABI_VERSION"
 soname="libtcsms.so.$abi"
 
-say "installing tcsms $version (ABI $abi) into ${dest}"
+say "installing tcsms $version (ABI $abi) from $release into ${dest}"
 install -d "$dest/lib/pkgconfig" "$dest/lib/cmake/tcsms" "$dest/include" "$dest/bin"
 
 # Shared library: stripped, then given its SONAME (the build tree's copy keeps none, so
-# programs linked against target/release keep working).
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+# programs linked against the build tree keep working).
 cp "$release/libtcsms.so" "$tmp/$soname"
 [ -z "$strip_opt" ] || strip "$strip_opt" "$tmp/$soname"
 patchelf --set-soname "$soname" "$tmp/$soname"

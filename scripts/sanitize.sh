@@ -33,6 +33,12 @@ export TCSMS_STRESS_CYCLES="${TCSMS_STRESS_CYCLES:-200}"
 # to 256 MiB, and both map shadow memory as the heap is touched), so the stress test's RSS
 # bound is lifted here; leaks are LeakSanitizer's job in these runs. Descriptors stay checked.
 export TCSMS_STRESS_RSS_MIB="${TCSMS_STRESS_RSS_MIB:-4096}"
+# The same for tests/hostile_memory.rs's peak-memory bound (the rust suite checks it exactly).
+export TCSMS_HOSTILE_RSS_SLACK_MIB="${TCSMS_HOSTILE_RSS_SLACK_MIB:-4096}"
+# tests/ratelimit_store.rs's floor on the share of the shared budget 4 x 8 senders use: the
+# rust suite holds 95 %; instrumented senders on a busy 2-core machine may reach less. The
+# ceiling (no more than the budget, no RequestLimitExceeded) stays as strict.
+export TCSMS_RL_STORE_MIN_SHARE="${TCSMS_RL_STORE_MIN_SHARE:-0.75}"
 
 run_asan() {
     RUSTFLAGS="-Zsanitizer=address" \

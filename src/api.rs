@@ -30,10 +30,13 @@ pub struct Action {
     pub idempotency: Idempotency,
     /// The service's default limit for this action (requests per second).
     pub rate_limit_per_second: u32,
+    /// The fields of `Response` that every success answer to this action has (besides
+    /// `RequestId`).
+    pub result_fields: &'static [&'static str],
 }
 
-const fn action(name: &'static str, idempotency: Idempotency, rate: u32) -> Action {
-    Action { name, idempotency, rate_limit_per_second: rate }
+const fn action(name: &'static str, idempotency: Idempotency, rate: u32, results: &'static [&'static str]) -> Action {
+    Action { name, idempotency, rate_limit_per_second: rate, result_fields: results }
 }
 
 use Idempotency::{Idempotent as I, NotIdempotent as N};
@@ -79,6 +82,85 @@ pub fn parse_envelope_head(body: &[u8]) -> Option<ResponseHead> {
     let head: EnvelopeHead = object(&mut de).ok()?;
     de.end().ok()?;
     Some(head.response)
+}
+
+/// What ties a success answer to its request, read without building the whole answer:
+/// which of the wanted result fields `Response` has, and the `PhoneNumber` of each entry
+/// of the array `numbers_in` (for SendSms and SendMultiGlobalSms).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct AnswerKeys {
+    /// Bit `i` set: `fields[i]` is present.
+    pub present: u64,
+    /// The entries of `numbers_in`, each with its `PhoneNumber` (`None`: it has none).
+    pub numbers: Vec<Option<String>>,
+}
+
+/// Reads [`AnswerKeys`] from a body; `None` when it is not an envelope of that shape
+/// (`numbers_in` present but not an array of objects, say). `fields`: at most 64.
+pub fn answer_keys(body: &[u8], fields: &[&str], numbers_in: Option<&str>) -> Option<AnswerKeys> {
+    use serde::de::{DeserializeSeed, IgnoredAny};
+
+    #[derive(Deserialize)]
+    struct Entry {
+        #[serde(rename = "PhoneNumber", default)]
+        phone_number: Option<String>,
+    }
+
+    #[derive(Clone, Copy)]
+    struct Seed<'s> {
+        fields: &'s [&'s str],
+        numbers_in: Option<&'s str>,
+        /// Reading the envelope (true) or `Response` (false).
+        envelope: bool,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Seed<'_> {
+        type Value = AnswerKeys;
+        fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<AnswerKeys, D::Error> {
+            deserializer.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Seed<'_> {
+        type Value = AnswerKeys;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AnswerKeys, A::Error> {
+            let mut keys = AnswerKeys::default();
+            let mut response = false;
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if self.envelope {
+                    if key == "Response" && !response {
+                        response = true;
+                        keys = map.next_value_seed(Seed { envelope: false, ..self })?;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                } else {
+                    if let Some(i) = self.fields.iter().position(|f| *f == key) {
+                        keys.present |= 1 << i;
+                    }
+                    if Some(&*key) == self.numbers_in {
+                        let entries: Vec<Entry> = map.next_value()?;
+                        keys.numbers = entries.into_iter().map(|e| e.phone_number).collect();
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            if self.envelope && !response {
+                return Err(serde::de::Error::missing_field("Response"));
+            }
+            Ok(keys)
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let keys =
+        Seed { fields: &fields[..fields.len().min(64)], numbers_in, envelope: true }.deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    Some(keys)
 }
 
 /// Deserializes `T` from a JSON object only (never from an array).
@@ -152,6 +234,25 @@ pub struct ReportConversionResponse {
 pub struct Envelope<T> {
     #[serde(rename = "Response")]
     pub response: T,
+}
+
+/// The E.164 form of a number, or `None` when it is neither E.164 (`+` and 7 to 15
+/// digits, no leading zero; `+86` numbers 11 digits starting with 1) nor an 11-digit
+/// mainland number starting with 1 (returned as `+86...`).
+pub fn normalize_phone_number(number: &str) -> Option<String> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if let Some(rest) = number.strip_prefix('+') {
+        if !digits(rest) || !(7..=15).contains(&rest.len()) || rest.starts_with('0') {
+            return None;
+        }
+        if let Some(mainland) = rest.strip_prefix("86") {
+            if mainland.len() != 11 || !mainland.starts_with('1') {
+                return None;
+            }
+        }
+        return Some(number.to_owned());
+    }
+    (number.len() == 11 && digits(number) && number.starts_with('1')).then(|| format!("+86{number}"))
 }
 
 #[cfg(test)]

@@ -230,7 +230,7 @@ fn reply(map: &Map<String, Value>) -> Result<Reply, Error> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const DELIVERY: &str = r#"[
@@ -239,7 +239,7 @@ mod tests {
         {"user_receive_time":"2015-10-17 08:03:05","nationcode":"65","mobile":"91234567",
          "report_status":"FAIL","errmsg":"UNDELIV","description":"fail","sid":"x2","extra":1}
     ]"#;
-    const REPLY: &str =
+    pub(crate) const REPLY: &str =
         r#"{"extend":"","mobile":"13900000001","nationcode":"86","sign":"tcsms","text":"TD","time":1445391786}"#;
 
     fn error(body: &[u8]) -> Error {
@@ -345,52 +345,5 @@ mod tests {
         assert_eq!((v["result"].as_i64(), v["errmsg"].as_str()), (Some(0), Some("OK")));
         let v: Value = serde_json::from_str(&ack_failure("bad \"body\"")).unwrap();
         assert_eq!((v["result"].as_i64(), v["errmsg"].as_str()), (Some(1), Some("bad \"body\"")));
-    }
-
-    mod c_abi {
-        use super::REPLY;
-        use crate::ffi::*;
-        use std::ffi::{c_char, CStr};
-        use std::ptr;
-
-        fn call(body: *const c_char, len: usize) -> (tcsms_status, String) {
-            let mut out = ptr::null_mut();
-            let status = unsafe { tcsms_parse_callback(body, len, &mut out) };
-            assert!(!out.is_null());
-            let json = unsafe { CStr::from_ptr(out) }.to_str().unwrap().to_owned();
-            unsafe { tcsms_free(out) };
-            (status, json)
-        }
-
-        #[test]
-        fn parses_from_bytes_with_a_length() {
-            // The length counts, not a NUL: trailing garbage beyond `len` is not read.
-            let mut bytes = REPLY.as_bytes().to_vec();
-            bytes.extend_from_slice(b"garbage");
-            let (status, json) = call(bytes.as_ptr().cast(), REPLY.len());
-            assert_eq!(status, TCSMS_STATUS_OK, "{json}");
-            assert!(json.starts_with(r#"{"Kind":"reply","Reply":{"#), "{json}");
-            assert!(json.contains(r#""PhoneNumber":"+8613900000001""#), "{json}");
-        }
-
-        #[test]
-        fn statuses_of_bad_bodies() {
-            let (status, json) = call(ptr::null(), 0);
-            assert_eq!(status, TCSMS_STATUS_INVALID_ARGUMENT);
-            assert!(json.contains("callback body is empty"), "{json}");
-            let (status, json) = call(ptr::null(), 3);
-            assert_eq!(status, TCSMS_STATUS_NULL_ARGUMENT);
-            assert!(json.contains("`body`"), "{json}");
-            // Over the limit: refused from the length alone, the pointer is never read.
-            let byte = 0u8;
-            let (status, json) = call((&byte as *const u8).cast(), usize::MAX);
-            assert_eq!(status, TCSMS_STATUS_INVALID_ARGUMENT);
-            assert!(json.contains("over the limit"), "{json}");
-            let bad = b"[\xff]";
-            assert_eq!(call(bad.as_ptr().cast(), bad.len()).0, TCSMS_STATUS_INVALID_UTF8);
-            let cut = &REPLY.as_bytes()[..10];
-            assert_eq!(call(cut.as_ptr().cast(), cut.len()).0, TCSMS_STATUS_INVALID_JSON);
-            assert_eq!(unsafe { tcsms_parse_callback(ptr::null(), 0, ptr::null_mut()) }, TCSMS_STATUS_NULL_ARGUMENT);
-        }
     }
 }

@@ -11,6 +11,7 @@
 //! | the request was written, then a read timeout, a broken connection, HTTP 5xx, a 200 that is not the envelope | retried | **never** |
 //! | service answered `InternalError.SendAndRecvFail`, `InternalError.Timeout`, `InternalError`, `ServiceUnavailable` | retried | **never** |
 //! | any other API error, HTTP 4xx, invalid input | never | never |
+//! | `AuthFailure.TokenFailure`/`SecretIdNotFound` with a role's temporary keys (it did not act) | once, with new keys | once, with new keys |
 //!
 //! Whether anything was written is recorded by the transport, not guessed from the
 //! error; every transport error's message ends with "the request was not sent" or
@@ -23,13 +24,12 @@
 use crate::api::{self, Action, Idempotency, ReportConversionRequest, ReportConversionResponse};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::dns::CachingResolver;
 use crate::error::{codes, Error, ErrorKind};
 use crate::events::{AttemptInfo, CallTrace, EventFn, Observer};
-use crate::http::{Failed, Http};
 use crate::ratelimit::Limiter;
 use crate::sign;
 use crate::signer::{CredentialSlot, Signer};
+use crate::transport::{Method, NameResolver, Request, Response, Stage, Transport, TransportError};
 use std::cell::Cell;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -38,23 +38,34 @@ pub const REQUEST_CLIENT: &str = concat!("tcsms/", env!("CARGO_PKG_VERSION"));
 /// The largest response body read.
 pub const MAX_RESPONSE_BYTES: u64 = 16 << 20;
 const CONTENT_TYPE: &str = "application/json";
+/// After waiting for its rate-limit slot, an attempt still needs this share of the time
+/// it had left (at most [`MAX_SEND_RESERVE`]) for the exchange, or it is not sent.
+const SEND_RESERVE_DIVISOR: u32 = 4;
+const MAX_SEND_RESERVE: Duration = Duration::from_secs(1);
 const BACKOFF_BASE: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
-/// A Tencent Cloud SMS client. Immutable after creation, `Send + Sync`: share one
-/// client between all threads; they share its connection pool.
+/// A Tencent Cloud SMS client. Internally synchronised (`Send + Sync`): share one client
+/// between all threads; they share its connection pool, rate limits and statistics.
+/// [`Client::set_credentials`] and [`Client::set_event_callback`] may be called at any
+/// time from any thread: calls in flight finish with the credentials and the callback
+/// they started with, later calls use the new ones.
 pub struct Client {
     /// The configuration; its `credentials` are empty: the live ones are in `signer`.
     config: Config,
-    /// Connections and HTTP/1.1 exchanges (see [`crate::http`]).
-    http: Http,
+    /// Connections and HTTP/1.1 exchanges (see [`crate::transport`]).
+    transport: Transport,
     /// The credentials, replaceable while calls are in flight (see [`Client::set_credentials`]).
-    signer: CredentialSlot,
+    signer: std::sync::Arc<CredentialSlot>,
+    /// Refreshes the credentials of a role source (see [`crate::provider`]).
+    refresher: Option<crate::provider::refresh::Refresher>,
     /// The host's clock plus the skew learned from `AuthFailure.SignatureExpire`.
     clock: Clock,
     limiter: Limiter,
+    /// The limiter shared through Redis, when `rate_limit_store` is set (then `limiter` is unused).
+    store: Option<crate::ratelimit_store::SharedLimiter>,
     /// The event hook and the statistics (see [`crate::events`]).
-    observer: Observer,
+    observer: std::sync::Arc<Observer>,
 }
 
 impl std::fmt::Debug for Client {
@@ -78,6 +89,8 @@ enum Reach {
     MaybeActed,
     /// Retrying cannot help.
     Final,
+    /// The service refused the temporary keys before acting: one more try with new keys.
+    KeysRefused,
 }
 
 struct Failure {
@@ -94,7 +107,7 @@ impl Failure {
         match self.reach {
             Reach::NotSent | Reach::NotActed => true,
             Reach::MaybeActed => idempotency == Idempotency::Idempotent,
-            Reach::NotSentWillRecur | Reach::Final => false,
+            Reach::NotSentWillRecur | Reach::Final | Reach::KeysRefused => false,
         }
     }
 }
@@ -106,6 +119,7 @@ impl Reach {
             Reach::NotSent | Reach::NotSentWillRecur => "not sent: safe to send again",
             Reach::NotActed => "the service did not act (rate limited)",
             Reach::MaybeActed | Reach::Final => "the service may have acted: the action is idempotent",
+            Reach::KeysRefused => "temporary keys refused: signed again with new ones",
         }
     }
 
@@ -115,44 +129,27 @@ impl Reach {
             Reach::NotSent | Reach::NotSentWillRecur => "the request was not sent",
             Reach::NotActed => "the service did not act on the request",
             Reach::MaybeActed | Reach::Final => "the request was sent: the service may have acted on it",
+            Reach::KeysRefused => "the service did not act on the request",
         }
     }
 }
 
 /// How far a failed exchange got, what kind of failure it is (kind and code) and the
-/// first words of its message. `written`: whether any byte of the request reached the
-/// socket.
-fn classify_transport_error(error: &ureq::Error, written: bool) -> (Reach, ErrorKind, &'static str, &'static str) {
-    use ureq::Error as E;
-    use ureq::Timeout as T;
-    let (reach, kind, code) = match error {
-        E::Timeout(T::Resolve | T::Connect) => (Reach::NotSent, ErrorKind::Timeout, codes::TIMEOUT),
-        E::Timeout(_) if !written => (Reach::NotSent, ErrorKind::Timeout, codes::TIMEOUT),
-        E::Timeout(_) => (Reach::MaybeActed, ErrorKind::Timeout, codes::TIMEOUT),
-        // Refusals that would recur: the request cannot be made, TLS or the proxy said
-        // no. rustls reports a refused handshake (certificate, alert) as InvalidData from
-        // the first write; a plain socket never does.
-        E::Http(_)
-        | E::BadUri(_)
-        | E::InvalidProxyUrl
-        | E::RequireHttpsOnly(_)
-        | E::Tls(_)
-        | E::Rustls(_)
-        | E::Pem(_)
-        | E::TlsRequired
-        | E::ConnectProxyFailed(_) => (Reach::NotSentWillRecur, ErrorKind::Network, codes::NETWORK),
-        E::Io(io) if !written && io.kind() == std::io::ErrorKind::InvalidData => {
-            (Reach::NotSentWillRecur, ErrorKind::Network, codes::NETWORK)
-        }
-        _ if !written => (Reach::NotSent, ErrorKind::Network, codes::NETWORK),
-        _ => (Reach::MaybeActed, ErrorKind::Network, codes::NETWORK),
+/// first words of its message.
+fn classify_transport_error(error: &TransportError) -> (Reach, ErrorKind, &'static str, &'static str) {
+    let reach = match error.stage {
+        _ if error.recurs() => Reach::NotSentWillRecur,
+        _ if error.written => Reach::MaybeActed,
+        _ => Reach::NotSent,
     };
-    let what = match (error, reach) {
-        (E::Timeout(_), Reach::MaybeActed) => "no answer within the time limit from",
-        (E::Timeout(_), _) => "could not connect in time to",
-        (E::Io(_), Reach::NotSentWillRecur) => "TLS handshake failed with",
-        (E::ConnectProxyFailed(_), _) => "the proxy refused the tunnel to",
-        (E::HostNotFound, _) => "could not resolve the host of",
+    let (kind, code) =
+        if error.timed_out { (ErrorKind::Timeout, codes::TIMEOUT) } else { (ErrorKind::Network, codes::NETWORK) };
+    let what = match (error.stage, reach) {
+        _ if error.timed_out && reach == Reach::MaybeActed => "no answer within the time limit from",
+        _ if error.timed_out => "could not connect in time to",
+        (Stage::Tls, _) => "TLS handshake failed with",
+        (Stage::Proxy, _) => "the proxy refused the tunnel to",
+        (Stage::Resolve, _) => "could not resolve the host of",
         (_, Reach::NotSentWillRecur) => "cannot make a request to",
         (_, Reach::MaybeActed) => "exchange failed after sending to",
         _ => "could not connect to",
@@ -168,47 +165,55 @@ impl Client {
 
     /// Creates a client; builds the connection pool and TLS roots once.
     pub fn new(config: Config) -> Result<Client, Error> {
-        Client::with_resolver(config, CachingResolver::default())
+        Client::with_resolver(config, None)
     }
 
     /// As [`Client::new`], resolving names with `resolver` instead of the system's: the
     /// hook through which tests simulate DNS failure without resolving a real name. Not part
     /// of the stable interface.
     #[doc(hidden)]
-    pub fn with_name_resolver(
-        config: Config,
-        resolver: impl ureq::unversioned::resolver::Resolver,
-    ) -> Result<Client, Error> {
-        Client::with_resolver(config, CachingResolver::over(resolver))
+    pub fn with_name_resolver(config: Config, resolver: impl NameResolver) -> Result<Client, Error> {
+        Client::with_resolver(config, Some(Box::new(resolver)))
     }
 
     /// As [`Client::new`], resolving names with `resolver`.
-    fn with_resolver(mut config: Config, resolver: CachingResolver) -> Result<Client, Error> {
-        let proxy = match &config.proxy {
-            Some(url) => Some(crate::config::parse_proxy(url.expose())?),
-            None => crate::config::env_proxy()?,
-        };
-        let mut tls = ureq::tls::TlsConfig::builder();
-        if let Some(path) = &config.ca_file {
-            tls = tls.root_certs(load_roots(path)?);
+    fn with_resolver(mut config: Config, resolver: Option<Box<dyn NameResolver>>) -> Result<Client, Error> {
+        // One resolver for the client's transport and its credential fetchers'.
+        let resolver: Option<std::sync::Arc<dyn NameResolver>> = resolver.map(std::sync::Arc::from);
+        let share = || resolver.clone().map(|r| Box::new(r) as Box<dyn NameResolver>);
+        let transport = Transport::new(
+            &config.endpoint.url,
+            &config.endpoint.authority,
+            config.proxy.as_ref().map(|url| url.expose()),
+            config.ca_file.as_deref(),
+            REQUEST_CLIENT,
+            share(),
+        )?;
+        let observer = std::sync::Arc::new(Observer::new(config.log_phone_numbers));
+        let credentials = config.credentials.take();
+        if let Some(warning) = credentials.warning() {
+            observer.warn(warning.to_owned());
         }
-        // What the connectors read: the proxy, TLS roots, TCP_NODELAY, the buffers (the
-        // output buffer holds a whole request, so that it leaves in one write) and the
-        // User-Agent of a proxy's CONNECT.
-        let connection_config = ureq::config::Config::builder()
-            .proxy(proxy)
-            .tls_config(tls.build())
-            .no_delay(true)
-            .input_buffer_size(crate::http::MAX_HEAD_BYTES)
-            .output_buffer_size(64 << 10)
-            .user_agent(REQUEST_CLIENT)
-            .build();
-        let http = Http::new(&config.endpoint.url, connection_config, resolver)
-            .map_err(|e| Error::invalid_config(format!("endpoint {} cannot be used: {e}", config.endpoint.url)))?;
-        let signer = CredentialSlot::new(Signer::new(config.credentials.take()));
+        let settings = crate::provider::fetch::Settings {
+            region: &config.region,
+            connect_timeout: config.connect_timeout,
+            proxy: config.proxy.as_ref().map(|url| url.expose()),
+            ca_file: config.ca_file.as_deref(),
+            user_agent: REQUEST_CLIENT,
+        };
+        let (signer, refresher) = crate::provider::client_parts(
+            credentials,
+            config.credential_provider.clone(),
+            &settings,
+            &share,
+            &observer,
+        )?;
         let limiter = Limiter::new(&config.rate_limits);
-        let observer = Observer::new(config.log_phone_numbers);
-        Ok(Client { config, http, signer, clock: Clock::default(), limiter, observer })
+        let store = match &config.rate_limit_store {
+            Some(store) => Some(crate::ratelimit_store::SharedLimiter::new(store, &config.rate_limits)?),
+            None => None,
+        };
+        Ok(Client { config, transport, signer, refresher, clock: Clock::default(), limiter, store, observer })
     }
 
     /// The configuration, without its credentials (see [`Client::set_credentials`]).
@@ -222,6 +227,13 @@ impl Client {
     /// the last call using them ends. `token`: `None` (or empty) for none.
     pub fn set_credentials(&self, secret_id: &str, secret_key: &str, token: Option<&str>) -> Result<(), Error> {
         use crate::credentials::{CredentialSource, Credentials};
+        if let Some(refresher) = &self.refresher {
+            return Err(Error::invalid_argument(format!(
+                "this client fetches and refreshes its own credentials ({}); set_credentials is for clients \
+                 configured with fixed keys",
+                refresher.source()
+            )));
+        }
         let credentials = Credentials::new(secret_id, secret_key, token, CredentialSource::Config)?;
         self.signer.replace(Signer::new(credentials));
         Ok(())
@@ -238,6 +250,14 @@ impl Client {
     /// any time, from any thread; calls in flight keep the callback they started with.
     pub fn set_event_callback(&self, callback: Option<Box<EventFn>>) {
         self.observer.set_hook(callback.map(std::sync::Arc::from));
+    }
+
+    /// Removes the event callback for good, also for calls in flight or queued: when this
+    /// returns, the callback is not running on another thread and will not be called
+    /// again (what it uses may be freed). For a client whose handle is released while
+    /// calls submitted to a completion queue are still pending.
+    pub fn detach_event_callback(&self) {
+        self.observer.detach();
     }
 
     /// The statistics since the client was made, as JSON (see [`crate::events`]).
@@ -287,6 +307,19 @@ impl Client {
         })
     }
 
+    /// Opens and handshakes connections before the first calls, so that up to `count`
+    /// (at most 64, the size of the pool) idle connections wait; returns how many wait.
+    /// Nothing is sent on them. Takes at most `timeout` (and the client's `timeout_ms`).
+    /// When the endpoint cannot be reached, the error says so and the client is as
+    /// before (the connections opened so far stay in the pool).
+    pub fn connect_ahead(&self, count: usize, timeout: Option<Duration>) -> Result<usize, Error> {
+        let limit = timeout.map_or(self.config.timeout, |t| t.min(self.config.timeout));
+        let deadline = Instant::now() + limit;
+        self.transport
+            .connect_ahead(count, deadline, self.config.connect_timeout)
+            .map_err(|failed| self.transport_failure(failed, &self.signer.current()).error)
+    }
+
     fn execute(&self, action: &'static Action, body: &[u8], timeout: Option<Duration>) -> Result<String, Error> {
         if crate::events::in_callback() {
             return Err(crate::events::reentrant_error(action.name));
@@ -308,6 +341,7 @@ impl Client {
         let deadline = Instant::now() + limit;
         let mut attempt = 0u32;
         let mut resigned = false;
+        let mut rekeyed = false;
         loop {
             let offset = self.clock.offset();
             let mut info = AttemptInfo::start(offset);
@@ -326,6 +360,13 @@ impl Client {
             if !resigned && failure.error.code() == crate::clock::SIGNATURE_EXPIRE && self.clock.offset() != offset {
                 resigned = true;
                 let reason = Some(("clock skew corrected: signed again with the service's time", Duration::ZERO));
+                trace.attempt(&info, Err(&failure.error), reason, self.clock.offset());
+                continue;
+            }
+            // Temporary keys the service refused: signed again once with new ones.
+            if !rekeyed && failure.reach == Reach::KeysRefused {
+                rekeyed = true;
+                let reason = Some(("temporary keys refused: signed again with new ones", Duration::ZERO));
                 trace.attempt(&info, Err(&failure.error), reason, self.clock.offset());
                 continue;
             }
@@ -353,45 +394,74 @@ impl Client {
         if deadline <= Instant::now() {
             return Err(Failure::new(Reach::Final, timeout_error(&self.config)));
         }
-        info.rate_limit_wait = self.limiter.acquire(action, deadline).map_err(|e| Failure::new(Reach::Final, e))?;
-        let signer = self.signer.current();
-        let head = self.request_head(action, body, &signer);
-        let response = self
-            .http
-            .exchange(&head, body, deadline, self.config.connect_timeout, MAX_RESPONSE_BYTES)
+        // A call whose rate-limit slot comes too late to be answered in time is not sent
+        // (it would time out after the service may have acted): a share of the time
+        // left is kept for the exchange.
+        let left = deadline.saturating_duration_since(Instant::now());
+        let send_by = deadline - (left / SEND_RESERVE_DIVISOR).min(MAX_SEND_RESERVE);
+        info.rate_limit_wait = match &self.store {
+            Some(store) => store.acquire(action, send_by, &self.observer),
+            None => self.limiter.acquire(action, send_by),
+        }
+        .map_err(|e| Failure::new(Reach::Final, e))?;
+        let signer = match &self.refresher {
+            Some(refresher) => refresher.signer(deadline).map_err(|e| Failure::new(Reach::Final, e))?,
+            None => self.signer.current(),
+        };
+        let mut response = self
+            .signed_exchange(action, body, &signer, deadline)
             .map_err(|failed| self.transport_failure(failed, &signer))?;
-        drop(head);
         info.bytes_received = response.body.len() as u64;
-        self.judge(response.status, response.body, &signer).inspect_err(|failure| {
+        let reuse = response.reuse.take();
+        let judged = self.judge(action, body, response.status, response.body, &signer);
+        // The connection carries another request only after an answer that fits this
+        // one: a success with the action's result fields, or the service's error.
+        if let Some(reuse) = reuse {
+            if judged.as_ref().map_or_else(|failure| failure.error.kind() == ErrorKind::Api, |_| true) {
+                self.transport.reuse(reuse);
+            }
+        }
+        judged.map_err(|mut failure| {
             if failure.error.code() == crate::clock::SIGNATURE_EXPIRE {
                 response.date.as_deref().map(|date| self.clock.correct_from_date(date));
             }
+            // Temporary keys refused (the action did not run): new keys, one more try.
+            if matches!(failure.error.code(), "AuthFailure.TokenFailure" | "AuthFailure.SecretIdNotFound")
+                && self.refresher.as_ref().is_some_and(|r| r.refused(&signer))
+            {
+                failure.reach = Reach::KeysRefused;
+            }
+            failure
         })
     }
 
-    /// The head of a request for `action`, signed now: `POST / HTTP/1.1` and the API's
-    /// headers. It holds the `X-TC-Token`: its buffer is sized once (never grown, which
-    /// would free a copy) and zeroed when dropped.
-    fn request_head(&self, action: &Action, body: &[u8], signer: &Signer) -> zeroize::Zeroizing<Vec<u8>> {
+    /// Signs a request for `action` now and exchanges it. The transport writes the
+    /// request line and the framing headers (`Host`, `Content-Type`, `Content-Length`,
+    /// `User-Agent`); the client adds the TC3 headers, whose signature covers the content
+    /// type given here and the `Host` the transport says it writes. The token goes from
+    /// the credentials straight into the connection's output buffer, which is zeroed
+    /// when the connection is dropped.
+    fn signed_exchange(
+        &self,
+        action: &Action,
+        body: &[u8],
+        signer: &Signer,
+        deadline: Instant,
+    ) -> Result<Response, TransportError> {
         let timestamp = self.clock.now();
         let (date, key) = signer.signing_key(timestamp);
-        let endpoint = &self.config.endpoint;
         let authorization = sign::sign_post(
             signer.credentials().secret_id(),
             &key,
             &date,
             timestamp,
             CONTENT_TYPE,
-            &endpoint.authority,
+            self.transport.host(),
             body,
         );
-        let mut length = itoa::Buffer::new();
         let mut time = itoa::Buffer::new();
         // The token and the language are the only headers that may be absent.
-        let lines: [(&str, Option<&str>); 11] = [
-            ("Host", Some(&endpoint.authority)),
-            ("Content-Type", Some(CONTENT_TYPE)),
-            ("Content-Length", Some(length.format(body.len()))),
+        let headers: [(&str, Option<&str>); 8] = [
             ("Authorization", Some(&authorization)),
             ("X-TC-Action", Some(action.name)),
             ("X-TC-Version", Some(api::API_VERSION)),
@@ -401,49 +471,59 @@ impl Client {
             ("X-TC-Token", signer.token()),
             ("X-TC-Language", self.config.language.map(|l| l.as_str())),
         ];
-        let present = || lines.iter().filter_map(|&(name, value)| Some((name, value?)));
-        const REQUEST_LINE: &str = "POST / HTTP/1.1\r\n";
-        const USER_AGENT: &str = concat!("User-Agent: tcsms/", env!("CARGO_PKG_VERSION"), "\r\n\r\n");
-        let size = REQUEST_LINE.len()
-            + USER_AGENT.len()
-            + present().map(|(name, value)| name.len() + value.len() + 4).sum::<usize>();
-        let mut head = zeroize::Zeroizing::new(Vec::with_capacity(size));
-        head.extend_from_slice(REQUEST_LINE.as_bytes());
-        for (name, value) in present() {
-            head.extend_from_slice(name.as_bytes());
-            head.extend_from_slice(b": ");
-            head.extend_from_slice(value.as_bytes());
-            head.extend_from_slice(b"\r\n");
-        }
-        head.extend_from_slice(USER_AGENT.as_bytes());
-        debug_assert_eq!(head.len(), size, "the head was sized exactly");
-        head
+        // `sign_post` signs `POST /`.
+        let request =
+            Request { method: Method::Post, path: "/", content_type: Some(CONTENT_TYPE), headers: &headers, body };
+        self.transport.exchange(&request, deadline, self.config.connect_timeout, MAX_RESPONSE_BYTES)
     }
 
-    /// The body of a 200 answer that is the service's success envelope, or the failure
-    /// that the status or the content stands for.
-    fn judge(&self, status: u16, answer: Vec<u8>, signer: &Signer) -> Result<String, Failure> {
+    /// The body of a 200 answer that is the service's success envelope and fits the
+    /// request (`body`), or the failure that the status or the content stands for.
+    fn judge(
+        &self,
+        action: &Action,
+        body: &[u8],
+        status: u16,
+        answer: Vec<u8>,
+        signer: &Signer,
+    ) -> Result<String, Failure> {
         if status != 200 {
             let reach = if status >= 500 { Reach::MaybeActed } else { Reach::Final };
             let shown = excerpt(&answer, &self.secrets(signer));
             let message = format!("HTTP status {status} from {}: {shown}", self.config.endpoint.url);
             return Err(Failure::new(reach, Error::local(ErrorKind::HttpStatus, codes::HTTP_STATUS, message)));
         }
-        interpret_answer(answer, || self.secrets(signer))
+        let answer = interpret_answer(answer, || self.secrets(signer))?;
+        match answer_misfit(action, body, answer.as_bytes()) {
+            None => Ok(answer),
+            Some(why) => Err(Failure::new(
+                Reach::MaybeActed,
+                decode_error(
+                    format!("the answer is not an answer to this {} request: {why}", action.name),
+                    answer.as_bytes(),
+                    &self.secrets(signer),
+                ),
+            )),
+        }
     }
 
     /// The failure of an exchange that did not bring an answer.
-    fn transport_failure(&self, failed: Failed, signer: &Signer) -> Failure {
-        if let ureq::Error::BodyExceedsLimit(_) = failed.error {
+    fn transport_failure(&self, failed: TransportError, signer: &Signer) -> Failure {
+        if failed.stage == Stage::TooLarge {
             let message = format!("response is larger than {MAX_RESPONSE_BYTES} bytes");
             return Failure::new(Reach::Final, Error::local(ErrorKind::Decode, codes::DECODE, message));
         }
-        let (reach, kind, code, what) = classify_transport_error(&failed.error, failed.written);
-        if reach == Reach::NotSent {
-            // The address may have moved: resolve afresh next time.
-            self.http.forget_addresses();
+        if failed.stage == Stage::HeadTooLarge {
+            let message = format!(
+                "the answer from {} has more than {} header lines and cannot be read; {}",
+                self.config.endpoint.url,
+                crate::transport::MAX_HEADERS,
+                Reach::MaybeActed.describe()
+            );
+            return Failure::new(Reach::MaybeActed, Error::local(ErrorKind::Decode, codes::DECODE, message));
         }
-        let message = format!("{what} {}: {}; {}", self.config.endpoint.url, failed.error, reach.describe());
+        let (reach, kind, code, what) = classify_transport_error(&failed);
+        let message = format!("{what} {}: {}; {}", self.config.endpoint.url, failed, reach.describe());
         Failure::new(reach, Error::local(kind, code, redact_secrets(message, &self.secrets(signer))))
     }
 
@@ -458,72 +538,89 @@ impl Client {
     }
 }
 
+/// The shortest run of hex digits taken for a request signature (TC3's is 64).
+const SIGNATURE_HEX_DIGITS: usize = 64;
+
+/// Whether `text` holds a run of hex digits as long as a request signature.
+fn holds_signature(text: &str) -> bool {
+    text.as_bytes().split(|b| !b.is_ascii_hexdigit()).any(|run| run.len() >= SIGNATURE_HEX_DIGITS)
+}
+
+/// `text` from the server with the secrets and anything like a request signature (a
+/// run of [`SIGNATURE_HEX_DIGITS`] or more hex digits) replaced by `<redacted>`.
+fn scrub(text: &str, secrets: &[&str]) -> String {
+    let text = redact_secrets(text.to_owned(), secrets);
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        let run = bytes[at..].iter().take_while(|b| b.is_ascii_hexdigit()).count();
+        if run >= SIGNATURE_HEX_DIGITS {
+            out.push_str("<redacted>");
+            at += run;
+        } else if run > 0 {
+            out.push_str(&text[at..at + run]);
+            at += run;
+        } else {
+            let c = text[at..].chars().next().unwrap_or(' ');
+            out.push(c);
+            at += c.len_utf8();
+        }
+    }
+    out
+}
+
+/// A success answer as the caller, events and `send_sms` see it. When the server put a
+/// secret anywhere in it, or a secret or a signature into its `RequestId` (an echoing
+/// server), every string of it has the secrets replaced and the `RequestId` is
+/// [`scrub`]bed; otherwise (every real answer) it is the body as received. Only the
+/// `RequestId` loses its hex runs: the rest may hold the caller's own data (a hash in
+/// `SessionContext`, say).
+fn scrub_success(body: String, request_id: Option<&str>, secrets: &[&str]) -> String {
+    // Without allocating: every real answer takes this way.
+    if !redactable(secrets).any(|s| body.contains(s)) && request_id.is_none_or(|id| !holds_signature(id)) {
+        return body;
+    }
+    fn redact_all(value: &mut serde_json::Value, secrets: &[&str]) {
+        match value {
+            serde_json::Value::String(text) => *text = redact_secrets(std::mem::take(text), secrets),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|item| redact_all(item, secrets)),
+            serde_json::Value::Object(map) => {
+                *map = std::mem::take(map)
+                    .into_iter()
+                    .map(|(key, mut item)| {
+                        redact_all(&mut item, secrets);
+                        (redact_secrets(key, secrets), item)
+                    })
+                    .collect();
+            }
+            _ => {}
+        }
+    }
+    // A success answer is an envelope (parse_envelope_head read it): this parses.
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(&body) else {
+        return redact_secrets(body, secrets);
+    };
+    redact_all(&mut value, secrets);
+    if let Some(serde_json::Value::String(id)) = value.get_mut("Response").and_then(|r| r.get_mut("RequestId")) {
+        *id = scrub(id, secrets);
+    }
+    value.to_string()
+}
+
+/// The secrets long enough to be redacted (a shorter one would blank out ordinary text).
+fn redactable<'a>(secrets: &'a [&'a str]) -> impl Iterator<Item = &'a str> + 'a {
+    secrets.iter().copied().filter(|s| s.len() >= 4)
+}
+
 /// Replaces each secret in `message` by `<redacted>`.
 fn redact_secrets(mut message: String, secrets: &[&str]) -> String {
-    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+    for secret in redactable(secrets) {
         if message.contains(secret) {
             message = message.replace(secret, "<redacted>");
         }
     }
     message
-}
-
-/// System CA bundles that `ca_file` roots are added to.
-const SYSTEM_CA_BUNDLES: [&str; 3] =
-    ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"];
-
-/// The largest `ca_file` accepted (the whole system bundle is about 220 KiB).
-pub const MAX_CA_FILE_BYTES: u64 = 1 << 20;
-
-/// The PEM roots of `ca_file` plus those of the system bundle (when there is one).
-fn load_roots(path: &std::path::Path) -> Result<ureq::tls::RootCerts, Error> {
-    let pem = read_ca_file(path)?;
-    let mut certs = pem_certificates(&pem)
-        .map_err(|e| Error::invalid_config(format!("ca_file {} is not valid PEM: {e}", path.display())))?;
-    if certs.is_empty() {
-        return Err(Error::invalid_config(format!("ca_file {} holds no certificate", path.display())));
-    }
-    if let Some(bundle) = SYSTEM_CA_BUNDLES.iter().find_map(|p| std::fs::read(p).ok()) {
-        certs.extend(pem_certificates(&bundle).unwrap_or_default());
-    }
-    Ok(ureq::tls::RootCerts::new_with_certs(&certs))
-}
-
-/// Reads `ca_file` without ever blocking or reading without bound: only a regular
-/// file of at most [`MAX_CA_FILE_BYTES`] is read (not a FIFO, a device or a directory).
-fn read_ca_file(path: &std::path::Path) -> Result<Vec<u8>, Error> {
-    use std::io::Read;
-    let refused = |why: String| Error::invalid_config(format!("ca_file {} {why}", path.display()));
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    // A FIFO opens at once instead of waiting for a writer; regular files ignore it.
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-    let file = options.open(path).map_err(|e| refused(format!("cannot be read: {e}")))?;
-    let metadata = file.metadata().map_err(|e| refused(format!("cannot be read: {e}")))?;
-    if !metadata.is_file() {
-        return Err(refused("is not a regular file".into()));
-    }
-    let too_large = || refused(format!("is larger than {MAX_CA_FILE_BYTES} bytes"));
-    if metadata.len() > MAX_CA_FILE_BYTES {
-        return Err(too_large());
-    }
-    let mut pem = Vec::new();
-    file.take(MAX_CA_FILE_BYTES + 1).read_to_end(&mut pem).map_err(|e| refused(format!("cannot be read: {e}")))?;
-    if pem.len() as u64 > MAX_CA_FILE_BYTES {
-        return Err(too_large());
-    }
-    Ok(pem)
-}
-
-fn pem_certificates(pem: &[u8]) -> Result<Vec<ureq::tls::Certificate<'static>>, ureq::Error> {
-    let mut certs = Vec::new();
-    for item in ureq::tls::parse_pem(pem) {
-        if let ureq::tls::PemItem::Certificate(cert) = item? {
-            certs.push(cert);
-        }
-    }
-    Ok(certs)
 }
 
 fn proxy_password(url: &str) -> Option<&str> {
@@ -570,11 +667,73 @@ fn interpret_answer<'a>(answer: Vec<u8>, secrets: impl Fn() -> Vec<&'a str>) -> 
         Failure::new(Reach::MaybeActed, decode_error("answer is not UTF-8".into(), e.as_bytes(), &secrets()))
     })?;
     match head.error {
-        None => Ok(body),
+        None => Ok(scrub_success(body, head.request_id.as_deref(), &secrets())),
         Some(error) => {
             let reach = classify_api_error(&error.code);
-            Err(Failure::new(reach, Error::api(error.code, error.message, head.request_id.unwrap_or_default(), body)))
+            // What the server wrote reaches events, error envelopes and exceptions: an
+            // echoing server must not put the request's secrets or signature there.
+            let secrets = secrets();
+            let code = scrub(&error.code, &secrets);
+            let message = scrub(&error.message, &secrets);
+            let request_id = scrub(head.request_id.as_deref().unwrap_or_default(), &secrets);
+            let body = if scrub(&body, &secrets) == body {
+                body
+            } else {
+                serde_json::json!({"Response": {"Error": {"Code": code, "Message": message}, "RequestId": request_id}})
+                    .to_string()
+            };
+            Err(Failure::new(reach, Error::api(code, message, request_id, body)))
         }
+    }
+}
+
+/// Why a success answer does not fit the request `body` of `action`, or `None` when it
+/// does: it must have the action's result fields, and for SendSms and
+/// SendMultiGlobalSms list only numbers that were in the request. HTTP/1.1 carries no
+/// request identity: this is what the client can check that an answer is its own (an
+/// answer to another request on a desynchronised connection, say).
+fn answer_misfit(action: &Action, body: &[u8], answer: &[u8]) -> Option<String> {
+    let numbers_in = match action.name {
+        "SendSms" => Some("SendStatusSet"),
+        "SendMultiGlobalSms" => Some("SendMultiStatusSet"),
+        _ => None,
+    };
+    let Some(keys) = api::answer_keys(answer, action.result_fields, numbers_in) else {
+        return Some(format!("its {} is not a list of objects", numbers_in.unwrap_or("Response")));
+    };
+    if let Some((_, missing)) = action.result_fields.iter().enumerate().find(|(i, _)| keys.present & (1 << i) == 0) {
+        return Some(format!("it has no {missing}, which every {} answer has", action.name));
+    }
+    // Only the sending actions list numbers.
+    numbers_in?;
+    // The numbers of the request, normalised as the service answers them (`+86...`).
+    #[derive(serde::Deserialize)]
+    struct Item {
+        #[serde(rename = "PhoneNumber", default)]
+        phone_number: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Sent {
+        #[serde(rename = "PhoneNumberSet", default)]
+        set: Vec<String>,
+        #[serde(rename = "MultiSmsInfoSet", default)]
+        multi: Vec<Item>,
+    }
+    let normalized = |n: &str| api::normalize_phone_number(n).unwrap_or_else(|| n.to_owned());
+    // A request that cannot be read this way was refused by the service, not answered.
+    let sent: Sent = serde_json::from_slice(body).ok()?;
+    let sent: std::collections::HashSet<String> = sent
+        .set
+        .iter()
+        .map(|n| normalized(n))
+        .chain(sent.multi.iter().filter_map(|i| Some(normalized(i.phone_number.as_deref()?))))
+        .collect();
+    let unnumbered = keys.numbers.iter().filter(|n| n.is_none()).count();
+    let foreign = keys.numbers.iter().flatten().filter(|n| !sent.contains(&normalized(n))).count();
+    match (unnumbered, foreign) {
+        (0, 0) => None,
+        (0, _) => Some(format!("it lists {foreign} number(s) that were not in the request")),
+        _ => Some(format!("{unnumbered} of its entries have no PhoneNumber")),
     }
 }
 
@@ -620,8 +779,9 @@ fn excerpt(body: &[u8], secrets: &[&str]) -> String {
     if ECHO_MARKERS.iter().any(|marker| lower.contains(marker)) {
         return format!("({} bytes, not shown: they repeat the request's headers)", body.len());
     }
-    // Redacted before it is cut, so that no prefix of a secret survives the cut.
-    let text = redact_secrets(text.into_owned(), secrets);
+    // Redacted before it is cut, so that no prefix of a secret survives the cut; a
+    // signature (a run of 64 hex digits) is not shown either.
+    let text = scrub(&text, secrets);
     let mut out: String = text.chars().take(200).map(|c| if c.is_control() { ' ' } else { c }).collect();
     if text.chars().count() > 200 || body.len() > EXCERPT_SCAN {
         out.push('…');
@@ -700,6 +860,45 @@ mod tests {
     }
 
     #[test]
+    fn server_strings_in_api_errors_are_scrubbed_of_secrets_and_signatures() {
+        let signature = "a".repeat(64);
+        let err = format!(
+            r#"{{"Response":{{"Error":{{"Code":"AuthFailure.tok-SECRET-tok","Message":"you sent Signature={signature}, token tok-SECRET-tok"}},"RequestId":"tok-SECRET-tok"}}}}"#
+        );
+        let f = interpret_answer(err.into_bytes(), || vec!["tok-SECRET-tok"]).err().unwrap();
+        let shown = format!("{} {:?} {}", f.error, f.error, f.error.to_envelope_json());
+        assert!(!shown.contains("SECRET") && !shown.contains(&signature), "{shown}");
+        assert_eq!(f.error.code(), "AuthFailure.<redacted>");
+        assert!(f.error.message().contains("Signature=<redacted>"), "{}", f.error.message());
+        // Short hex runs (RequestIds, codes) are kept.
+        assert_eq!(scrub("id 3f2a-9c1b deadbeef", &[]), "id 3f2a-9c1b deadbeef");
+    }
+
+    #[test]
+    fn server_strings_in_success_answers_are_scrubbed_of_secrets_and_signatures() {
+        let signature = "b".repeat(64);
+        // An echoing server: the token and the signature in the RequestId, the token in
+        // an entry's Message and in a key.
+        for request_id in ["tok-SECRET-tok".to_owned(), format!("Signature={signature}")] {
+            let answer = format!(
+                r#"{{"Response":{{"SendStatusSet":[{{"PhoneNumber":"+8613800000000","Code":"Ok","Message":"echo tok-SECRET-tok","SessionContext":"{signature}"}}],"x-tok-SECRET-tok":1,"RequestId":"{request_id}"}}}}"#
+            );
+            let got = interpret_answer(answer.into_bytes(), || vec!["tok-SECRET-tok"]).ok().expect("a success");
+            assert!(!got.contains("SECRET"), "{got}");
+            let head = api::parse_envelope_head(got.as_bytes()).expect("still an envelope");
+            let id = head.request_id.unwrap();
+            assert!(id.contains("<redacted>") && !id.contains(&signature), "{id}");
+            // The caller's own data (a hash in SessionContext) is kept.
+            let value: serde_json::Value = serde_json::from_str(&got).unwrap();
+            assert_eq!(value["Response"]["SendStatusSet"][0]["SessionContext"], signature.as_str());
+            assert_eq!(value["Response"]["SendStatusSet"][0]["Message"], "echo <redacted>");
+        }
+        // A real answer is returned as received, byte for byte.
+        let real = r#"{"Response":{"SendStatusSet":[],"RequestId":"3f2a9c1b-0c9e-4d5a-8f1e-2b7c6d5e4f3a"}}"#;
+        assert_eq!(interpret_answer(real.as_bytes().to_vec(), || vec!["tok-SECRET-tok"]).ok().as_deref(), Some(real));
+    }
+
+    #[test]
     fn request_json_is_checked_not_rewritten() {
         assert_eq!(check_request_json(" {\"A\": 1}\n").unwrap(), "{\"A\": 1}");
         for bad in ["", "[]", "1", "{", "{\"A\":}", "{} {}"] {
@@ -746,30 +945,21 @@ mod tests {
 
     #[test]
     fn transport_errors_say_whether_the_request_may_have_reached_the_service() {
-        use std::io::{Error as IoError, ErrorKind as Io};
-        use ureq::Error as E;
-        let cases: Vec<(E, bool, Reach)> = vec![
-            (
-                E::Io(IoError::new(Io::InvalidData, "invalid peer certificate: UnknownIssuer")),
-                false,
-                Reach::NotSentWillRecur,
-            ),
-            (E::Io(IoError::new(Io::ConnectionReset, "reset")), false, Reach::NotSent),
-            (E::Io(IoError::new(Io::ConnectionReset, "reset")), true, Reach::MaybeActed),
-            (E::Io(IoError::new(Io::InvalidData, "bad chunk")), true, Reach::MaybeActed),
-            (E::Io(IoError::other("failed to lookup address information")), false, Reach::NotSent),
-            (E::HostNotFound, false, Reach::NotSent),
-            (E::BadUri("x".into()), false, Reach::NotSentWillRecur),
-            (E::Tls("Rustls invalid dns name error"), false, Reach::NotSentWillRecur),
-            (E::ConnectProxyFailed("407".into()), false, Reach::NotSentWillRecur),
-            (E::Timeout(ureq::Timeout::Connect), false, Reach::NotSent),
-            (E::Timeout(ureq::Timeout::Global), false, Reach::NotSent),
-            (E::Timeout(ureq::Timeout::Global), true, Reach::MaybeActed),
-            (E::ConnectionFailed, false, Reach::NotSent),
+        let error = |stage, timed_out, written| TransportError { stage, timed_out, written, detail: String::new() };
+        let cases = [
+            (error(Stage::Tls, false, false), Reach::NotSentWillRecur, "TLS handshake failed with"),
+            (error(Stage::Setup, false, false), Reach::NotSentWillRecur, "cannot make a request to"),
+            (error(Stage::Proxy, false, false), Reach::NotSentWillRecur, "the proxy refused the tunnel to"),
+            (error(Stage::Resolve, false, false), Reach::NotSent, "could not resolve the host of"),
+            (error(Stage::Connect, false, false), Reach::NotSent, "could not connect to"),
+            (error(Stage::Connect, true, false), Reach::NotSent, "could not connect in time to"),
+            (error(Stage::Exchange, false, true), Reach::MaybeActed, "exchange failed after sending to"),
+            (error(Stage::Exchange, true, true), Reach::MaybeActed, "no answer within the time limit from"),
         ];
-        for (error, written, want) in cases {
-            let (reach, _, _, _) = classify_transport_error(&error, written);
-            assert_eq!(reach, want, "{error} (written: {written})");
+        for (failed, want, words) in cases {
+            let (reach, kind, _, what) = classify_transport_error(&failed);
+            assert_eq!((reach, what), (want, words), "{failed:?}");
+            assert_eq!(kind == ErrorKind::Timeout, failed.timed_out, "{failed:?}");
         }
         assert!(!Failure::new(Reach::NotSentWillRecur, Error::invalid_argument("x")).retryable(Idempotency::Idempotent));
     }

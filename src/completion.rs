@@ -10,7 +10,8 @@
 //!
 //! Bounds: at most `capacity` calls are pending (submitted and not yet collected);
 //! beyond that `submit` fails with `ClientError.QueueFull`. At most `workers` threads
-//! run calls; they start on demand and stay until the queue is dropped. Every call
+//! run calls; they start on demand and stay until the queue is dropped; a worker
+//! whose call ends takes the next queued call, if any, without sleeping. Every call
 //! ends by its deadline, counted from submission: time spent waiting for a worker
 //! counts, and a call whose deadline passed before a worker took it ends with
 //! `ClientError.Timeout` without being sent.
@@ -19,13 +20,19 @@
 //! waits for the running ones (each bounded by its deadline) and frees the results
 //! nobody collected. A client may be released while its calls are pending: the
 //! queue holds it (an `Arc`) until its last call ends.
+//!
+//! A queue belongs to the process that made it. After `fork()` the child's copy has no
+//! worker threads and shares its descriptor with the parent's: in the child, `submit`
+//! fails with a clear error (make a new queue there), `fd` is -1, `next` and `take`
+//! find nothing and never touch the shared descriptor (whose readiness belongs to the
+//! parent), and dropping the copy closes only the child's descriptor, joins no thread
+//! and takes no lock a parent thread may have held at the fork.
 
 use crate::client::Client;
 use crate::error::{codes, panic_text, Error, ErrorKind};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -136,17 +143,21 @@ impl Failure {
 
 struct Job {
     client: Arc<Client>,
-    action: String,
-    request: String,
+    /// The action followed by the request JSON (one allocation for both).
+    text: String,
+    /// Where the action ends in `text`.
+    split: usize,
     deadline: Instant,
     tag: u64,
 }
 
-/// The calls waiting for a worker, and the workers (one lock, taken by submitters
-/// and by workers between calls; finished calls go through a channel instead).
+/// The calls waiting for a worker, the finished calls and the workers: one lock,
+/// taken by submitters, by takers (once per batch) and by a worker between calls (once
+/// to queue its completion and take the next call).
 #[derive(Default)]
 struct State {
     jobs: VecDeque<Job>,
+    done: VecDeque<Completion>,
     workers: usize,
     idle: usize,
     /// Workers waiting on the condition variable (notified only when there are some).
@@ -169,13 +180,23 @@ impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    /// Makes the fd readable unless it is already.
+    fn raise(&self) {
+        if !self.signalled.swap(true, Ordering::AcqRel) {
+            self.signal.raise();
+        }
+    }
 }
 
 /// A completion queue; see the module documentation. `Send + Sync`.
 pub struct CompletionQueue {
+    /// The process that made the queue (see the module documentation on `fork()`).
+    pid: u32,
     shared: Arc<Shared>,
-    done_tx: Sender<Completion>,
-    done_rx: Mutex<Receiver<Completion>>,
+    /// The batch being handed out by `take` (one taker at a time); kept between takes
+    /// so that its buffer is reused.
+    taking: Mutex<VecDeque<Completion>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -203,8 +224,17 @@ impl CompletionQueue {
             signal,
             options,
         });
-        let (done_tx, done_rx) = channel();
-        Ok(CompletionQueue { shared, done_tx, done_rx: Mutex::new(done_rx), threads: Mutex::new(Vec::new()) })
+        Ok(CompletionQueue {
+            pid: std::process::id(),
+            shared,
+            taking: Mutex::new(VecDeque::new()),
+            threads: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Whether this is a copy of the queue inherited across `fork()`.
+    fn forked(&self) -> bool {
+        std::process::id() != self.pid
     }
 
     pub fn options(&self) -> QueueOptions {
@@ -215,6 +245,9 @@ impl CompletionQueue {
     /// owned by the queue: poll it, never close it. Reading it is allowed but not
     /// needed: [`CompletionQueue::next`] clears it when it finds the queue empty.
     pub fn fd(&self) -> i32 {
+        if self.forked() {
+            return -1;
+        }
         self.shared.signal.fd()
     }
 
@@ -230,10 +263,14 @@ impl CompletionQueue {
         timeout: Option<Duration>,
         tag: u64,
     ) -> Result<(), Error> {
-        let limit = client.config().timeout;
-        let limit = timeout.map_or(limit, |t| t.min(limit));
-        let deadline = Instant::now() + limit;
-        let job = Job { client, action: action.to_owned(), request: request_json.to_owned(), deadline, tag };
+        if self.forked() {
+            return Err(Error::local(
+                ErrorKind::InvalidArgument,
+                codes::INVALID_ARGUMENT,
+                "this completion queue was made in the parent process, before fork(): its worker threads and its \
+                 file descriptor belong to the parent; make a new queue in this process",
+            ));
+        }
         let capacity = self.shared.options.capacity;
         if self.shared.pending.fetch_add(1, Ordering::AcqRel) >= capacity {
             self.shared.pending.fetch_sub(1, Ordering::AcqRel);
@@ -243,6 +280,13 @@ impl CompletionQueue {
                 format!("the completion queue is full ({capacity} calls pending); collect completions first"),
             ));
         }
+        let limit = client.config().timeout;
+        let limit = timeout.map_or(limit, |t| t.min(limit));
+        let deadline = Instant::now() + limit;
+        let mut text = String::with_capacity(action.len() + request_json.len());
+        text.push_str(action);
+        text.push_str(request_json);
+        let job = Job { client, text, split: action.len(), deadline, tag };
         let mut state = self.shared.lock();
         state.jobs.push_back(job);
         let spawn = state.jobs.len() > state.idle && state.workers < self.shared.options.workers;
@@ -254,8 +298,7 @@ impl CompletionQueue {
         drop(state);
         if spawn {
             let shared = Arc::clone(&self.shared);
-            let done = self.done_tx.clone();
-            match std::thread::Builder::new().name("tcsms-worker".into()).spawn(move || worker(shared, done)) {
+            match std::thread::Builder::new().name("tcsms-worker".into()).spawn(move || worker(shared)) {
                 Ok(handle) => self.threads.lock().unwrap_or_else(|p| p.into_inner()).push(handle),
                 Err(e) => {
                     let mut state = self.shared.lock();
@@ -294,30 +337,45 @@ impl CompletionQueue {
     /// finished, and returns how many it took. When it finds the queue empty before
     /// `max` (including when it returns 0), the fd is cleared until the next completion.
     pub fn take(&self, max: usize, mut each: impl FnMut(Completion)) -> usize {
-        let done = self.done_rx.lock().unwrap_or_else(|p| p.into_inner());
+        if self.forked() {
+            return 0;
+        }
+        let mut batch = self.taking.lock().unwrap_or_else(|p| p.into_inner());
         let mut taken = 0;
         while taken < max {
-            match done.try_recv() {
-                Ok(completion) => {
+            // `batch` is empty here unless `each` panicked during an earlier take: what
+            // it left is older than what is in `done`, so it goes first.
+            if batch.is_empty() {
+                let mut state = self.shared.lock();
+                if state.done.len() <= max - taken {
+                    std::mem::swap(&mut *batch, &mut state.done);
+                } else {
+                    batch.extend(state.done.drain(..max - taken));
+                }
+            }
+            if !batch.is_empty() {
+                while taken < max {
+                    let Some(completion) = batch.pop_front() else { break };
                     self.shared.pending.fetch_sub(1, Ordering::AcqRel);
                     taken += 1;
                     each(completion);
                 }
-                // Empty, and the fd was raised: clear it and look again, since a
-                // completion that arrived before the swap found `signalled` set and did
-                // not raise the fd again. Stop only when empty with `signalled` unset:
-                // stopping after one clear could leave `signalled` set by a worker
-                // whose write the clear swallowed, and no completion would raise the fd
-                // again (a lost wake-up).
-                Err(_) if self.shared.signalled.swap(false, Ordering::AcqRel) => {
-                    // Tests widen the window in which a worker may raise the fd
-                    // between the swap and the clear.
-                    #[cfg(test)]
-                    std::thread::sleep(Duration::from_micros(50));
-                    self.shared.signal.clear()
-                }
-                Err(_) => break,
+                continue;
             }
+            // Empty, and the fd was raised: clear it and look again, since a
+            // completion that arrived before the swap found `signalled` set and did
+            // not raise the fd again. Stop only when empty with `signalled` unset:
+            // stopping after one clear could leave `signalled` set by a worker whose
+            // write the clear swallowed, and no completion would raise the fd again
+            // (a lost wake-up).
+            if !self.shared.signalled.swap(false, Ordering::AcqRel) {
+                break;
+            }
+            // Tests widen the window in which a worker may raise the fd between the
+            // swap and the clear.
+            #[cfg(test)]
+            std::thread::sleep(Duration::from_micros(50));
+            self.shared.signal.clear()
         }
         taken
     }
@@ -328,8 +386,22 @@ impl CompletionQueue {
     }
 }
 
+/// The worker handles of queues dropped in a forked child (see [`CompletionQueue`]'s drop).
+static FORKED_THREADS: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
+
 impl Drop for CompletionQueue {
     fn drop(&mut self) {
+        if self.forked() {
+            // The workers are the parent's: none runs here, and a lock one held at the
+            // fork stays locked for ever. Close this process's descriptor only, join
+            // nothing, and leave the rest (the memory of a copy) unfreed.
+            self.shared.signal.close();
+            // Kept (never joined nor detached: their threads do not exist here) where a
+            // leak checker still finds them.
+            let threads = std::mem::take(self.threads.get_mut().unwrap_or_else(|p| p.into_inner()));
+            FORKED_THREADS.lock().unwrap_or_else(|p| p.into_inner()).extend(threads);
+            return;
+        }
         let dropped = {
             let mut state = self.shared.lock();
             state.closing = true;
@@ -343,13 +415,13 @@ impl Drop for CompletionQueue {
     }
 }
 
-fn worker(shared: Arc<Shared>, done: Sender<Completion>) {
+fn worker(shared: Arc<Shared>) {
     if shared.options.sched_batch {
         batch_scheduling();
     }
     let mut state = shared.lock();
     loop {
-        let Some(job) = state.jobs.pop_front() else {
+        let Some(mut job) = state.jobs.pop_front() else {
             if state.closing {
                 return;
             }
@@ -360,20 +432,34 @@ fn worker(shared: Arc<Shared>, done: Sender<Completion>) {
         };
         state.idle -= 1;
         drop(state);
-        let result = run(job.client, &job.action, &job.request, job.deadline);
-        // The receiver lives as long as the queue, which joins its workers on drop.
-        let _ = done.send(Completion { tag: job.tag, result });
-        if !shared.signalled.swap(true, Ordering::AcqRel) {
-            shared.signal.raise();
+        // Runs it and the calls queued meanwhile: a worker that finds the next call
+        // queued when its call ends takes it without sleeping, under the lock that
+        // queues its completion.
+        loop {
+            let result = run(&job.client, &job.text[..job.split], &job.text[job.split..], job.deadline);
+            let completion = Completion { tag: job.tag, result };
+            drop(job); // the client too, if this was its last reference
+            let mut state = shared.lock();
+            state.done.push_back(completion);
+            let next = state.jobs.pop_front();
+            if next.is_none() {
+                state.idle += 1;
+            }
+            drop(state);
+            shared.raise();
+            match next {
+                Some(next) => job = next,
+                None => break,
+            }
         }
         state = shared.lock();
-        state.idle += 1;
     }
 }
 
 /// Puts the calling thread under `SCHED_BATCH` (best effort: an unprivileged thread
 /// may always move from `SCHED_OTHER` to it; a failure leaves the policy as it was).
 #[cfg(target_os = "linux")]
+#[allow(unsafe_code)] // one scheduler syscall
 fn batch_scheduling() {
     let param = libc::sched_param { sched_priority: 0 };
     // SAFETY: plain syscall on the calling thread (pid 0) with a live parameter.
@@ -383,7 +469,7 @@ fn batch_scheduling() {
 #[cfg(not(target_os = "linux"))]
 fn batch_scheduling() {}
 
-fn run(client: Arc<Client>, action: &str, request: &str, deadline: Instant) -> Result<String, Failure> {
+fn run(client: &Client, action: &str, request: &str, deadline: Instant) -> Result<String, Failure> {
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
         return Err(Failure::Error(Error::local(
@@ -398,12 +484,16 @@ fn run(client: Arc<Client>, action: &str, request: &str, deadline: Instant) -> R
     }
 }
 
-/// The readiness descriptor: an eventfd on Linux, a pipe elsewhere; non-blocking.
+/// The readiness descriptor: an eventfd on Linux, a pipe elsewhere; non-blocking. Its
+/// system calls are the only `unsafe` of the queue.
 struct Signal {
     read: i32,
     write: i32,
+    /// Closed already (by a forked copy's drop): not closed again.
+    closed: AtomicBool,
 }
 
+#[allow(unsafe_code)] // the wake-up descriptor's system calls
 impl Signal {
     #[cfg(target_os = "linux")]
     fn new() -> std::io::Result<Signal> {
@@ -412,7 +502,7 @@ impl Signal {
         if fd < 0 {
             return Err(std::io::Error::last_os_error());
         }
-        Ok(Signal { read: fd, write: fd })
+        Ok(Signal { read: fd, write: fd, closed: AtomicBool::new(false) })
     }
 
     #[cfg(not(target_os = "linux"))]
@@ -429,7 +519,7 @@ impl Signal {
                 libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
             }
         }
-        Ok(Signal { read: fds[0], write: fds[1] })
+        Ok(Signal { read: fds[0], write: fds[1], closed: AtomicBool::new(false) })
     }
 
     fn fd(&self) -> i32 {
@@ -455,9 +545,14 @@ impl Signal {
     }
 }
 
-impl Drop for Signal {
-    fn drop(&mut self) {
-        // SAFETY: descriptors owned by this value, closed once.
+#[allow(unsafe_code)] // closes the wake-up descriptors
+impl Signal {
+    /// Closes the descriptors, once.
+    fn close(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // SAFETY: descriptors owned by this value, closed once (the flag above).
         unsafe {
             libc::close(self.read);
             if self.write != self.read {
@@ -467,7 +562,14 @@ impl Drop for Signal {
     }
 }
 
+impl Drop for Signal {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
 #[cfg(test)]
+#[allow(unsafe_code)] // poll(2) on the queue's descriptor
 mod tests {
     use super::*;
 
@@ -652,6 +754,74 @@ mod tests {
             assert_eq!(error.kind(), ErrorKind::Timeout, "call {tag}: {error:?}");
         }
         assert!(done.iter().any(|(_, e)| e.message().contains("not sent")));
+        drop(listener);
+    }
+
+    /// A panic in the callback of `take` loses only the completion it was handed: the
+    /// rest of the batch comes with the next take, never more than its `max`, and the
+    /// pending count stays right.
+    #[test]
+    fn a_panicking_take_callback_keeps_the_rest_of_the_batch() {
+        let client = client("http://127.0.0.1:9", 2000);
+        let queue = CompletionQueue::new(QueueOptions { workers: 1, capacity: 8, ..Default::default() }).unwrap();
+        for tag in 0..4 {
+            queue.submit(Arc::clone(&client), "NoSuchAction", "{}", None, tag).unwrap();
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while queue.shared.lock().done.len() < 4 {
+            assert!(Instant::now() < deadline, "calls did not complete");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let mut seen = Vec::new();
+        let panicked = catch_unwind(AssertUnwindSafe(|| {
+            queue.take(8, |c| {
+                seen.push(c.tag);
+                assert!(seen.len() < 2, "a bug in the caller's callback");
+            })
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(seen, [0, 1]);
+        assert_eq!(queue.pending(), 2);
+        assert_eq!(queue.take(1, |c| seen.push(c.tag)), 1);
+        assert_eq!(queue.take(8, |c| seen.push(c.tag)), 1);
+        assert_eq!(seen, [0, 1, 2, 3]);
+        assert_eq!(queue.pending(), 0);
+        assert_eq!(queue.take(8, |_| panic!("nothing is left")), 0);
+    }
+
+    /// A call queued while a worker runs a slow call and another sleeps: the sleeping
+    /// worker takes it; it never waits for the slow call to end.
+    #[test]
+    fn a_queued_call_never_waits_for_a_busy_workers_slow_call() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let slow = client(&format!("http://{}", listener.local_addr().unwrap()), 3000);
+        let fast = client("http://127.0.0.1:9", 2000);
+        let queue = CompletionQueue::new(QueueOptions { workers: 2, capacity: 8, ..Default::default() }).unwrap();
+        // Both workers started and asleep.
+        for round in 0..20 {
+            queue.submit(Arc::clone(&fast), "NoSuchAction", "{}", None, 100 + round).unwrap();
+            queue.submit(Arc::clone(&fast), "NoSuchAction", "{}", None, 200 + round).unwrap();
+            let mut n = 0;
+            while n < 2 {
+                assert!(readable(queue.fd(), 5000));
+                n += queue.take(8, |_| ());
+            }
+        }
+        let started = Instant::now();
+        queue.submit(Arc::clone(&slow), "ReportConversion", "{}", None, 1).unwrap();
+        std::thread::sleep(Duration::from_millis(50)); // a worker is in the slow call
+        queue.submit(Arc::clone(&fast), "NoSuchAction", "{}", None, 2).unwrap();
+        assert!(readable(queue.fd(), 2000), "the second call waited for the slow one");
+        let first = queue.next().unwrap();
+        assert_eq!(first.tag, 2);
+        assert!(started.elapsed() < Duration::from_millis(2000), "{:?}", started.elapsed());
+        assert!(queue.next().is_none(), "the slow call ended early");
+        // The slow call still ends, at its time limit.
+        assert!(readable(queue.fd(), 10_000));
+        let second = queue.next().unwrap();
+        assert_eq!(second.tag, 1);
+        assert_eq!(second.result.unwrap_err().error().unwrap().kind(), ErrorKind::Timeout);
+        assert_eq!(queue.pending(), 0);
         drop(listener);
     }
 

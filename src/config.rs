@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 use zeroize::Zeroizing;
 
+pub use crate::endpoint::Endpoint;
+
 pub const DEFAULT_REGION: &str = "ap-guangzhou";
 pub const DEFAULT_ENDPOINT: &str = "sms.intl.tencentcloudapi.com";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(15_000);
@@ -17,7 +19,7 @@ pub const DEFAULT_MAX_RETRIES: u32 = 2;
 pub const MAX_RETRIES_LIMIT: u32 = 10;
 
 /// The keys a configuration object may have.
-pub const KEYS: [&str; 13] = [
+pub const KEYS: [&str; 25] = [
     "secret_id",
     "secret_key",
     "token",
@@ -31,6 +33,18 @@ pub const KEYS: [&str; 13] = [
     "ca_file",
     "rate_limits",
     "log_phone_numbers",
+    "rate_limit_store",
+    "rate_limit_key",
+    "rate_limit_store_fallback_share",
+    "credential_source",
+    "cvm_role_name",
+    "role_arn",
+    "role_session_name",
+    "role_duration_seconds",
+    "oidc_provider_id",
+    "oidc_token_file",
+    "metadata_endpoint",
+    "sts_endpoint",
 ];
 
 /// `X-TC-Language` values.
@@ -49,75 +63,6 @@ impl Language {
     }
 }
 
-/// Where requests go.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
-    pub https: bool,
-    /// `host` or `host:port`, exactly as sent (and signed) in the `Host` header.
-    pub authority: String,
-    /// `https://authority/` or `http://authority/`.
-    pub url: String,
-}
-
-impl Endpoint {
-    /// Accepts `host`, `host:port`, `https://host[:port]` and `http://host:port`.
-    pub fn parse(text: &str) -> Result<Endpoint, Error> {
-        let shown = without_userinfo(text);
-        let bad = |why: &str| Error::invalid_config(format!("endpoint `{shown}` {why}"));
-        let (https, rest) = if let Some(rest) = text.strip_prefix("https://") {
-            (true, rest)
-        } else if let Some(rest) = text.strip_prefix("http://") {
-            (false, rest)
-        } else if text.contains("://") {
-            return Err(bad("must use https:// or http://"));
-        } else {
-            (true, text)
-        };
-        let authority = rest.strip_suffix('/').unwrap_or(rest);
-        if authority.is_empty() {
-            return Err(bad("has no host"));
-        }
-        if authority.contains(['/', '?', '#', '@'])
-            || authority.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
-        {
-            return Err(bad("must be a host with an optional port, without a path"));
-        }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, _)) if !h.ends_with(']') && h.contains(':') => (authority, None), // bare IPv6
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        };
-        if host.is_empty() {
-            return Err(bad("has no host"));
-        }
-        if !host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'[' | b']' | b':')) {
-            return Err(bad("has a host that is not an ASCII name or IP address (write internationalised names in punycode, xn--...)"));
-        }
-        if let Some(p) = port {
-            // Digits only: `u16::from_str` would also take "+80", sent as `Host: x:+80`.
-            match p.parse::<u16>() {
-                Ok(n) if n > 0 && p.bytes().all(|b| b.is_ascii_digit()) => {}
-                _ => return Err(bad("has an invalid port")),
-            }
-        }
-        if !https && port.is_none() {
-            return Err(bad("uses http:// and must give a port (plain http is for local testing)"));
-        }
-        let authority = authority.to_ascii_lowercase();
-        let url = format!("{}://{authority}/", if https { "https" } else { "http" });
-        Ok(Endpoint { https, authority, url })
-    }
-}
-
-/// `text` with any `user:password@` part replaced by `***@`, so an error can quote it.
-fn without_userinfo(text: &str) -> std::borrow::Cow<'_, str> {
-    let start = text.find("://").map_or(0, |i| i + 3);
-    match text[start..].rfind('@') {
-        Some(at) => format!("{}***{}", &text[..start], &text[start + at..]).into(),
-        None => text.into(),
-    }
-}
-
 /// A validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -128,8 +73,9 @@ pub struct Config {
     pub timeout: Duration,
     pub connect_timeout: Duration,
     pub max_retries: u32,
-    /// An explicit proxy URL, which may hold a password; `None` means
-    /// `HTTPS_PROXY`/`NO_PROXY` from the environment.
+    /// An explicit proxy URL, which may hold a password; `None` means the environment's:
+    /// the first of `ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY` (or their lower-case forms)
+    /// that is set, whether the endpoint is `https` or `http`, with `NO_PROXY`.
     pub proxy: Option<Secret>,
     pub ca_file: Option<PathBuf>,
     /// Client-side rate limits per action (see [`crate::ratelimit`]).
@@ -137,6 +83,13 @@ pub struct Config {
     /// Events show phone numbers in full (configuration key `log_phone_numbers`);
     /// by default they are masked (see [`crate::events`]).
     pub log_phone_numbers: bool,
+    /// Rate limits shared through Redis (keys `rate_limit_store`, `rate_limit_key`,
+    /// `rate_limit_store_fallback_share`; see [`crate::ratelimit_store`]); `None`:
+    /// in-process buckets.
+    pub rate_limit_store: Option<crate::ratelimit_store::StoreConfig>,
+    /// A role source (CVM role, STS AssumeRole, OIDC) that supplies and refreshes the
+    /// keys; `None`: `credentials` are used as they are (see [`crate::provider`]).
+    pub credential_provider: Option<crate::provider::Provider>,
 }
 
 impl Config {
@@ -151,17 +104,35 @@ impl Config {
         Config::from_raw(RawConfig::parse(json)?, env)
     }
 
-    fn from_raw(raw: RawConfig, env: EnvLookup<'_>) -> Result<Config, Error> {
-        let credentials = credentials::resolve(
+    fn from_raw(mut raw: RawConfig, env: EnvLookup<'_>) -> Result<Config, Error> {
+        let endpoint = endpoint(raw.endpoint.as_deref(), env)?;
+        let (credentials, credential_provider) = crate::provider::resolve(
+            raw.role_keys(),
             raw.secret_id.as_deref(),
             raw.secret_key.as_deref().map(String::as_str),
             raw.token.as_deref().map(String::as_str),
+            &endpoint,
             env,
+        )?;
+        let region = region(raw.region)?;
+        // A role client has no keys yet (and its temporary ones change): its budget is
+        // its role's.
+        let owner = match &credential_provider {
+            Some(provider) => crate::ratelimit_store::Owner::Role(provider),
+            None => crate::ratelimit_store::Owner::Keys(credentials.secret_id()),
+        };
+        let rate_limit_store = crate::ratelimit_store::StoreConfig::from_config(
+            raw.rate_limit_store.as_deref().map(String::as_str),
+            raw.rate_limit_key.as_deref(),
+            raw.rate_limit_store_fallback_share,
+            owner,
+            &region,
         )?;
         Ok(Config {
             credentials,
-            region: region(raw.region)?,
-            endpoint: Endpoint::parse(raw.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT))?,
+            credential_provider,
+            region,
+            endpoint,
             language: language(raw.language.as_deref())?,
             timeout: duration("timeout_ms", raw.timeout_ms, DEFAULT_TIMEOUT)?,
             connect_timeout: duration("connect_timeout_ms", raw.connect_timeout_ms, DEFAULT_CONNECT_TIMEOUT)?,
@@ -170,6 +141,7 @@ impl Config {
             ca_file: raw.ca_file.filter(|s| !s.is_empty()).map(PathBuf::from),
             rate_limits: crate::ratelimit::RateLimits::from_config(raw.rate_limits.as_ref())?,
             log_phone_numbers: raw.log_phone_numbers.unwrap_or(false),
+            rate_limit_store,
         })
     }
 }
@@ -206,9 +178,49 @@ struct RawConfig {
     rate_limits: Option<serde_json::Value>,
     #[serde(default, deserialize_with = "boolean")]
     log_phone_numbers: Option<bool>,
+    /// Checked by [`crate::ratelimit_store::StoreConfig::from_config`].
+    #[serde(default, deserialize_with = "secret")]
+    rate_limit_store: Option<Zeroizing<String>>,
+    #[serde(default, deserialize_with = "string")]
+    rate_limit_key: Option<String>,
+    #[serde(default, deserialize_with = "number")]
+    rate_limit_store_fallback_share: Option<f64>,
+    #[serde(default, deserialize_with = "string")]
+    credential_source: Option<String>,
+    #[serde(default, deserialize_with = "string")]
+    cvm_role_name: Option<String>,
+    #[serde(default, deserialize_with = "string")]
+    role_arn: Option<String>,
+    #[serde(default, deserialize_with = "string")]
+    role_session_name: Option<String>,
+    #[serde(default, deserialize_with = "integer")]
+    role_duration_seconds: Option<u64>,
+    #[serde(default, deserialize_with = "string")]
+    oidc_provider_id: Option<String>,
+    #[serde(default, deserialize_with = "string")]
+    oidc_token_file: Option<String>,
+    #[serde(default, deserialize_with = "string")]
+    metadata_endpoint: Option<String>,
+    #[serde(default, deserialize_with = "string")]
+    sts_endpoint: Option<String>,
 }
 
 impl RawConfig {
+    /// The keys of the role sources (see [`crate::provider`]).
+    fn role_keys(&mut self) -> crate::provider::RoleKeys {
+        crate::provider::RoleKeys {
+            credential_source: self.credential_source.take(),
+            cvm_role_name: self.cvm_role_name.take(),
+            role_arn: self.role_arn.take(),
+            role_session_name: self.role_session_name.take(),
+            role_duration_seconds: self.role_duration_seconds.take(),
+            oidc_provider_id: self.oidc_provider_id.take(),
+            oidc_token_file: self.oidc_token_file.take(),
+            metadata_endpoint: self.metadata_endpoint.take(),
+            sts_endpoint: self.sts_endpoint.take(),
+        }
+    }
+
     /// Parses the JSON; errors name the key at fault. As in any JSON object read into a
     /// map, a key given twice takes its last value.
     fn parse(json: &str) -> Result<RawConfig, Error> {
@@ -247,6 +259,10 @@ fn boolean<'de, D: Deserializer<'de>>(value: D) -> Result<Option<bool>, D::Error
     Option::<bool>::deserialize(value).map_err(|_| D::Error::custom("must be true or false"))
 }
 
+fn number<'de, D: Deserializer<'de>>(value: D) -> Result<Option<f64>, D::Error> {
+    Option::<f64>::deserialize(value).map_err(|_| D::Error::custom("must be a number"))
+}
+
 fn integer<'de, D: Deserializer<'de>>(value: D) -> Result<Option<u64>, D::Error> {
     Option::<u64>::deserialize(value).map_err(|_| D::Error::custom("must be a whole number"))
 }
@@ -265,6 +281,26 @@ fn language(language: Option<&str>) -> Result<Option<Language>, Error> {
         Some("en-US") => Ok(Some(Language::EnUs)),
         Some("zh-CN") => Ok(Some(Language::ZhCn)),
         Some(other) => Err(Error::invalid_config(format!("language `{other}` must be en-US or zh-CN"))),
+    }
+}
+
+/// The environment variable read for the endpoint when the configuration has none (as
+/// the AWS SDKs read `AWS_ENDPOINT_URL`): one variable points every program at the emulator.
+pub const ENDPOINT_ENV: &str = "TCSMS_ENDPOINT";
+
+/// The configured endpoint, else a non-empty `TCSMS_ENDPOINT`, else the default.
+fn endpoint(configured: Option<&str>, env: EnvLookup<'_>) -> Result<Endpoint, Error> {
+    if let Some(text) = configured {
+        return Endpoint::parse(text);
+    }
+    match env(ENDPOINT_ENV).filter(|text| !text.is_empty()) {
+        Some(text) => Endpoint::parse(&text).map_err(|e| {
+            Error::invalid_config(format!(
+                "{ENDPOINT_ENV} (read because the configuration has no `endpoint`): {}",
+                e.message()
+            ))
+        }),
+        None => Endpoint::parse(DEFAULT_ENDPOINT),
     }
 }
 
@@ -301,46 +337,10 @@ fn proxy(url: Option<Zeroizing<String>>) -> Result<Option<Secret>, Error> {
     }
 }
 
-/// Parses a proxy URL; the error never repeats the URL, which may hold a password.
-pub fn parse_proxy(url: &str) -> Result<ureq::Proxy, Error> {
-    let proxy = ureq::Proxy::new(url)
-        .map_err(|_| Error::invalid_config("proxy must be a URL like http://[user:password@]host:port"))?;
-    refuse_socks(&proxy, "configuration key `proxy`")?;
-    Ok(proxy)
-}
-
-/// The environment variables a proxy is read from, in the order ureq reads them.
-const PROXY_ENV: [&str; 6] = ["ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"];
-
-/// The proxy of the process environment (with `NO_PROXY`), as ureq reads it; a SOCKS
-/// proxy is refused, naming the variable.
-pub fn env_proxy() -> Result<Option<ureq::Proxy>, Error> {
-    let Some(proxy) = ureq::Proxy::try_from_env() else {
-        return Ok(None);
-    };
-    let variable = PROXY_ENV
-        .iter()
-        .find(|name| std::env::var(name).is_ok_and(|v| ureq::Proxy::new(&v).is_ok()))
-        .copied()
-        .unwrap_or("ALL_PROXY/HTTPS_PROXY/HTTP_PROXY");
-    refuse_socks(&proxy, &format!("environment variable {variable}"))?;
-    Ok(Some(proxy))
-}
-
-/// SOCKS proxies are refused when the client is made: ureq is built without SOCKS
-/// support, and would otherwise fail (or connect directly) on every call.
-fn refuse_socks(proxy: &ureq::Proxy, origin: &str) -> Result<(), Error> {
-    use ureq::ProxyProtocol as P;
-    let scheme = match proxy.protocol() {
-        P::Socks4 => "socks4",
-        P::Socks4A => "socks4a",
-        P::Socks5 => "socks5",
-        P::Socks5h => "socks5h",
-        _ => return Ok(()),
-    };
-    Err(Error::invalid_config(format!(
-        "{origin} names a {scheme}:// proxy; tcsms supports only HTTP CONNECT proxies (http://[user:password@]host:port)"
-    )))
+/// Checks a proxy URL (an HTTP CONNECT proxy, `http://[user:password@]host:port`); the
+/// error never repeats the URL, which may hold a password.
+pub fn parse_proxy(url: &str) -> Result<(), Error> {
+    crate::transport::proxy::parse(url).map(drop)
 }
 
 #[cfg(test)]
@@ -433,11 +433,77 @@ mod tests {
             (r#""proxy":"socks4a://127.0.0.1:1080""#, "socks4a://"),
             (r#""proxy":"socks5h://u:pw@127.0.0.1:1080""#, "socks5h://"),
             (r#""proxy":"::not a url::""#, "proxy"),
+            (r#""rate_limit_store_fallback_share":"0.5""#, "`rate_limit_store_fallback_share` must be a number"),
+            (r#""rate_limit_store_fallback_share":true"#, "`rate_limit_store_fallback_share` must be a number"),
+            (
+                r#""rate_limit_store":"redis://127.0.0.1:6379","rate_limit_store_fallback_share":0"#,
+                "`rate_limit_store_fallback_share` must be a number greater than 0 and at most 1",
+            ),
+            (
+                r#""rate_limit_store":"redis://127.0.0.1:6379","rate_limit_store_fallback_share":1.5"#,
+                "`rate_limit_store_fallback_share` must be a number greater than 0 and at most 1",
+            ),
+            (r#""rate_limit_store_fallback_share":0.5"#, "needs `rate_limit_store`"),
         ] {
             let e = parse(&format!("{{{CREDS},{extra}}}")).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{extra}");
             assert!(e.message().contains(needle), "{extra}: {}", e.message());
         }
+    }
+
+    #[test]
+    fn the_fallback_share_is_read_as_a_number() {
+        let store = r#""rate_limit_store":"redis://127.0.0.1:6379""#;
+        let c = parse(&format!(r#"{{{CREDS},{store}}}"#)).unwrap();
+        assert_eq!(c.rate_limit_store.unwrap().fallback_share(), None);
+        for (given, share) in [("0.125", 0.125), ("1", 1.0), ("1e-3", 0.001)] {
+            let c = parse(&format!(r#"{{{CREDS},{store},"rate_limit_store_fallback_share":{given}}}"#)).unwrap();
+            assert_eq!(c.rate_limit_store.unwrap().fallback_share(), Some(share), "{given}");
+        }
+        let c = parse(&format!(r#"{{{CREDS},{store},"rate_limit_store_fallback_share":null}}"#)).unwrap();
+        assert_eq!(c.rate_limit_store.unwrap().fallback_share(), None);
+    }
+
+    #[test]
+    fn a_role_clients_default_rate_limit_key_is_its_roles_and_region() {
+        const ARN: &str = "qcs::cam::uin/100000000001:roleName/sms-sender";
+        let store = r#""rate_limit_store":"redis://127.0.0.1:6379""#;
+        let key = |extra: &str| {
+            let c = parse(&format!(r#"{{{store},{extra}}}"#)).unwrap();
+            assert!(c.credential_provider.is_some(), "{extra}");
+            c.rate_limit_store.unwrap().key().to_owned()
+        };
+        let oidc =
+            format!(r#""credential_source":"oidc","oidc_provider_id":"p","oidc_token_file":"/t","role_arn":"{ARN}""#);
+        let assumed = format!(r#"{CREDS},"role_arn":"{ARN}""#);
+        let assumed_other_keys = format!(r#""secret_id":"AKID2","secret_key":"key2","role_arn":"{ARN}""#);
+        let other_role = format!(r#"{CREDS},"role_arn":"qcs::cam::uin/100000000002:roleName/sms-sender""#);
+        let cvm = r#""credential_source":"cvm_role","cvm_role_name":"sms-sender""#;
+        let cvm_other = r#""credential_source":"cvm_role","cvm_role_name":"other""#;
+        let k = key(&oidc);
+        // Before: the placeholder's empty SecretId, one budget for every role client of
+        // every account in the region.
+        assert_ne!(k, crate::ratelimit_store::default_key("", DEFAULT_REGION));
+        assert!(k.len() == 16 && k.bytes().all(|b| b.is_ascii_hexdigit()), "{k}");
+        // One role is one budget, whatever keys assume it and however it is reached.
+        assert_eq!(key(&assumed), k);
+        assert_eq!(key(&assumed_other_keys), k);
+        // Other roles, other regions, the base keys themselves: other budgets.
+        assert_ne!(key(&other_role), k);
+        assert_ne!(key(&format!(r#"{oidc},"region":"ap-singapore""#)), k);
+        assert_ne!(key(&assumed), crate::ratelimit_store::default_key("AKID1", DEFAULT_REGION));
+        assert_ne!(key(cvm), key(cvm_other));
+        assert_ne!(key(cvm), k);
+        // The key reveals neither the account nor the role.
+        for extra in [oidc.as_str(), assumed.as_str(), cvm] {
+            let k = key(extra);
+            assert!(!k.contains("sms") && !k.contains("100000000001"), "{k}");
+        }
+        // A given key is kept.
+        assert_eq!(
+            parse(&format!(r#"{{{store},{oidc},"rate_limit_key":"fleet"}}"#)).unwrap().rate_limit_store.unwrap().key(),
+            "fleet"
+        );
     }
 
     #[test]

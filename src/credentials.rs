@@ -38,6 +38,12 @@ pub enum CredentialSource {
     Config,
     Environment,
     ProfileFile,
+    /// Temporary keys of the CVM instance role (metadata service).
+    CvmRole,
+    /// Temporary keys of STS `AssumeRole`.
+    AssumeRole,
+    /// Temporary keys of STS `AssumeRoleWithWebIdentity`.
+    Oidc,
 }
 
 /// A SecretId, a SecretKey and an optional STS session token.
@@ -47,6 +53,9 @@ pub struct Credentials {
     secret_key: Secret,
     token: Option<Secret>,
     source: CredentialSource,
+    /// Something the owner should know about where they came from (a profile file
+    /// others may write), delivered as a `warning` event.
+    warning: Option<String>,
 }
 
 impl Credentials {
@@ -68,12 +77,30 @@ impl Credentials {
         }
         let token = match token {
             Some("") | None => None,
+            Some(t) if t.trim() != t => return Err(Error::invalid_config("token has surrounding whitespace")),
             Some(t) => {
                 check_header_safe("token", t)?;
                 Some(Secret::new(t))
             }
         };
-        Ok(Credentials { secret_id: secret_id.to_owned(), secret_key: Secret::new(secret_key), token, source })
+        Ok(Credentials {
+            secret_id: secret_id.to_owned(),
+            secret_key: Secret::new(secret_key),
+            token,
+            source,
+            warning: None,
+        })
+    }
+
+    /// A warning about where the credentials came from, if any.
+    pub fn warning(&self) -> Option<&str> {
+        self.warning.as_deref()
+    }
+
+    /// Empty credentials standing in until a role source fetches real ones; never
+    /// used to sign (a client with a role source waits for its first keys).
+    pub(crate) fn placeholder(source: CredentialSource) -> Credentials {
+        Credentials { secret_id: String::new(), secret_key: Secret::new(""), token: None, source, warning: None }
     }
 
     pub fn secret_id(&self) -> &str {
@@ -100,6 +127,7 @@ impl Credentials {
             secret_key: Secret(std::mem::take(&mut self.secret_key.0)),
             token: self.token.take(),
             source: self.source,
+            warning: self.warning.take(),
         }
     }
 }
@@ -192,13 +220,47 @@ fn from_environment(token: Option<&str>, env: EnvLookup<'_>) -> Option<Result<Cr
     Some(Credentials::new(&id, &key, token, CredentialSource::Environment))
 }
 
-/// Credentials from the `[default]` section of the profile file, when it can be read.
+/// The largest profile file read (a real one is a few hundred bytes).
+pub const MAX_PROFILE_FILE_BYTES: u64 = 64 << 10;
+
+/// Reads the profile file without ever blocking or reading without bound: `None` when
+/// there is none; an error when it is not a regular file (a FIFO, a device, a
+/// directory) or larger than [`MAX_PROFILE_FILE_BYTES`]; with it, a warning when group
+/// or others may write it.
+/// The profile file's text and the warning about it, if any.
+type ProfileText = (Zeroizing<String>, Option<String>);
+
+fn read_profile_file(path: &str) -> Option<Result<ProfileText, Error>> {
+    let refused = |why: crate::files::Refusal| Error::invalid_config(format!("the profile file {path} {why}"));
+    let read = match crate::files::read_bounded(std::path::Path::new(path), MAX_PROFILE_FILE_BYTES) {
+        Ok(read) => read,
+        Err(why) if why.is_missing() => return None,
+        Err(why) => return Some(Err(refused(why))),
+    };
+    let text = match read.text() {
+        Ok(text) => Zeroizing::new(text.to_owned()),
+        Err(why) => return Some(Err(refused(why))),
+    };
+    let warning = read.writable_by_others().map(|(who, mode)| {
+        format!(
+            "the profile file {path} may be written by {who} (mode {mode:o}): anyone who can write it chooses the \
+             credentials this client signs with; chmod go-w it"
+        )
+    });
+    Some(Ok((text, warning)))
+}
+
+/// Credentials from the `[default]` section of the profile file, when there is one.
 fn from_profile_file(path: &str, token: Option<&str>) -> Option<Result<Credentials, Error>> {
-    let text = Zeroizing::new(std::fs::read_to_string(path).ok()?);
+    let (text, warning) = match read_profile_file(path)? {
+        Ok(read) => read,
+        Err(e) => return Some(Err(e)),
+    };
     let profile = Zeroizing::new(parse_profile(&text, "default"));
     let get = |k: &str| profile.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     Some(match (get("secret_id"), get("secret_key")) {
-        (Some(id), Some(key)) => Credentials::new(id, key, token.or(get("token")), CredentialSource::ProfileFile),
+        (Some(id), Some(key)) => Credentials::new(id, key, token.or(get("token")), CredentialSource::ProfileFile)
+            .map(|credentials| Credentials { warning, ..credentials }),
         _ => Err(Error::local(
             ErrorKind::InvalidConfig,
             codes::MISSING_CREDENTIALS,
@@ -279,6 +341,51 @@ mod tests {
     }
 
     #[test]
+    #[allow(unsafe_code)] // mkfifo(3), which std does not offer
+    fn the_profile_file_is_read_like_ca_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("tcsms-cred-kinds-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Resolved on a thread of its own, so that a read that blocks (a FIFO without a
+        // writer) or never ends (a device) fails the test instead of hanging it.
+        let resolve_from = |path: &std::path::Path| {
+            let path_text = path.to_str().unwrap().to_owned();
+            let (done, result) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let env = env_of(&[(ENV_CREDENTIALS_FILE, path_text.as_str())]);
+                let _ = done.send(resolve(None, None, None, &env));
+            });
+            result
+                .recv_timeout(std::time::Duration::from_secs(2))
+                .unwrap_or_else(|_| panic!("reading the profile file {path:?} took more than 2 s"))
+        };
+        // A FIFO without a writer: refused at once, not waited on for ever.
+        let fifo = dir.join("fifo");
+        let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        let e = resolve_from(&fifo).unwrap_err();
+        assert!(e.message().contains("not a regular file"), "{e}");
+        // A device that never ends: refused, not read.
+        let e = resolve_from(std::path::Path::new("/dev/zero")).unwrap_err();
+        assert!(e.message().contains("not a regular file"), "{e}");
+        // Too large.
+        let large = dir.join("large");
+        std::fs::write(&large, vec![b'#'; MAX_PROFILE_FILE_BYTES as usize + 1]).unwrap();
+        let e = resolve_from(&large).unwrap_err();
+        assert!(e.message().contains("larger than"), "{e}");
+        // Others may write it: used, with a warning; private: no warning.
+        let open = dir.join("open");
+        std::fs::write(&open, "[default]\nsecret_id=fileid\nsecret_key=filekey\n").unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let c = resolve_from(&open).unwrap();
+        assert!(c.warning().is_some_and(|w| w.contains("anyone") && !w.contains("filekey")), "{:?}", c.warning());
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(resolve_from(&open).unwrap().warning(), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn nothing_anywhere_names_all_three_sources() {
         let env = env_of(&[(ENV_CREDENTIALS_FILE, "/nonexistent/tcsms/credentials")]);
         let e = resolve(None, None, None, &env).unwrap_err();
@@ -308,6 +415,8 @@ mod tests {
             ("AKID\u{7f}1", "k1", None, "secret_id contains a control"),
             ("AKID1", "k\t1", None, "secret_key contains a control"),
             ("AKID1", "k1", Some("t\r\nX-Evil: 1"), "token contains a control"),
+            ("AKID1", "k1", Some("   "), "token has surrounding whitespace"),
+            ("AKID1", "k1", Some(" tok1"), "token has surrounding whitespace"),
         ] {
             let e = resolve(Some(id), Some(key), token, &env).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{needle}");

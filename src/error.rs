@@ -51,6 +51,13 @@ impl Error {
         Error { kind: ErrorKind::Api, code, message, request_id, body: Some(body) }
     }
 
+    /// The same error with `note` appended to its message (the envelope of an API error
+    /// stays the service's body as received).
+    pub fn with_note(mut self, note: &str) -> Error {
+        self.message.push_str(note);
+        self
+    }
+
     pub fn invalid_argument(message: impl Into<String>) -> Error {
         Error::local(ErrorKind::InvalidArgument, codes::INVALID_ARGUMENT, message)
     }
@@ -147,12 +154,16 @@ pub mod codes {
     pub const DECODE: &str = "ClientError.Decode";
     pub const PANIC: &str = "ClientError.Panic";
     pub const QUEUE_FULL: &str = "ClientError.QueueFull";
-    /// A phone number is neither E.164 nor an 11-digit mainland number (issue 11).
+    /// A phone number is neither E.164 nor an 11-digit mainland number.
     pub const INVALID_PHONE_NUMBER: &str = "ClientError.InvalidPhoneNumber";
     /// No client-side rate-limit slot within the call's time limit; nothing was sent.
     pub const RATE_LIMITED: &str = "ClientError.RateLimited";
-    /// A client call made from inside the client's event callback (issue 12).
+    /// A client call made from inside the client's event callback (refused instead of
+    /// deadlocking).
     pub const REENTRANT: &str = "ClientError.Reentrant";
+    /// Temporary credentials (CVM role, STS, OIDC) could not be fetched and no unexpired
+    /// keys remain; the message names each source tried and why it failed.
+    pub const CREDENTIALS_UNAVAILABLE: &str = "ClientError.CredentialsUnavailable";
 }
 
 #[cfg(test)]

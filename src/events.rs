@@ -24,6 +24,9 @@
 //! | `bytes_sent`, `bytes_received` | request and response body bytes | summed |
 //! | `phone_numbers` | the request's numbers, masked (`+86137****2222`) unless `log_phone_numbers` | same |
 //!
+//! A client with `rate_limit_store` also emits `{"event":"rate_limit_store","state":"down"|"up",...}`
+//! once per transition of its store (see [`crate::ratelimit_store`]).
+//!
 //! An event never holds a secret, a signature, a token or a message text. Phone numbers
 //! are masked unless the configuration key `log_phone_numbers` is `true`.
 //!
@@ -95,20 +98,70 @@ pub fn mask_phone_number(number: &str) -> String {
 pub(crate) struct Observer {
     hook: RwLock<Option<Arc<EventFn>>>,
     hooked: AtomicBool,
+    /// Set by [`Observer::detach`]: no event is delivered any more, not even to calls
+    /// that started with a hook.
+    detached: AtomicBool,
+    /// Held (shared) while an event is delivered; [`Observer::detach`] takes it
+    /// exclusively to wait for deliveries in progress.
+    delivering: RwLock<()>,
+    /// Warnings for the first callback installed (see [`Observer::set_hook`]).
+    warnings: Mutex<Vec<String>>,
     log_phone_numbers: bool,
     stats: Stats,
 }
 
 impl Observer {
     pub(crate) fn new(log_phone_numbers: bool) -> Observer {
-        Observer { hook: RwLock::new(None), hooked: AtomicBool::new(false), log_phone_numbers, stats: Stats::new() }
+        Observer {
+            hook: RwLock::new(None),
+            hooked: AtomicBool::new(false),
+            detached: AtomicBool::new(false),
+            delivering: RwLock::new(()),
+            warnings: Mutex::new(Vec::new()),
+            log_phone_numbers,
+            stats: Stats::new(),
+        }
     }
 
-    /// Installs (`Some`) or removes (`None`) the event callback.
+    /// Removes the hook for good: when this returns, no event is being delivered on
+    /// another thread and none will be, not even to calls still running or queued (the
+    /// owner of the hook's data may free it). From inside the hook itself it cannot
+    /// wait for its own delivery; other threads' deliveries may then still finish.
+    pub(crate) fn detach(&self) {
+        self.detached.store(true, Ordering::SeqCst);
+        self.set_hook(None);
+        if !in_callback() {
+            drop(self.delivering.write().unwrap_or_else(|p| p.into_inner()));
+        }
+    }
+
+    /// Delivers one event unless the hook was detached.
+    fn deliver(&self, hook: &EventFn, event: &str) {
+        let _delivering = self.delivering.read().unwrap_or_else(|p| p.into_inner());
+        if !self.detached.load(Ordering::SeqCst) {
+            deliver(hook, event);
+        }
+    }
+
+    /// Installs (`Some`) or removes (`None`) the event callback. A new callback first
+    /// receives the warnings kept since the client was made (`"event":"warning"`).
     pub(crate) fn set_hook(&self, hook: Option<Arc<EventFn>>) {
         let mut slot = self.hook.write().unwrap_or_else(|p| p.into_inner());
         self.hooked.store(hook.is_some(), Ordering::SeqCst);
-        *slot = hook;
+        *slot = hook.clone();
+        drop(slot);
+        if let Some(hook) = hook {
+            let warnings = std::mem::take(&mut *self.warnings.lock().unwrap_or_else(|p| p.into_inner()));
+            for message in warnings {
+                let event = json!({"event": "warning", "message": message}).to_string();
+                self.deliver(hook.as_ref(), &event);
+            }
+        }
+    }
+
+    /// Keeps a warning for the first event callback installed.
+    pub(crate) fn warn(&self, message: String) {
+        self.warnings.lock().unwrap_or_else(|p| p.into_inner()).push(message);
     }
 
     fn hook(&self) -> Option<Arc<EventFn>> {
@@ -134,6 +187,14 @@ impl Observer {
             bytes_received: 0,
             clock_corrected: false,
             last_outcome: String::new(),
+        }
+    }
+
+    /// Delivers an event of no call (a `rate_limit_store` transition, a `credentials`
+    /// refresh) to the hook, if any.
+    pub(crate) fn emit(&self, event: &str) {
+        if let Some(hook) = self.hook() {
+            deliver(hook.as_ref(), event);
         }
     }
 
@@ -221,7 +282,7 @@ fn outcome_json(outcome: Result<&str, &Error>) -> String {
         }
         Err(error) => {
             let id = Some(error.request_id()).filter(|id| !id.is_empty());
-            (crate::ffi::status_of(error.kind()), Some(error.code()), quoted(id))
+            (error.kind().status().value(), Some(error.code()), quoted(id))
         }
     };
     format!(r#""status":{status},"code":{},"request_id":{request_id}"#, quoted(code))
@@ -260,7 +321,7 @@ impl CallTrace<'_> {
             info.bytes_received,
             self.numbers_field(),
         );
-        deliver(hook.as_ref(), &event);
+        self.observer.deliver(hook.as_ref(), &event);
     }
 
     fn numbers_field(&self) -> String {
@@ -292,7 +353,7 @@ impl CallTrace<'_> {
             self.bytes_received,
             self.numbers_field(),
         );
-        deliver(hook.as_ref(), &event);
+        self.observer.deliver(hook.as_ref(), &event);
     }
 }
 

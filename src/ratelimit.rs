@@ -30,6 +30,15 @@ pub const HEADROOM: f64 = 0.85;
 pub const BURST_SECONDS: f64 = 0.02;
 /// The largest rate accepted in `rate_limits`.
 pub const MAX_RATE: f64 = 1_000_000.0;
+/// The smallest rate accepted in `rate_limits` besides 0 (one request in about 11.6
+/// days): the waits of smaller ones overflow what the limiter can represent.
+pub const MIN_RATE: f64 = 0.000_001;
+
+/// The refusal of a call a rate limit has no slot for in time (`RateLimited`: nothing was
+/// sent); `why` names the limit.
+pub fn no_slot(action: &Action, why: &str) -> Error {
+    Error::local(ErrorKind::Timeout, codes::RATE_LIMITED, format!("{}: {why}; the request was not sent", action.name))
+}
 
 /// The `rate_limits` configuration: `"*"` and per-action rates; `None` means the
 /// service's documented limit with headroom.
@@ -52,10 +61,10 @@ impl RateLimits {
         let mut limits = RateLimits::default();
         for (name, rate) in map {
             let rate = match rate.as_f64() {
-                Some(r) if r.is_finite() && (0.0..=MAX_RATE).contains(&r) => r,
+                Some(r) if r == 0.0 || (MIN_RATE..=MAX_RATE).contains(&r) => r,
                 _ => {
                     return Err(Error::invalid_config(format!(
-                    "rate_limits[\"{name}\"] must be a number of requests per second from 0 (no limit) to {MAX_RATE}"
+                    "rate_limits[\"{name}\"] must be 0 (no limit) or a number of requests per second from {MIN_RATE} to {MAX_RATE}"
                 )))
                 }
             };
@@ -118,10 +127,11 @@ impl Limiter {
         Limiter { buckets }
     }
 
-    /// Waits for a token of `action`'s bucket, at most until `deadline`. When no token
-    /// can be had by then, returns `ClientError.RateLimited` at once, without waiting.
-    /// Returns how long it waited.
-    pub fn acquire(&self, action: &Action, deadline: Instant) -> Result<Duration, Error> {
+    /// Waits for a token of `action`'s bucket, at most until `send_by` (the last moment
+    /// at which the call can still be sent and answered within its time limit). When no
+    /// token can be had by then, returns `ClientError.RateLimited` at once, without
+    /// waiting. Returns how long it waited.
+    pub fn acquire(&self, action: &Action, send_by: Instant) -> Result<Duration, Error> {
         let Some(bucket) = ACTIONS
             .iter()
             .position(|a| a.name == action.name)
@@ -139,19 +149,24 @@ impl Limiter {
             // Reserve a token now (the balance may go negative: the threads after us
             // wait longer), and give it back if we cannot wait for it.
             b.tokens -= 1.0;
-            let wait = if b.tokens >= 0.0 { Duration::ZERO } else { Duration::from_secs_f64(-b.tokens / b.rate) };
-            if now + wait > deadline {
+            // A wait too long to represent is past any time limit.
+            let wait = if b.tokens >= 0.0 {
+                Some(Duration::ZERO)
+            } else {
+                Duration::try_from_secs_f64(-b.tokens / b.rate).ok()
+            };
+            let ready = wait.and_then(|wait| now.checked_add(wait));
+            let Some(wait) = wait.filter(|_| ready.is_some_and(|ready| ready <= send_by)) else {
                 b.tokens += 1.0;
-                return Err(Error::local(
-                    ErrorKind::Timeout,
-                    codes::RATE_LIMITED,
-                    format!(
-                        "{}: the client-side rate limit ({:.3} requests/s, configuration key `rate_limits`) has no free \
-                         slot within the call's time limit; the request was not sent",
-                        action.name, b.rate
+                return Err(no_slot(
+                    action,
+                    &format!(
+                        "the client-side rate limit ({} requests/s, configuration key `rate_limits`) has no free \
+                         slot early enough to send the request and get its answer within the call's time limit",
+                        b.rate
                     ),
                 ));
-            }
+            };
             wait
         };
         if !wait.is_zero() {
@@ -192,7 +207,33 @@ mod tests {
         assert_eq!(some.bucket_for(find_action("SendSms").unwrap()), Some((100.0, 2.0)));
         assert_eq!(some.bucket_for(find_action("AddSmsSign").unwrap()), Some((0.5, 1.0)));
         assert_eq!(some.bucket_for(find_action("PullSmsSendStatus").unwrap()), None);
-        for bad in [json!([]), json!({"SendSMS": 1}), json!({"*": -1}), json!({"*": "1"}), json!({"*": 1e9})] {
+        // Rates so small that their waits overflow a Duration are refused (they made
+        // every call panic); the smallest accepted one works.
+        let tiny = RateLimits::from_config(Some(&json!({"SendSms": MIN_RATE}))).unwrap();
+        let limiter = Limiter::new(&tiny);
+        let send = find_action("SendSms").unwrap();
+        limiter.acquire(send, Instant::now() + Duration::from_secs(1)).unwrap();
+        let e = limiter.acquire(send, Instant::now() + Duration::from_secs(1)).unwrap_err();
+        assert_eq!(e.code(), codes::RATE_LIMITED);
+        // Were such a rate to reach the limiter anyway, a wait too long for a Duration
+        // (5e-324) or for an Instant (1e-19: about 1e19 s) is refused, not a panic.
+        for rate in [1e-19, 5e-324] {
+            let limiter = Limiter::new(&RateLimits { default: Some(rate), named: Vec::new() });
+            let far = Instant::now() + Duration::from_secs(86_400);
+            limiter.acquire(send, far).unwrap();
+            let e = limiter.acquire(send, far).unwrap_err();
+            assert_eq!(e.code(), codes::RATE_LIMITED, "{rate}");
+        }
+        for bad in [
+            json!([]),
+            json!({"SendSMS": 1}),
+            json!({"*": -1}),
+            json!({"*": "1"}),
+            json!({"*": 1e9}),
+            json!({"*": 1e-20}),
+            json!({"SendSms": 5e-324}),
+            json!({"*": 9e-7}),
+        ] {
             let e = RateLimits::from_config(Some(&bad)).unwrap_err();
             assert_eq!(e.code(), codes::INVALID_CONFIG, "{bad}");
         }

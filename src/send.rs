@@ -14,13 +14,14 @@
 //! (`rejected`). More than [`MAX_BATCH`] numbers are sent in batches of at most
 //! [`MAX_BATCH`], one after the other, in order. When a batch fails as a whole:
 //! - the first batch: the call fails with that error (status and envelope as for
-//!   `call`), since nothing was sent;
+//!   `call`; its message adds that the later batches were not sent, when there are any);
 //! - a later batch: its numbers get the error's code and message, with class `unknown`
 //!   when the service may have acted on it (a network failure or timeout after
 //!   sending, an HTTP 5xx, an unreadable answer, `InternalError*`), otherwise the class
 //!   of the code; the batches after it are not sent (`ClientError.NotSent`, `failed`).
 //!   A batch whose outcome is unknown is never resent.
 
+pub use crate::api::normalize_phone_number;
 use crate::client::Client;
 use crate::error::{codes, Error, ErrorKind};
 use serde::Serialize;
@@ -144,25 +145,6 @@ impl SendResults {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
-}
-
-/// The E.164 form of a number, or `None` when it is neither E.164 (`+` and 7 to 15
-/// digits, no leading zero; `+86` numbers 11 digits starting with 1) nor an 11-digit
-/// mainland number starting with 1 (returned as `+86...`).
-pub fn normalize_phone_number(number: &str) -> Option<String> {
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if let Some(rest) = number.strip_prefix('+') {
-        if !digits(rest) || !(7..=15).contains(&rest.len()) || rest.starts_with('0') {
-            return None;
-        }
-        if let Some(mainland) = rest.strip_prefix("86") {
-            if mainland.len() != 11 || !mainland.starts_with('1') {
-                return None;
-            }
-        }
-        return Some(number.to_owned());
-    }
-    (number.len() == 11 && digits(number) && number.starts_with('1')).then(|| format!("+86{number}"))
 }
 
 /// The two sending actions and where their numbers are.
@@ -299,11 +281,10 @@ fn send(client: &Client, kind: Kind, request_json: &str, timeout: Option<Duratio
                 let set = response[kind.status_set()].as_array().map(Vec::as_slice).unwrap_or_default();
                 let by_number: HashMap<&str, &Value> =
                     set.iter().filter_map(|entry| Some((entry["PhoneNumber"].as_str()?, entry))).collect();
-                for (position, &i) in chunk.iter().enumerate() {
-                    let entry = by_number
-                        .get(numbers[i].as_str())
-                        .copied()
-                        .or_else(|| (set.len() == chunk.len()).then(|| &set[position]));
+                // By number only: the client refused an answer listing numbers that were
+                // not in this batch, and a place in the list proves nothing.
+                for &i in chunk {
+                    let entry = by_number.get(numbers[i].as_str()).copied();
                     results[i] = Some(match entry {
                         Some(entry) => service_result(&numbers[i], entry),
                         None => local_result(
@@ -315,7 +296,19 @@ fn send(client: &Client, kind: Kind, request_json: &str, timeout: Option<Duratio
                     });
                 }
             }
-            Err(error) if batch == 0 => return Err(error),
+            Err(error) if batch == 0 => {
+                // Nothing of the later batches was sent either: say so.
+                let rest = to_send.len() - chunk.len();
+                if rest == 0 {
+                    return Err(error);
+                }
+                let batches = to_send.len().div_ceil(MAX_BATCH);
+                return Err(error.with_note(&format!(
+                    "; the first batch of {} failed as a whole, so batches 2 to {batches} ({rest} more numbers) were \
+                     not sent",
+                    chunk.len()
+                )));
+            }
             Err(error) => {
                 if !error.request_id().is_empty() {
                     request_ids.push(error.request_id().to_owned());

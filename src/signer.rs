@@ -14,6 +14,16 @@ use std::sync::{Arc, Mutex, RwLock};
 pub struct Signer {
     credentials: Credentials,
     key_cache: Mutex<Option<CachedKey>>,
+    /// When temporary credentials expire (`None`: fixed keys, never).
+    expiry: Option<Expiry>,
+}
+
+/// When a signer's temporary credentials should be refreshed and when they expire,
+/// in Unix milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expiry {
+    pub refresh_at_ms: i64,
+    pub expires_at_ms: i64,
 }
 
 struct CachedKey {
@@ -24,7 +34,17 @@ struct CachedKey {
 
 impl Signer {
     pub fn new(credentials: Credentials) -> Signer {
-        Signer { credentials, key_cache: Mutex::new(None) }
+        Signer { credentials, key_cache: Mutex::new(None), expiry: None }
+    }
+
+    /// Temporary credentials, valid until `expiry`.
+    pub fn expiring(credentials: Credentials, expiry: Expiry) -> Signer {
+        Signer { credentials, key_cache: Mutex::new(None), expiry: Some(expiry) }
+    }
+
+    /// When these credentials expire; `None` for fixed keys.
+    pub fn expiry(&self) -> Option<Expiry> {
+        self.expiry
     }
 
     pub fn credentials(&self) -> &Credentials {
@@ -33,8 +53,8 @@ impl Signer {
 
     /// The `X-TC-Token` value, when there is a token: printable ASCII, as
     /// `Credentials::new` checked, so it goes into a header as it is. Every copy of it
-    /// goes into memory that is zeroed before it is freed (the request head, the
-    /// connection's output buffer).
+    /// goes into memory that is zeroed before it is freed (the connection's output
+    /// buffer, and a request head too large for it, which is spelled out first).
     pub fn token(&self) -> Option<&str> {
         self.credentials.token().map(|token| token.expose())
     }

@@ -114,6 +114,11 @@ fn ok_body() -> String {
     r#"{"Response":{"ReportConversionStatus":{"Code":"OK","Message":"ok"},"RequestId":"req-ok"}}"#.to_owned()
 }
 
+/// A SendSms success for the number of [`SEND`].
+fn send_ok_body() -> String {
+    r#"{"Response":{"SendStatusSet":[{"SerialNo":"s1","PhoneNumber":"+8613800000000","Fee":1,"SessionContext":"","Code":"Ok","Message":"send success","IsoCode":"CN"}],"RequestId":"req-send"}}"#.to_owned()
+}
+
 fn api_error(code: &str) -> String {
     format!(r#"{{"Response":{{"Error":{{"Code":"{code}","Message":"scripted"}},"RequestId":"req-err"}}}}"#)
 }
@@ -204,11 +209,11 @@ fn rate_limits_are_retried_for_every_action_and_can_succeed() {
         if n < 2 {
             (200, api_error("RequestLimitExceeded"), Duration::ZERO)
         } else {
-            (200, ok_body(), Duration::ZERO)
+            (200, send_ok_body(), Duration::ZERO)
         }
     });
     let answer = client(&server.url, "").call("SendSms", SEND).unwrap();
-    assert_eq!(answer, ok_body());
+    assert_eq!(answer, send_ok_body());
     assert_eq!(server.hits.load(Ordering::SeqCst), 3);
 }
 
@@ -267,6 +272,31 @@ fn an_unreachable_host_is_a_network_error_without_secrets() {
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(!e.to_envelope_json().contains(SECRET_KEY));
     assert!(!format!("{e:?}").contains(SECRET_KEY));
+}
+
+#[test]
+fn a_plain_http_answer_to_tls_names_the_http_scheme() {
+    // A plain-HTTP server (as the emulator is) answers the TLS ClientHello with an HTTP error.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut hello = [0u8; 512];
+        let _ = stream.read(&mut hello);
+        let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    });
+    let c = client(&format!("https://127.0.0.1:{port}"), r#","max_retries":0"#);
+    let e = c.call("SendSms", SEND).unwrap_err();
+    server.join().unwrap();
+    assert_eq!(e.kind(), ErrorKind::Network, "{e}");
+    assert!(e.message().contains("TLS handshake failed with"), "{}", e.message());
+    assert!(
+        e.message()
+            .contains(&format!("the server speaks plain HTTP; for a local emulator use http://127.0.0.1:{port}")),
+        "{}",
+        e.message()
+    );
+    assert!(e.message().contains("the request was not sent"), "{}", e.message());
 }
 
 #[test]
@@ -391,7 +421,7 @@ fn ca_files_are_checked_when_the_client_is_made() {
 
 #[test]
 fn a_connection_the_server_closed_after_answering_is_not_reused() {
-    let server = serve_with(false, |_, _| (200, ok_body(), Duration::ZERO));
+    let server = serve_with(false, |_, _| (200, send_ok_body(), Duration::ZERO));
     let c = client(&server.url, r#","max_retries":0"#);
     for _ in 0..20 {
         // No retries: SendSms must not be written to the connection the server closed.
@@ -467,4 +497,165 @@ fn a_refused_tls_handshake_is_reported_as_not_sent_and_not_retried() {
     assert_eq!(e.kind(), ErrorKind::Network, "{e}");
     assert!(e.message().contains("the request was not sent"), "{e}");
     assert_eq!(connections.load(Ordering::SeqCst), 1, "a refused handshake would be refused again: not retried");
+}
+
+#[test]
+fn a_rate_limit_slot_too_late_to_be_answered_in_time_is_not_used() {
+    let server = serve(move |_, _| (200, send_ok_body(), Duration::ZERO));
+    // One SendSms per 2 s; each call has 2.2 s.
+    let client = Client::from_json(&format!(
+        r#"{{"secret_id":"{SECRET_ID}","secret_key":"{SECRET_KEY}","endpoint":"{}","timeout_ms":2200,"max_retries":0,"rate_limits":{{"SendSms":0.5}}}}"#,
+        server.url
+    ))
+    .unwrap();
+    client.call("SendSms", SEND).expect("the first call has its slot at once");
+    // The next slot comes about 2 s later: inside the 2.2 s, but with too little of it
+    // left to be sure of an answer. Not sent, and said so.
+    let started = Instant::now();
+    let e = client.call("SendSms", SEND).expect_err("a slot too late to be answered in time");
+    assert_eq!(e.code(), tcsms::error::codes::RATE_LIMITED, "{e}");
+    assert!(e.message().contains("not sent"), "{e}");
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "refused at once, not after waiting: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.hits.load(Ordering::SeqCst), 1, "the second call reached the server");
+}
+
+#[test]
+fn send_sms_never_assigns_results_for_numbers_it_did_not_send() {
+    // The answer lists a number that was never sent, where the sent one should be.
+    let foreign = r#"{"Response":{"SendStatusSet":[{"SerialNo":"foreign-1","PhoneNumber":"+8613900000009","Fee":1,"SessionContext":"","Code":"Ok","Message":"send success","IsoCode":"CN"}],"RequestId":"r-foreign"}}"#;
+    let server = serve(move |_, _| (200, foreign.to_owned(), Duration::ZERO));
+    let c = client(&server.url, r#","max_retries":0"#);
+    match c.send_sms(SEND) {
+        Ok(results) => panic!("foreign results were taken for the sent number: {}", results.to_json()),
+        Err(e) => {
+            assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
+            assert!(e.message().contains("not in the request"), "{e}");
+            assert!(!e.message().contains("foreign-1\",\"PhoneNumber\":\"+8613800000000"), "{e}");
+        }
+    }
+    assert_eq!(server.hits.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_first_batch_that_fails_says_the_later_batches_were_not_sent() {
+    let server = serve(|_, _| (200, api_error("FailedOperation.SignatureIncorrectOrUnapproved"), Duration::ZERO));
+    let c = client(&server.url, r#","max_retries":0"#);
+    let numbers: Vec<String> = (0..450).map(|i| format!("\"+86137{i:08}\"")).collect();
+    let request =
+        format!(r#"{{"PhoneNumberSet":[{}],"SmsSdkAppId":"1400000001","TemplateId":"2001"}}"#, numbers.join(","));
+    let e = c.send_sms(&request).expect_err("the first batch fails");
+    assert_eq!(e.code(), "FailedOperation.SignatureIncorrectOrUnapproved");
+    assert!(e.message().contains("batches 2 to 3 (250 more numbers) were not sent"), "{e}");
+    assert_eq!(server.hits.load(Ordering::SeqCst), 1, "only the first batch was sent");
+}
+
+#[test]
+fn an_echoing_server_s_success_answers_carry_no_secret_or_signature_anywhere() {
+    // A server that answers with success envelopes whose RequestId (and an entry's
+    // Message) echo the request's token and signature.
+    const TOKEN: &str = "echoed-session-token-0000";
+    let server = serve(|n, seen| {
+        let signature = seen.headers["authorization"].rsplit("Signature=").next().unwrap_or_default().to_owned();
+        let token = &seen.headers["x-tc-token"];
+        let id = format!("{token} Signature={signature}");
+        let body = match n {
+            // A fitting answer (send_sms), then one listing a number never sent.
+            0 => format!(
+                r#"{{"Response":{{"SendStatusSet":[{{"SerialNo":"s1","PhoneNumber":"+8613800000000","Fee":1,"SessionContext":"","Code":"Ok","Message":"sent with {token}","IsoCode":"CN"}}],"RequestId":"{id}"}}}}"#
+            ),
+            _ => format!(
+                r#"{{"Response":{{"SendStatusSet":[{{"SerialNo":"s1","PhoneNumber":"+8613900000000","Code":"Ok","Message":"ok"}}],"RequestId":"{id}"}}}}"#
+            ),
+        };
+        (200, body, Duration::ZERO)
+    });
+    let c = client(&server.url, &format!(r#","token":"{TOKEN}","max_retries":0"#));
+    let events = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = events.clone();
+    c.set_event_callback(Some(Box::new(move |e: &str| sink.lock().unwrap().push(e.to_owned()))));
+    let results = c.send_sms(SEND).expect("a fitting answer");
+    let misfit = c.call("SendSms", SEND).expect_err("an answer listing a number never sent");
+    assert_eq!(misfit.kind(), ErrorKind::Decode, "{misfit}");
+    let signatures: Vec<String> = server
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.headers["authorization"].rsplit("Signature=").next().unwrap().to_owned())
+        .collect();
+    assert_eq!(signatures.len(), 2);
+    let shown = format!(
+        "{} {:?} {misfit} {misfit:?} {} {} {}",
+        results.to_json(),
+        results,
+        misfit.to_envelope_json(),
+        events.lock().unwrap().join("\n"),
+        c.stats_json()
+    );
+    assert!(signatures.iter().all(|s| s.len() == 64), "{signatures:?}");
+    for secret in signatures.iter().map(String::as_str).chain([TOKEN]) {
+        assert!(!shown.contains(secret), "{secret} shown in: {shown}");
+    }
+    // The RequestId still reaches the results and the events, scrubbed.
+    assert!(
+        results.request_ids.len() == 1 && results.request_ids[0].contains("<redacted>"),
+        "{:?}",
+        results.request_ids
+    );
+    assert!(
+        events.lock().unwrap().iter().any(|e| e.contains(r#""request_id":"<redacted> Signature=<redacted>""#)),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_server_that_answers_every_request_twice_never_hands_a_call_another_call_s_answer() {
+    // Each answer takes 50 ms, and a copy of it follows 2 ms later: what a connection
+    // rests after an answer (twice its exchange, 100 ms here) covers the copy with a wide
+    // margin for a loaded host, and the idle check then finds it. A caller that reused the connection at once would read the copy of
+    // the previous answer for its own, and every answer after it one call late.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut writer = stream;
+                while let Some(request) = read_request(&mut reader) {
+                    let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
+                    let serial = body["SerialNo"].as_str().unwrap_or_default().to_owned();
+                    let answer = format!(
+                        r#"{{"Response":{{"ReportConversionStatus":{{"Code":"OK","Message":"ok"}},"RequestId":"{serial}"}}}}"#
+                    );
+                    let whole = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{answer}",
+                        answer.len()
+                    );
+                    std::thread::sleep(Duration::from_millis(50));
+                    if writer.write_all(whole.as_bytes()).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(2));
+                    if writer.write_all(whole.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let c = client(&url, r#","max_retries":0"#);
+    let mut not_their_own = Vec::new();
+    for i in 0..20 {
+        let serial = format!("serial-{i}");
+        let answer = c.call("ReportConversion", &format!(r#"{{"SmsSdkAppId":"1400000001","SerialNo":"{serial}"}}"#));
+        match answer {
+            Ok(answer) if answer.contains(&format!(r#""RequestId":"{serial}""#)) => {}
+            other => not_their_own.push(format!("call {i}: {other:?}")),
+        }
+    }
+    assert!(not_their_own.is_empty(), "{} of 20 calls: {not_their_own:#?}", not_their_own.len());
 }

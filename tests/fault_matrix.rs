@@ -242,15 +242,10 @@ fn proxy_answers_407() {
 #[derive(Debug, Clone, Default)]
 struct FailingResolver(std::sync::Arc<std::sync::atomic::AtomicUsize>);
 
-impl ureq::unversioned::resolver::Resolver for FailingResolver {
-    fn resolve(
-        &self,
-        _: &ureq::http::Uri,
-        _: &ureq::config::Config,
-        _: ureq::unversioned::transport::NextTimeout,
-    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+impl tcsms::NameResolver for FailingResolver {
+    fn resolve(&self, _: &str, _: u16) -> std::io::Result<Vec<std::net::SocketAddr>> {
         self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Err(ureq::Error::Io(std::io::Error::other("failed to lookup address information: Name or service not known")))
+        Err(std::io::Error::other("failed to lookup address information: Name or service not known"))
     }
 }
 
@@ -374,7 +369,10 @@ fn tls_trusted_certificate_answers_on_one_kept_alive_connection() {
             if !read_request_from(&mut stream) {
                 return;
             }
-            let envelope = format!(r#"{{"Response":{{"RequestId":"tls-{answered}"}}}}"#);
+            // Fits both actions called: an empty SendStatusSet, a ReportConversionStatus.
+            let envelope = format!(
+                r#"{{"Response":{{"SendStatusSet":[],"ReportConversionStatus":{{"Code":"OK","Message":""}},"RequestId":"tls-{answered}"}}}}"#
+            );
             let answer = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{envelope}", envelope.len());
             if stream.write_all(answer.as_bytes()).and_then(|()| stream.flush()).is_err() {
                 return;
@@ -392,7 +390,10 @@ fn tls_trusted_certificate_answers_on_one_kept_alive_connection() {
     .expect("client");
     for (i, (action, request)) in [SEND, REPORT, SEND].into_iter().enumerate() {
         let answer = client.call(action, request).unwrap_or_else(|e| panic!("{action} over TLS: {e}"));
-        assert_eq!(answer, format!(r#"{{"Response":{{"RequestId":"tls-{i}"}}}}"#), "{action}");
+        assert!(answer.contains(&format!(r#""RequestId":"tls-{i}""#)), "{action}: {answer}");
+        // A connection rests after an exchange (twice its duration, at least 1 ms) before
+        // it carries the next request; a caller back at once would open another.
+        std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(server.connections(), 1, "the three calls share one connection");
     let _ = std::fs::remove_file(&ca_file);

@@ -92,6 +92,8 @@ fn no_copy_of_the_token_or_key_is_freed_without_being_zeroed() {
     let client = tcsms::Client::from_json(&config).unwrap();
     for _ in 0..3 {
         client.call("ReportConversion", r#"{"SmsSdkAppId":"1400000001","SerialNo":"2433:1"}"#).unwrap();
+        // The one connection rests after each exchange before it carries the next.
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
     drop(client);
     drop(config);

@@ -12,6 +12,12 @@
  *   bench callgrind CALLS 0 PORT         CALLS sequential tcsms calls with callgrind's
  *                                        instrumentation on only around them
  *   bench callgrind-async CALLS 0 PORT   the same through the completion queue (1 worker)
+ *   bench cold    THREADS SECONDS PORT   a new client per call: each thread creates a
+ *                                        client, makes one call and frees it, in a loop
+ *
+ * tcsms clients call http://127.0.0.1:PORT, or the endpoint in TCSMS_BENCH_ENDPOINT
+ * (e.g. https://127.0.0.1:PORT) trusting the roots of TCSMS_BENCH_CA_FILE (`ca_file`)
+ * when they are set (bench/run.sh --tls).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -194,25 +200,74 @@ static long run_async_calls(long n) {
     return n;
 }
 
-static void new_client(void) {
-    char config[512], *out = NULL;
-    /* The rate limit off where the library has one, no retries. */
+static char config[2048];
+
+/* The configuration of every tcsms client of the run, chosen once. */
+static void choose_config(void) {
+    char endpoint[512], ca[1100] = "";
+    const char *e = getenv("TCSMS_BENCH_ENDPOINT"), *ca_file = getenv("TCSMS_BENCH_CA_FILE");
+    if (e && *e)
+        snprintf(endpoint, sizeof endpoint, "%s", e);
+    else
+        snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", port);
+    if (ca_file && *ca_file) snprintf(ca, sizeof ca, ",\"ca_file\":\"%s\"", ca_file);
+    /* The rate limit off where the library has one, no retries; TCSMS_BENCH_CONFIG_EXTRA
+       (members to add, e.g. the limiter rows' rate_limits and rate_limit_store) instead. */
     const char *extras[] = {",\"rate_limits\":{\"*\":0}", ""};
+    if (getenv("TCSMS_BENCH_CONFIG_EXTRA")) extras[0] = extras[1] = getenv("TCSMS_BENCH_CONFIG_EXTRA");
     for (int i = 0; i < 2; i++) {
         snprintf(config, sizeof config,
                  "{\"secret_id\":\"AKIDbench000000000000000000000000000\",\"secret_key\":\"benchsecretkey0000000000000000000\","
-                 "\"endpoint\":\"http://127.0.0.1:%d\",\"max_retries\":0%s}", port, extras[i]);
-        if (tcsms_client_new(config, &client, &out) == TCSMS_STATUS_OK) return;
+                 "\"endpoint\":\"%s\",\"max_retries\":0%s%s}", endpoint, ca, extras[i]);
+        tcsms_client *c = NULL;
+        char *out = NULL;
+        if (tcsms_client_new(config, &c, &out) == TCSMS_STATUS_OK) {
+            tcsms_client_free(c);
+            return;
+        }
+        if (i == 1) fprintf(stderr, "tcsms_client_new: %s\n", out ? out : "?");
         tcsms_free(out);
-        out = NULL;
     }
-    fprintf(stderr, "tcsms_client_new failed\n");
     exit(1);
+}
+
+static tcsms_client *make_client(void) {
+    tcsms_client *c = NULL;
+    char *out = NULL;
+    if (tcsms_client_new(config, &c, &out) != TCSMS_STATUS_OK) {
+        fprintf(stderr, "tcsms_client_new: %s\n", out ? out : "?");
+        exit(1);
+    }
+    return c;
+}
+
+static void new_client(void) { client = make_client(); }
+
+/* ---- cold: a new client per call ---- */
+
+static void cold_once(void) {
+    char *out = NULL;
+    tcsms_client *c = make_client();
+    tcsms_status st = tcsms_report_conversion(c, APP, SERIAL, 1700000000, &out);
+    if (st != TCSMS_STATUS_OK) { fprintf(stderr, "tcsms: %d %s\n", st, out ? out : ""); exit(1); }
+    tcsms_free(out);
+    tcsms_client_free(c);
+}
+
+static void *cold_thread(void *arg) {
+    (void)arg;
+    long n = 0;
+    while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+        cold_once();
+        n++;
+    }
+    atomic_fetch_add(&total, n);
+    return NULL;
 }
 
 int main(int argc, char **argv) {
     if (argc != 5) {
-        fprintf(stderr, "usage: bench plain|tcsms|async|callgrind THREADS|CALLS SECONDS PORT\n");
+        fprintf(stderr, "usage: bench plain|tcsms|async|cold|callgrind THREADS|CALLS SECONDS PORT\n");
         return 2;
     }
     const char *mode = argv[1];
@@ -220,6 +275,7 @@ int main(int argc, char **argv) {
     double seconds = atof(argv[3]);
     port = atoi(argv[4]);
     build_request();
+    if (strcmp(mode, "plain") != 0) choose_config();
 
     if (strcmp(mode, "callgrind") == 0 || strcmp(mode, "callgrind-async") == 0) {
         int queued = strcmp(mode, "callgrind-async") == 0;
@@ -265,6 +321,9 @@ int main(int argc, char **argv) {
         new_client();
         for (int i = 0; i < 200; i++) tcsms_once();
         body = tcsms_thread;
+    } else if (strcmp(mode, "cold") == 0) {
+        for (int i = 0; i < 5; i++) cold_once(); /* the process's first client pays the roots */
+        body = cold_thread;
     } else {
         fprintf(stderr, "unknown mode %s\n", mode);
         return 2;

@@ -63,8 +63,10 @@ fi
 
 # 2. Install into a staging prefix (scripts/install.sh): the tests link the installed
 #    library through its generated pkg-config files (tcsms.pc; tcsms-static.pc for libtcsms.a).
+#    The host toolchain's build (--native, target/release): it keeps the symbol table that
+#    valgrind's suppressions name (the portable build is tested by the install suite).
 stage="$build/stage"
-install_args=(-q --no-strip --prefix "$stage")
+install_args=(-q --native --no-strip --prefix "$stage")
 [ "${TCSMS_NO_BUILD:-0}" = 1 ] && install_args+=(--no-build)
 "$root/scripts/install.sh" "${install_args[@]}" || { echo "scripts/install.sh failed"; exit 1; }
 libdir="$stage/lib"
@@ -84,6 +86,7 @@ step compile-test-static $CC  $CWARN   $pc_cflags "$here/tests/test_tcsms.c" -o 
 step compile-test-secrets $CC $CWARN  $pc_cflags "$here/tests/test_secrets.c" -o "$build/test_secrets" $pc_libs $rpath -lpthread
 step compile-test-queue  $CC  $CWARN   $pc_cflags "$here/tests/test_queue.c" -o "$build/test_queue" $pc_libs $rpath
 step compile-test-events $CC $CWARN $pc_cflags "$here/tests/test_events.c" -o "$build/test_events" $pc_libs $rpath -lpthread
+step compile-test-role $CC $CWARN $pc_cflags "$here/tests/test_role.c" -o "$build/test_role" $pc_libs $rpath -lpthread
 step static-has-no-libtcsms-so bash -c "! ldd '$build/test_tcsms_static' | grep -q libtcsms"
 
 # 4. Run the tests.
@@ -102,6 +105,7 @@ run_test() { # run_test BINARY [valgrind]
 [ -x "$build/test_secrets" ] && step test-secrets-valgrind run_test "$build/test_secrets" valgrind
 [ -x "$build/test_queue" ] && step test-queue-valgrind run_test "$build/test_queue" valgrind
 [ -x "$build/test_events" ] && step test-events-valgrind run_test "$build/test_events" valgrind
+[ -x "$build/test_role" ] && step test-role-valgrind run_test "$build/test_role" valgrind
 
 # 4b. Callback parsing: its tests (C and C++, valgrind) and the receiver example, which must
 #     answer a sample delivery body with exactly the documented acknowledgement.
@@ -120,22 +124,35 @@ receiver_acks() {
 }
 [ -x "$build/callback_receiver" ] && step example-callback-receiver receiver_acks
 
-# 5. The example, against a fresh emulator (under valgrind too).
-run_example() { # run_example BINARY
-    local out="$build/emulator-$(basename "$1").out" pid endpoint="" i
+# 4c. tcsms_json_get: its tests (C and C++, valgrind).
+step compile-test-json-c   $CC  $CWARN   $pc_cflags "$here/tests/test_json.c" -o "$build/test_json" $pc_libs $rpath
+step compile-test-json-cxx $CXX $CXXWARN $pc_cflags "$here/tests/test_json.c" -o "$build/test_json_cpp" $pc_libs $rpath
+[ -x "$build/test_json" ] && step test-json-valgrind run_test "$build/test_json" valgrind
+[ -x "$build/test_json_cpp" ] && step test-json-cxx-valgrind run_test "$build/test_json_cpp" valgrind
+
+# start_emulator EMULATOR OUT: starts EMULATOR on a free port, its output in OUT, and sets
+# the caller's `pid` and `endpoint` (declare them local); fails, the emulator stopped,
+# when it does not say where it listens within 10 s.
+start_emulator() {
+    local i
+    endpoint=""
     # Emptied here, not only by the background shell's redirection, which may come after
     # the first read below: a previous run's "listening on" must never be read.
-    : > "$out"
-    "$emulator" --listen 127.0.0.1:0 > "$out" 2>/dev/null &
+    : > "$2"
+    "$1" --listen 127.0.0.1:0 > "$2" 2>/dev/null &
     pid=$!
     for i in $(seq 100); do
-        endpoint="$(sed -n '1s/^listening on //p' "$out")"
-        [ -n "$endpoint" ] && break
+        endpoint="$(sed -n '1s/^listening on //p' "$2")"
+        [ -n "$endpoint" ] && return 0
         sleep 0.1
     done
-    if [ -z "$endpoint" ]; then
-        echo "emulator did not start"; kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; return 1
-    fi
+    echo "emulator did not start"; kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; return 1
+}
+
+# 5. The example, against a fresh emulator (under valgrind too).
+run_example() { # run_example BINARY
+    local pid endpoint
+    start_emulator "$emulator" "$build/emulator-$(basename "$1").out" || return 1
     local rc=0
     if [ "${NO_VALGRIND:-0}" != 1 ]; then
         "${VALGRIND[@]}" "$1" "$endpoint" AKIDtcsmsdemo00000000000000000000000 tcsmsdemosecretkey00000000000000 || rc=$?
@@ -155,6 +172,29 @@ elif [ ! -x "$emulator" ]; then
 else
     [ -x "$build/report_conversion" ] && step example-c run_example "$build/report_conversion"
     [ -x "$build/report_conversion_cpp" ] && step example-cxx run_example "$build/report_conversion_cpp"
+fi
+
+# 5b. The README's C quick start (bindings/c/examples/quickstart.c), built as the README
+#     says from the installed prefix (pkg-config, rpath from its libdir) and run against the
+#     prefix's emulator through TCSMS_ENDPOINT, under valgrind.
+quickstart() {
+    local flags libdir pid endpoint rc=0
+    flags="$(pkg-config --cflags --libs tcsms)" && libdir="$(pkg-config --variable=libdir tcsms)" || return 1
+    $CC $CWARN "$here/examples/quickstart.c" $flags -Wl,-rpath,"$libdir" -o "$build/quickstart" || return 1
+    ldd "$build/quickstart" | grep -F "$libdir/libtcsms.so" || { echo "not linked against $libdir"; return 1; }
+    start_emulator "$stage/bin/tcsms-emulator" "$build/emulator-quickstart.out" || return 1
+    local vg=("${VALGRIND[@]}"); [ "${NO_VALGRIND:-0}" = 1 ] && vg=()
+    env -u TENCENTCLOUD_SECRET_ID -u TENCENTCLOUD_SECRET_KEY TCSMS_ENDPOINT="$endpoint" \
+        "${vg[@]}" "$build/quickstart" > "$build/quickstart.out" || rc=$?
+    kill "$pid"; wait "$pid" 2>/dev/null
+    cat "$build/quickstart.out"
+    [ "$rc" = 0 ] && grep -qE '^sent, SerialNo [0-9]+:[0-9]+$' "$build/quickstart.out" &&
+        grep -qx 'conversion reported: ok' "$build/quickstart.out"
+}
+if [ "${TCSMS_TEST_OFFLINE:-0}" = 1 ]; then
+    results+=("skip  quickstart (TCSMS_TEST_OFFLINE=1)")
+else
+    step quickstart quickstart
 fi
 
 # 6. Exported symbols.

@@ -5,7 +5,7 @@
 // API has a typed method (SendSms, ReportConversion, PullSmsSendStatus, ...);
 // Call and CallRaw reach any action with any JSON-marshalable request.
 //
-//	c, err := tcsms.NewClient(tcsms.Config{SecretID: id, SecretKey: key, Region: "ap-guangzhou"})
+//	c, err := tcsms.NewClient(tcsms.Config{SecretID: id, SecretKey: tcsms.NewSecret(key), Region: "ap-guangzhou"})
 //	if err != nil { ... }
 //	defer c.Close()
 //	resp, err := c.ReportConversion(ctx, &tcsms.ReportConversionRequest{
@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
 	"runtime"
 	"runtime/cgo"
 	"strings"
@@ -40,10 +41,13 @@ import (
 // ~/.tencentcloud/credentials), region ap-guangzhou, endpoint
 // sms.intl.tencentcloudapi.com, a 15 s whole-call timeout, a 5 s connect
 // timeout and 2 retries.
+//
+// SecretKey, Token, Proxy and RateLimitStore are Secrets (tcsms.NewSecret(value)): no fmt verb,
+// log or JSON encoding prints them, not even through reflection.
 type Config struct {
 	SecretID  string
-	SecretKey string
-	Token     string // session token for temporary credentials
+	SecretKey Secret
+	Token     Secret // session token for temporary credentials
 	Region    string // e.g. "ap-guangzhou"
 	// Endpoint is "host", "host:port", "https://host[:port]" or "http://host:port".
 	Endpoint string
@@ -57,7 +61,7 @@ type Config struct {
 	// the library default (2). Use tcsms.Int(0) to disable retries.
 	MaxRetries *int
 
-	Proxy  string // proxy URL; default from HTTPS_PROXY / NO_PROXY
+	Proxy  Secret // proxy URL; default from ALL_PROXY / HTTPS_PROXY / HTTP_PROXY and NO_PROXY
 	CAFile string // extra PEM root certificates
 
 	// RateLimits are client-side rate limits in requests per second by action
@@ -66,6 +70,18 @@ type Config struct {
 	// action's documented limit. A call waits for its turn within its time
 	// limit, else fails with code ClientError.RateLimited without sending.
 	RateLimits map[string]float64
+	// RateLimitStore ("redis://[user:password@]host:port[/db]") shares one budget
+	// per action among the clients with the same store and RateLimitKey
+	// (processes and hosts on one account); "": in-process buckets. RateLimitKey
+	// is the budget's namespace ("": derived from the SecretId, or a role
+	// client's role, and the region).
+	// See the README. RateLimitStore is a Secret: its URL may carry a password.
+	RateLimitStore Secret
+	RateLimitKey   string
+	// RateLimitStoreFallbackShare is, while the store is down, this client's
+	// share of RateLimits: greater than 0 and at most 1. 0: the default, 1/N of
+	// the N clients the store last counted on the budget.
+	RateLimitStoreFallbackShare float64
 
 	// OnEvent receives one Event per attempt and one per call, on the thread
 	// making the call; Logger gets the same events at debug level. Either may
@@ -74,6 +90,24 @@ type Config struct {
 	Logger  *slog.Logger
 	// LogPhoneNumbers shows phone numbers in full in events (default: masked).
 	LogPhoneNumbers bool
+
+	// Credentials from a role instead of fixed keys (the library's keys
+	// credential_source ... sts_endpoint; "" and 0 mean not set). CredentialSource
+	// is "cvm_role" (the CVM instance's CAM role, from the metadata service) or
+	// "oidc" (TKE web identity; OIDCProviderID, OIDCTokenFile and RoleARN default
+	// to TKE_PROVIDER_ID, TKE_WEB_IDENTITY_TOKEN_FILE and TKE_ROLE_ARN). RoleARN
+	// with another source assumes that role (STS AssumeRole) with the keys found.
+	// The keys are refreshed ahead of expiry in the background; each refresh
+	// sends a "credentials" Event (from the library's refresh thread).
+	CredentialSource    string
+	CVMRoleName         string
+	RoleARN             string
+	RoleSessionName     string // default tcsms-<time>
+	RoleDurationSeconds uint64 // default 7200, at most 43200
+	OIDCProviderID      string
+	OIDCTokenFile       string
+	MetadataEndpoint    string // default http://metadata.tencentyun.com
+	STSEndpoint         string // default the STS host of Endpoint's site
 
 	// CompletionQueue routes the calls beyond GOMAXPROCS in flight through the
 	// library's completion queue at any GOMAXPROCS, so goroutines waiting on a
@@ -120,9 +154,22 @@ func (c Config) String() string {
 	if c.MaxRetries != nil {
 		retries = fmt.Sprint(*c.MaxRetries)
 	}
-	return fmt.Sprintf("tcsms.Config{SecretID:%q SecretKey:%q Token:%q Region:%q Endpoint:%q Language:%q Timeout:%v ConnectTimeout:%v MaxRetries:%s Proxy:%q CAFile:%q RateLimits:%v}",
-		c.SecretID, redactSecret(c.SecretKey), redactSecret(c.Token), c.Region, c.Endpoint, c.Language,
-		c.Timeout, c.ConnectTimeout, retries, redactProxy(c.Proxy), c.CAFile, c.RateLimits)
+	// As the library does: without Endpoint, a non-empty TCSMS_ENDPOINT is used.
+	endpoint := c.Endpoint
+	if env := os.Getenv("TCSMS_ENDPOINT"); endpoint == "" && env != "" {
+		endpoint = env + " (from TCSMS_ENDPOINT)"
+	}
+	s := fmt.Sprintf("tcsms.Config{SecretID:%q SecretKey:%q Token:%q Region:%q Endpoint:%q Language:%q Timeout:%v ConnectTimeout:%v MaxRetries:%s Proxy:%q CAFile:%q RateLimits:%v RateLimitStore:%q RateLimitKey:%q RateLimitStoreFallbackShare:%v}",
+		c.SecretID, c.SecretKey.String(), c.Token.String(), c.Region, endpoint, c.Language,
+		c.Timeout, c.ConnectTimeout, retries, redactProxy(c.Proxy.Reveal()), c.CAFile, c.RateLimits,
+		redactProxy(c.RateLimitStore.Reveal()), c.RateLimitKey, c.RateLimitStoreFallbackShare)
+	// The role settings (none is a secret), when any is set.
+	if c.CredentialSource != "" || c.RoleARN != "" || c.OIDCTokenFile != "" {
+		s = s[:len(s)-1] + fmt.Sprintf(" CredentialSource:%q CVMRoleName:%q RoleARN:%q RoleSessionName:%q RoleDurationSeconds:%d OIDCProviderID:%q OIDCTokenFile:%q MetadataEndpoint:%q STSEndpoint:%q}",
+			c.CredentialSource, c.CVMRoleName, c.RoleARN, c.RoleSessionName, c.RoleDurationSeconds,
+			c.OIDCProviderID, c.OIDCTokenFile, c.MetadataEndpoint, c.STSEndpoint)
+	}
+	return s
 }
 
 // GoString is String, so %#v does not print the secrets either.
@@ -143,7 +190,21 @@ type configJSON struct {
 
 	RateLimits map[string]float64 `json:"rate_limits,omitempty"`
 
+	RateLimitStore              string  `json:"rate_limit_store,omitempty"`
+	RateLimitKey                string  `json:"rate_limit_key,omitempty"`
+	RateLimitStoreFallbackShare float64 `json:"rate_limit_store_fallback_share,omitempty"`
+
 	LogPhoneNumbers bool `json:"log_phone_numbers,omitempty"`
+
+	CredentialSource    string `json:"credential_source,omitempty"`
+	CVMRoleName         string `json:"cvm_role_name,omitempty"`
+	RoleARN             string `json:"role_arn,omitempty"`
+	RoleSessionName     string `json:"role_session_name,omitempty"`
+	RoleDurationSeconds uint64 `json:"role_duration_seconds,omitempty"`
+	OIDCProviderID      string `json:"oidc_provider_id,omitempty"`
+	OIDCTokenFile       string `json:"oidc_token_file,omitempty"`
+	MetadataEndpoint    string `json:"metadata_endpoint,omitempty"`
+	STSEndpoint         string `json:"sts_endpoint,omitempty"`
 }
 
 // durationMS converts a positive duration to whole milliseconds, rounding up
@@ -165,6 +226,7 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		return nil, err
 	}
 	j.SecretKey, j.Token, j.Proxy = redactSecret(j.SecretKey), redactSecret(j.Token), redactProxy(j.Proxy)
+	j.RateLimitStore = redactProxy(j.RateLimitStore)
 	return json.Marshal(j)
 }
 
@@ -179,10 +241,17 @@ func (c Config) nativeJSON() ([]byte, error) {
 
 func (c Config) toJSON() (configJSON, error) {
 	j := configJSON{
-		SecretID: c.SecretID, SecretKey: c.SecretKey, Token: c.Token,
+		SecretID: c.SecretID, SecretKey: c.SecretKey.Reveal(), Token: c.Token.Reveal(),
 		Region: c.Region, Endpoint: c.Endpoint, Language: c.Language,
-		MaxRetries: c.MaxRetries, Proxy: c.Proxy, CAFile: c.CAFile, RateLimits: c.RateLimits,
+		MaxRetries: c.MaxRetries, Proxy: c.Proxy.Reveal(), CAFile: c.CAFile, RateLimits: c.RateLimits,
 		LogPhoneNumbers: c.LogPhoneNumbers,
+		RateLimitStore:  c.RateLimitStore.Reveal(), RateLimitKey: c.RateLimitKey,
+		RateLimitStoreFallbackShare: c.RateLimitStoreFallbackShare,
+
+		CredentialSource: c.CredentialSource, CVMRoleName: c.CVMRoleName, RoleARN: c.RoleARN,
+		RoleSessionName: c.RoleSessionName, RoleDurationSeconds: c.RoleDurationSeconds,
+		OIDCProviderID: c.OIDCProviderID, OIDCTokenFile: c.OIDCTokenFile,
+		MetadataEndpoint: c.MetadataEndpoint, STSEndpoint: c.STSEndpoint,
 	}
 	if c.Timeout < 0 || c.ConnectTimeout < 0 {
 		return j, localError(StatusInvalidConfig, CodeInvalidConfig, "Timeout and ConnectTimeout must not be negative")

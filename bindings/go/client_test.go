@@ -251,7 +251,7 @@ func apiError(t *testing.T, err error, st Status) *Error {
 func TestErrorWrongKey(t *testing.T) {
 	e := needEmulator(t)
 	cfg := demoConfig(e)
-	cfg.SecretKey = "not-the-right-key-000000000000000"
+	cfg.SecretKey = NewSecret("not-the-right-key-000000000000000")
 	c := newTestClient(t, cfg)
 	_, err := c.SendSms(bg(), &SendSmsRequest{PhoneNumberSet: []string{mainlandPhone}, SmsSdkAppId: demoAppID, TemplateId: "2001", SignName: String("tcsms"), TemplateParamSet: []string{"1", "2"}})
 	ae := apiError(t, err, StatusAPIError)
@@ -261,7 +261,7 @@ func TestErrorWrongKey(t *testing.T) {
 	if !errors.Is(err, ErrAPI) {
 		t.Error("errors.Is(err, ErrAPI)")
 	}
-	if strings.Contains(err.Error(), cfg.SecretKey) {
+	if strings.Contains(err.Error(), cfg.SecretKey.Reveal()) {
 		t.Error("error text contains the secret key")
 	}
 	// Same for ReportConversion (tcsms_report_conversion path).
@@ -353,16 +353,16 @@ func TestErrorBadConfig(t *testing.T) {
 	if !errors.Is(err, ErrInvalidConfig) {
 		t.Error("errors.Is ErrInvalidConfig")
 	}
-	_, err = NewClient(Config{SecretID: "a", SecretKey: "b", Language: "fr-FR"})
+	_, err = NewClient(Config{SecretID: "a", SecretKey: NewSecret("b"), Language: "fr-FR"})
 	apiError(t, err, StatusInvalidConfig)
-	_, err = NewClient(Config{SecretID: "a", SecretKey: "b", Endpoint: "ftp://example.com"})
+	_, err = NewClient(Config{SecretID: "a", SecretKey: NewSecret("b"), Endpoint: "ftp://example.com"})
 	apiError(t, err, StatusInvalidConfig)
 	_, err = NewClientFromJSON(`not json`)
 	apiError(t, err, StatusInvalidJSON)
-	_, err = NewClient(Config{SecretID: "a", SecretKey: "b", MaxRetries: Int(-1)})
+	_, err = NewClient(Config{SecretID: "a", SecretKey: NewSecret("b"), MaxRetries: Int(-1)})
 	apiError(t, err, StatusInvalidConfig)
 	// The secret never appears in config errors.
-	_, err = NewClient(Config{SecretID: "a", SecretKey: "sekrit-value", Language: "xx"})
+	_, err = NewClient(Config{SecretID: "a", SecretKey: NewSecret("sekrit-value"), Language: "xx"})
 	if err == nil || strings.Contains(err.Error(), "sekrit-value") {
 		t.Errorf("config error: %v", err)
 	}
@@ -380,7 +380,7 @@ func closedPort(t *testing.T) string {
 }
 
 func TestErrorUnreachable(t *testing.T) {
-	c := newTestClient(t, Config{SecretID: demoSecretID, SecretKey: demoSecretKey, Endpoint: "http://" + closedPort(t), MaxRetries: Int(0), Timeout: 5 * time.Second})
+	c := newTestClient(t, Config{SecretID: demoSecretID, SecretKey: NewSecret(demoSecretKey), Endpoint: "http://" + closedPort(t), MaxRetries: Int(0), Timeout: 5 * time.Second})
 	start := time.Now()
 	_, err := c.SendSms(bg(), &SendSmsRequest{PhoneNumberSet: []string{mainlandPhone}, SmsSdkAppId: demoAppID, TemplateId: "2001"})
 	ae := apiError(t, err, StatusNetwork)
@@ -777,5 +777,40 @@ func TestStaticLinkBuild(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "ReportConversion:") || !strings.Contains(string(out), `"Code": "Ok"`) {
 		t.Fatalf("static example output:\n%s", out)
+	}
+}
+
+func TestConnectAhead(t *testing.T) {
+	e := needEmulator(t)
+	c := newTestClient(t, demoConfig(e))
+	if n, err := c.ConnectAhead(bg(), 2); err != nil || n != 2 {
+		t.Fatalf("ConnectAhead(2) = %d, %v", n, err)
+	}
+	ctx, cancel := context.WithTimeout(bg(), 2*time.Second)
+	defer cancel()
+	if n, err := c.ConnectAhead(ctx, 1); err != nil || n != 1 {
+		t.Fatalf("ConnectAhead(1) with 2 idle = %d, %v (want 1: enough wait)", n, err)
+	}
+	var resp map[string]any
+	if err := c.Call(bg(), "DescribeSmsTemplateList", map[string]any{"International": 0, "TemplateIdSet": []int{2001}}, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ConnectAhead(bg(), -1); err == nil {
+		t.Fatal("ConnectAhead(-1) succeeded")
+	}
+}
+
+func TestConnectAheadUnreachable(t *testing.T) {
+	c := newTestClient(t, Config{SecretID: demoSecretID, SecretKey: NewSecret(demoSecretKey), Endpoint: "http://" + closedPort(t), Timeout: 5 * time.Second})
+	ctx, cancel := context.WithTimeout(bg(), time.Second)
+	defer cancel()
+	start := time.Now()
+	n, err := c.ConnectAhead(ctx, 3)
+	ae := apiError(t, err, StatusNetwork)
+	if n != 0 || ae.Code != "ClientError.Network" || !errors.Is(err, ErrNetwork) {
+		t.Fatalf("ConnectAhead to a closed port: %d, %+v", n, ae)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("ConnectAhead to a closed port took %v", d)
 	}
 }

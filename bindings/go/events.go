@@ -13,7 +13,7 @@ import (
 // signature or a token; PhoneNumbers are masked ("+86137****2222") unless
 // Config.LogPhoneNumbers is set.
 type Event struct {
-	Event     string `json:"event"`  // "attempt" or "call"
+	Event     string `json:"event"`  // "attempt", "call", "credentials" or "rate_limit_store" (see JSON)
 	Action    string `json:"action"` // e.g. "SendSms"
 	Attempt   int    `json:"attempt"`
 	Status    Status `json:"status"`
@@ -32,6 +32,13 @@ type Event struct {
 	BytesSent       int64    `json:"bytes_sent"`
 	BytesReceived   int64    `json:"bytes_received"`
 	PhoneNumbers    []string `json:"phone_numbers,omitempty"`
+	// Credentials events (a refresh of a role's keys): the source ("cvm_role",
+	// "oidc", "assume_role (base: ...)"), "ok" or "failed", the Unix time the
+	// keys in use expire (0: none), and a failure's Code and Message.
+	Source  string `json:"source,omitempty"`
+	Outcome string `json:"outcome,omitempty"`
+	Expiry  int64  `json:"expiry,omitempty"`
+	Message string `json:"message,omitempty"`
 	// JSON is the event as the library wrote it.
 	JSON string `json:"-"`
 }
@@ -77,7 +84,11 @@ func (h *eventHook) deliver(text string) {
 	}
 	ev.JSON = text
 	ctx := context.Background()
-	if h.logger != nil && h.logger.Enabled(ctx, slog.LevelDebug) {
+	if h.logger != nil && ev.Event == "credentials" && h.logger.Enabled(ctx, slog.LevelDebug) {
+		h.logger.LogAttrs(ctx, slog.LevelDebug, "tcsms credentials",
+			slog.String("source", ev.Source), slog.String("outcome", ev.Outcome), slog.Int64("expiry", ev.Expiry),
+			slog.String("code", ev.Code), slog.String("message", ev.Message))
+	} else if h.logger != nil && h.logger.Enabled(ctx, slog.LevelDebug) {
 		h.logger.LogAttrs(ctx, slog.LevelDebug, "tcsms "+ev.Event,
 			slog.String("action", ev.Action), slog.Int("attempt", ev.Attempt), slog.Int("status", int(ev.Status)),
 			slog.String("code", ev.Code), slog.String("request_id", ev.RequestID),

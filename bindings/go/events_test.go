@@ -50,7 +50,7 @@ func TestEventsPerAttemptAndCallWithRetryAndRateLimitWait(t *testing.T) {
 	var rec recorder
 	var logged bytes.Buffer
 	cfg := demoConfig(e)
-	cfg.Token = eventToken
+	cfg.Token = NewSecret(eventToken)
 	cfg.RateLimits = map[string]float64{"*": 0, "PullSmsSendStatus": 5}
 	cfg.OnEvent = rec.add(t)
 	cfg.Logger = slog.New(slog.NewJSONHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -129,10 +129,10 @@ func faultClient(t *testing.T, endpoint, proxy string) *Client {
 	t.Helper()
 	c, err := NewClient(Config{
 		SecretID:  "AKIDfaultmatrix",
-		SecretKey: faultSecretKey,
+		SecretKey: NewSecret(faultSecretKey),
 		Endpoint:  endpoint,
 		Timeout:   faultLimit,
-		Proxy:     proxy,
+		Proxy:     NewSecret(proxy),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -306,7 +306,7 @@ func TestFaultMatrixTLS(t *testing.T) {
 				})
 				c, err := NewClient(Config{
 					SecretID:  "AKIDfaultmatrix",
-					SecretKey: faultSecretKey,
+					SecretKey: NewSecret(faultSecretKey),
 					Endpoint:  fmt.Sprintf("https://127.0.0.1:%d", server.port()),
 					Timeout:   faultLimit,
 					CAFile:    f.caFile,

@@ -154,7 +154,7 @@ func newEmulator(t testing.TB, args ...string) *emulator {
 func demoConfig(e *emulator) Config {
 	return Config{
 		SecretID:  demoSecretID,
-		SecretKey: demoSecretKey,
+		SecretKey: NewSecret(demoSecretKey),
 		Region:    "ap-guangzhou",
 		Endpoint:  e.URL,
 		Timeout:   15 * time.Second,

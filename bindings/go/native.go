@@ -76,6 +76,21 @@ static tcsmsgo_offset_result tcsmsgo_clock_offset(const tcsms_client *client) {
 	return r;
 }
 
+typedef struct {
+	int32_t status;
+	uint64_t ready;
+	char *json;
+} tcsmsgo_connect_result;
+
+static tcsmsgo_connect_result tcsmsgo_connect_ahead(const tcsms_client *client, uint32_t count,
+                                                    uint64_t timeout_ms) {
+	tcsmsgo_connect_result r;
+	r.ready = 0;
+	r.json = NULL;
+	r.status = (int32_t)tcsms_client_connect_ahead(client, count, timeout_ms, &r.ready, &r.json);
+	return r;
+}
+
 static uint32_t tcsmsgo_header_abi_version(void) { return (uint32_t)TCSMS_ABI_VERSION; }
 
 static const int32_t tcsmsgo_header_statuses[] = {
@@ -166,6 +181,12 @@ func nativeSetCredentials(h nativeClient, secretID, secretKey, token string) (St
 func nativeClockOffset(h nativeClient) (Status, int64) {
 	r := C.tcsmsgo_clock_offset(h)
 	return Status(r.status), int64(r.seconds)
+}
+
+// nativeConnectAhead calls tcsms_client_connect_ahead.
+func nativeConnectAhead(h nativeClient, count uint32, timeoutMS uint64) (Status, uint64, string) {
+	r := C.tcsmsgo_connect_ahead(h, C.uint32_t(count), C.uint64_t(timeoutMS))
+	return Status(r.status), uint64(r.ready), takeString(r.json)
 }
 
 func nativeStatusStr(s Status) string {

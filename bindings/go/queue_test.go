@@ -25,10 +25,14 @@ func TestQueueManyGoroutinesEachGetTheirAnswer(t *testing.T) {
 	for round := 0; round < 2; round++ {
 		var wg sync.WaitGroup
 		errs := make(chan error, n)
+		// All start together, so that calls beyond GOMAXPROCS are in flight at once and go
+		// through the queue even when a loaded machine starts goroutines slowly.
+		start := make(chan struct{})
 		for i := 0; i < n; i++ {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
+				<-start
 				phone := fmt.Sprintf("+86135%04d%04d", round, i)
 				resp, err := c.SendSms(bg(), &SendSmsRequest{
 					PhoneNumberSet: []string{phone}, SmsSdkAppId: demoAppID, TemplateId: "2001",
@@ -42,6 +46,7 @@ func TestQueueManyGoroutinesEachGetTheirAnswer(t *testing.T) {
 				}
 			}(i)
 		}
+		close(start)
 		wg.Wait()
 		close(errs)
 		for err := range errs {

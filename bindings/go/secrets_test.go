@@ -38,7 +38,7 @@ func proxyURL(addr string) string {
 // secretConfig is a Config carrying every marker, pointed at a closed
 // loopback port unless changed: nothing here resolves or reaches a real host.
 func secretConfig(t *testing.T) Config {
-	return Config{SecretID: demoSecretID, SecretKey: markerKey, Token: markerToken,
+	return Config{SecretID: demoSecretID, SecretKey: NewSecret(markerKey), Token: NewSecret(markerToken),
 		Endpoint: "http://" + closedPort(t), MaxRetries: Int(0), Timeout: 5 * time.Second}
 }
 
@@ -138,9 +138,11 @@ func assertNoLeaks(t *testing.T, where string, cfg Config, call func(c *Client) 
 
 func TestSecretsBadConfig(t *testing.T) {
 	cases := map[string]func(c *Config){
-		"bad endpoint":    func(c *Config) { c.Endpoint = "ftp://127.0.0.1:1" },
-		"bad proxy":       func(c *Config) { c.Proxy = proxyURL("127.0.0.1:notaport") },
-		"socks proxy":     func(c *Config) { c.Proxy = "socks5://" + proxyUser + ":" + markerProxy + "@" + closedPort(t) },
+		"bad endpoint": func(c *Config) { c.Endpoint = "ftp://127.0.0.1:1" },
+		"bad proxy":    func(c *Config) { c.Proxy = NewSecret(proxyURL("127.0.0.1:notaport")) },
+		"socks proxy": func(c *Config) {
+			c.Proxy = NewSecret("socks5://" + proxyUser + ":" + markerProxy + "@" + closedPort(t))
+		},
 		"bad language":    func(c *Config) { c.Language = "xx-XX" },
 		"missing ca_file": func(c *Config) { c.CAFile = "/nonexistent/ca.pem" },
 		"negative time":   func(c *Config) { c.Timeout = -time.Second },
@@ -159,7 +161,7 @@ func TestSecretsNetworkPaths(t *testing.T) {
 		t.Errorf("refused port: %v", err)
 	}
 	viaProxy := secretConfig(t)
-	viaProxy.Proxy = proxyURL(closedPort(t))
+	viaProxy.Proxy = NewSecret(proxyURL(closedPort(t)))
 	assertNoLeaks(t, "refused proxy", viaProxy, pull)
 }
 
@@ -185,7 +187,7 @@ func TestSecretsEchoingProxy(t *testing.T) {
 	for _, status := range []int{500, 407} {
 		srv, requests := echoServer(t, status)
 		cfg := secretConfig(t)
-		cfg.Proxy = proxyURL(strings.TrimPrefix(srv.URL, "http://"))
+		cfg.Proxy = NewSecret(proxyURL(strings.TrimPrefix(srv.URL, "http://")))
 		assertNoLeaks(t, fmt.Sprintf("proxy echo %d", status), cfg, pull)
 		if requests.Load() != 1 {
 			t.Errorf("proxy echo %d: %d requests reached the proxy", status, requests.Load())
@@ -221,7 +223,7 @@ func TestSecretsAPIErrors(t *testing.T) {
 		_, err := c.CallRaw(bg(), "SendSms", `{"x":1`)
 		return err
 	})
-	cfg.SecretKey = demoSecretKey
+	cfg.SecretKey = NewSecret(demoSecretKey)
 	assertNoLeaks(t, "missing field", cfg, func(c *Client) error { return c.Call(bg(), "SendSms", nil, nil) })
 	assertNoLeaks(t, "closed client", cfg, func(c *Client) error { _ = c.Close(); return pull(c) })
 }

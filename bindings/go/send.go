@@ -3,6 +3,7 @@ package tcsms
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"runtime"
 	"strings"
 	"time"
@@ -51,26 +52,32 @@ func (s *SendResults) AllOK() bool {
 }
 
 // SendSmsResults sends a SendSms request to any number of numbers
-// (tcsms_send_sms) and returns one typed result per number. req is a
-// *SendSmsRequest or anything that marshals to a SendSms request object;
-// PhoneNumberSet may have any length >= 1. Numbers are checked before anything
-// is sent (E.164 such as "+8613800000000", or an 11-digit mainland number sent
-// as "+86..."): a bad one returns an *Error with StatusInvalidArgument and code
-// ClientError.InvalidPhoneNumber naming its 0-based index. A number given again
-// is sent once (later places: ClientError.DuplicatePhoneNumber, rejected).
-// More than 200 numbers go in batches of at most 200, in order; a batch whose
-// outcome is unknown is never resent. A ctx deadline limits the whole send.
+// (tcsms_send_sms) and returns one typed result per number. PhoneNumberSet
+// may have any length >= 1. Numbers are checked before anything is sent
+// (E.164 such as "+8613800000000", or an 11-digit mainland number sent as
+// "+86..."): a bad one returns an *Error with StatusInvalidArgument and code
+// ClientError.InvalidPhoneNumber naming its 0-based index. A number given
+// again is sent once (later places: ClientError.DuplicatePhoneNumber,
+// rejected). More than 200 numbers go in batches of at most 200, in order; a
+// batch whose outcome is unknown is never resent. A ctx deadline limits the
+// whole send. A nil req returns an *Error with StatusNullArgument.
 //
 // A result with a number that was not ok is not an error: check AllOK or each
 // result's Class. A request refused as a whole (authentication, app, template,
 // network) returns an *Error as Call does.
-func (c *Client) SendSmsResults(ctx context.Context, req any) (*SendResults, error) {
+func (c *Client) SendSmsResults(ctx context.Context, req *SendSmsRequest) (*SendResults, error) {
+	if req == nil {
+		return nil, localError(StatusNullArgument, CodeNullArgument, "nil *SendSmsRequest")
+	}
 	return c.sendResults(ctx, req, false)
 }
 
 // SendMultiGlobalSmsResults is SendSmsResults for SendMultiGlobalSms
 // (MultiSmsInfoSet of any length >= 1).
-func (c *Client) SendMultiGlobalSmsResults(ctx context.Context, req any) (*SendResults, error) {
+func (c *Client) SendMultiGlobalSmsResults(ctx context.Context, req *SendMultiGlobalSmsRequest) (*SendResults, error) {
+	if req == nil {
+		return nil, localError(StatusNullArgument, CodeNullArgument, "nil *SendMultiGlobalSmsRequest")
+	}
 	return c.sendResults(ctx, req, true)
 }
 
@@ -115,6 +122,29 @@ func (c *Client) SetCredentials(secretID, secretKey, token string) error {
 		return nativeSetCredentials(h, secretID, secretKey, token)
 	})
 	return err
+}
+
+// ConnectAhead opens connections (TCP, proxy tunnel, TLS handshake) before the
+// first calls, so that up to count (at most 64) idle connections wait for them;
+// nothing is sent on them. It returns how many wait. ctx's deadline (and the
+// client's timeout) bounds it. When the endpoint cannot be reached the error is a
+// network or timeout *Error and the client is as before
+// (tcsms_client_connect_ahead).
+func (c *Client) ConnectAhead(ctx context.Context, count int) (int, error) {
+	if count < 0 || uint64(count) > math.MaxUint32 {
+		return 0, localError(StatusInvalidArgument, CodeInvalidArgument, "count must be from 0 to 2^32-1")
+	}
+	var ready uint64
+	_, err := c.invoke(ctx, func(h nativeClient, timeoutMS uint64) (Status, string) {
+		st, n, body := nativeConnectAhead(h, uint32(count), timeoutMS)
+		ready = n
+		return st, body
+	})
+	if err != nil {
+		// ready may still be written by a native call ctx gave up on: not read.
+		return 0, err
+	}
+	return int(ready), nil
 }
 
 // ClockOffset returns how far the service's clock runs ahead of this host's

@@ -127,11 +127,11 @@ func TestSendSmsResults450NumbersInInputOrder(t *testing.T) {
 	if _, err := c.SendSmsResults(bg(), req); !errors.As(err, &te) || te.Code != "FailedOperation.TemplateUnapprovedOrNotExist" {
 		t.Fatalf("refused as a whole: %v", err)
 	}
-	multi, err := c.SendMultiGlobalSmsResults(bg(), map[string]any{
-		"SmsSdkAppId": demoAppID,
-		"MultiSmsInfoSet": []map[string]any{
-			{"PhoneNumber": "+12025550100", "TemplateId": "2004"},
-			{"PhoneNumber": "+15550000012", "TemplateId": "2004"},
+	multi, err := c.SendMultiGlobalSmsResults(bg(), &SendMultiGlobalSmsRequest{
+		SmsSdkAppId: demoAppID,
+		MultiSmsInfoSet: []MultiSmsInfo{
+			{PhoneNumber: "+12025550100", TemplateId: "2004"},
+			{PhoneNumber: "+15550000012", TemplateId: "2004"},
 		},
 	})
 	if err != nil || len(multi.Results) != 2 || multi.Results[0].Class != ClassOK || multi.Results[1].Class != ClassLimited {
@@ -139,6 +139,24 @@ func TestSendSmsResults450NumbersInInputOrder(t *testing.T) {
 	}
 	if StatusPartial.Description() != "not every number was sent" {
 		t.Errorf("StatusPartial: %q", StatusPartial.Description())
+	}
+}
+
+func TestSendResultsTakeTypedRequests(t *testing.T) {
+	c := newTestClient(t, demoConfig(newEmulator(t)))
+	var te *Error
+	if _, err := c.SendSmsResults(bg(), nil); !errors.As(err, &te) || te.Status != StatusNullArgument {
+		t.Errorf("nil *SendSmsRequest: %v", err)
+	}
+	if _, err := c.SendMultiGlobalSmsResults(bg(), nil); !errors.As(err, &te) || te.Status != StatusNullArgument {
+		t.Errorf("nil *SendMultiGlobalSmsRequest: %v", err)
+	}
+	// The signatures are the typed ones (a compile-time check).
+	var _ func(context.Context, *SendSmsRequest) (*SendResults, error) = c.SendSmsResults
+	var _ func(context.Context, *SendMultiGlobalSmsRequest) (*SendResults, error) = c.SendMultiGlobalSmsResults
+	res, err := c.SendSmsResults(bg(), smsRequest([]string{"+8613800000031", "+8613800000031"}))
+	if err != nil || len(res.Results) != 2 || res.Results[0].Class != ClassOK || res.Results[1].Class != ClassRejected {
+		t.Fatalf("typed SendSmsResults: %+v %v", res, err)
 	}
 }
 

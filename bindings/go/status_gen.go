@@ -101,9 +101,17 @@ const (
 	// CodeInvalidConfig (INVALID_CONFIG): The configuration was refused (unknown
 	// key, bad value).
 	CodeInvalidConfig = "ClientError.InvalidConfig"
-	// CodeMissingCredentials (INVALID_CONFIG): No secret_id/secret_key in the
-	// configuration, the environment or the profile file.
+	// CodeMissingCredentials (INVALID_CONFIG): No credentials: no
+	// secret_id/secret_key in the configuration, the environment or the profile
+	// file, and no TKE OIDC settings (or a role source is configured
+	// incompletely); the message names each source tried and why.
 	CodeMissingCredentials = "ClientError.MissingCredentials"
+	// CodeCredentialsUnavailable (NETWORK): Temporary credentials
+	// (credential_source cvm_role or oidc, or role_arn) could not be fetched
+	// from the metadata service or STS (unreachable, too slow, or an answer that
+	// is not theirs) and no unexpired keys remain; the message names each source
+	// tried and why. A refusal by STS carries STS's own code instead.
+	CodeCredentialsUnavailable = "ClientError.CredentialsUnavailable"
 	// CodeABIMismatch (INVALID_CONFIG): The loaded libtcsms has another C ABI
 	// version than the binding was written for.
 	CodeABIMismatch = "ClientError.AbiMismatch"
@@ -141,26 +149,27 @@ const (
 
 // clientErrorStatus is the status of every local error code.
 var clientErrorStatus = map[string]Status{
-	CodeNullArgument:         StatusNullArgument,
-	CodeInvalidUTF8:          StatusInvalidUTF8,
-	CodeInvalidJSON:          StatusInvalidJSON,
-	CodeInvalidArgument:      StatusInvalidArgument,
-	CodeUnknownAction:        StatusInvalidArgument,
-	CodeQueueFull:            StatusInvalidArgument,
-	CodeReentrant:            StatusInvalidArgument,
-	CodeInvalidPhoneNumber:   StatusInvalidArgument,
-	CodeClientClosed:         StatusInvalidArgument,
-	CodeInvalidConfig:        StatusInvalidConfig,
-	CodeMissingCredentials:   StatusInvalidConfig,
-	CodeABIMismatch:          StatusInvalidConfig,
-	CodeNetwork:              StatusNetwork,
-	CodeTimeout:              StatusTimeout,
-	CodeRateLimited:          StatusTimeout,
-	CodeHTTPStatus:           StatusHTTPStatus,
-	CodeDecode:               StatusDecode,
-	CodeAPIError:             StatusAPIError,
-	CodePanic:                StatusPanic,
-	CodeDuplicatePhoneNumber: StatusPartial,
-	CodeNotSent:              StatusPartial,
-	CodeNoResult:             StatusPartial,
+	CodeNullArgument:           StatusNullArgument,
+	CodeInvalidUTF8:            StatusInvalidUTF8,
+	CodeInvalidJSON:            StatusInvalidJSON,
+	CodeInvalidArgument:        StatusInvalidArgument,
+	CodeUnknownAction:          StatusInvalidArgument,
+	CodeQueueFull:              StatusInvalidArgument,
+	CodeReentrant:              StatusInvalidArgument,
+	CodeInvalidPhoneNumber:     StatusInvalidArgument,
+	CodeClientClosed:           StatusInvalidArgument,
+	CodeInvalidConfig:          StatusInvalidConfig,
+	CodeMissingCredentials:     StatusInvalidConfig,
+	CodeCredentialsUnavailable: StatusNetwork,
+	CodeABIMismatch:            StatusInvalidConfig,
+	CodeNetwork:                StatusNetwork,
+	CodeTimeout:                StatusTimeout,
+	CodeRateLimited:            StatusTimeout,
+	CodeHTTPStatus:             StatusHTTPStatus,
+	CodeDecode:                 StatusDecode,
+	CodeAPIError:               StatusAPIError,
+	CodePanic:                  StatusPanic,
+	CodeDuplicatePhoneNumber:   StatusPartial,
+	CodeNotSent:                StatusPartial,
+	CodeNoResult:               StatusPartial,
 }

@@ -23,9 +23,9 @@ func TestConfigJSON(t *testing.T) {
 		want string
 	}{
 		{Config{}, `{}`},
-		{Config{SecretID: "id", SecretKey: "key", Token: "tok", Region: "ap-guangzhou", Endpoint: "http://127.0.0.1:1",
+		{Config{SecretID: "id", SecretKey: NewSecret("key"), Token: NewSecret("tok"), Region: "ap-guangzhou", Endpoint: "http://127.0.0.1:1",
 			Language: "en-US", Timeout: 1500 * time.Millisecond, ConnectTimeout: time.Second, MaxRetries: Int(0),
-			Proxy: "http://proxy:3128", CAFile: "/etc/ca.pem"},
+			Proxy: NewSecret("http://proxy:3128"), CAFile: "/etc/ca.pem"},
 			`{"secret_id":"id","secret_key":"key","token":"tok","region":"ap-guangzhou","endpoint":"http://127.0.0.1:1","language":"en-US","timeout_ms":1500,"connect_timeout_ms":1000,"max_retries":0,"proxy":"http://proxy:3128","ca_file":"/etc/ca.pem"}`},
 		{Config{Timeout: time.Microsecond}, `{"timeout_ms":1}`},
 		{Config{MaxRetries: Int(5)}, `{"max_retries":5}`},
@@ -54,8 +54,8 @@ const (
 )
 
 func markerConfig() Config {
-	return Config{SecretID: "AKIDmarker", SecretKey: markerKey, Token: markerToken, Region: "ap-guangzhou",
-		Proxy: "http://user:" + markerProxy + "@127.0.0.1:3128", MaxRetries: Int(1)}
+	return Config{SecretID: "AKIDmarker", SecretKey: NewSecret(markerKey), Token: NewSecret(markerToken), Region: "ap-guangzhou",
+		Proxy: NewSecret("http://user:" + markerProxy + "@127.0.0.1:3128"), MaxRetries: Int(1)}
 }
 
 func assertNoMarkers(t *testing.T, where, text string) {
@@ -91,6 +91,41 @@ func renderings(t *testing.T, cfg Config) map[string]string {
 		out[name] = buf.String()
 	}
 	return out
+}
+
+// A Config held in an unexported field: fmt cannot call its methods there and
+// prints the fields by reflection, so the Secrets themselves must not show.
+type holdsConfig struct {
+	name string
+	cfg  Config
+	ptr  *Config
+	list []Config
+	set  map[string]Config
+}
+
+func TestConfigInUnexportedFieldsRedactsSecrets(t *testing.T) {
+	cfg := markerConfig()
+	h := holdsConfig{name: "svc", cfg: cfg, ptr: &cfg, list: []Config{cfg}, set: map[string]Config{"a": cfg}}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X"} {
+		for where, value := range map[string]any{"struct": h, "pointer": &h, "secret": cfg.SecretKey, "slice": []Secret{cfg.Token}} {
+			text := fmt.Sprintf(verb, value)
+			assertNoMarkers(t, verb+" "+where, text)
+			if where == "struct" && verb == "%+v" && !strings.Contains(text, "AKIDmarker") {
+				t.Errorf("%s %s lost the non-secret fields: %s", verb, where, text)
+			}
+		}
+	}
+	// The zero Secret prints as nothing, a set one says what it hid.
+	if s := fmt.Sprint(Secret{}, "|", NewSecret("x")); s != " | <redacted>" && s != "|<redacted>" {
+		t.Errorf("Secret renderings: %q", s)
+	}
+	var back struct{ K Secret }
+	if err := json.Unmarshal([]byte(`{"K":"`+markerKey+`"}`), &back); err != nil || back.K.Reveal() != markerKey {
+		t.Errorf("UnmarshalJSON: %v %q", err, back.K.Reveal())
+	}
+	if data, _ := json.Marshal(back); strings.Contains(string(data), markerKey) {
+		t.Errorf("MarshalJSON leaks: %s", data)
+	}
 }
 
 func TestConfigRenderingsRedactSecrets(t *testing.T) {
@@ -265,7 +300,7 @@ func TestNilClientAndRequest(t *testing.T) {
 // TestNilContextRefused: a nil context is a clear NullArgument error, on
 // every entry point, and nothing is sent.
 func TestNilContextRefused(t *testing.T) {
-	c, err := NewClient(Config{SecretID: "AKIDx", SecretKey: "k", Endpoint: "http://127.0.0.1:1", MaxRetries: Int(0)})
+	c, err := NewClient(Config{SecretID: "AKIDx", SecretKey: NewSecret("k"), Endpoint: "http://127.0.0.1:1", MaxRetries: Int(0)})
 	if err != nil {
 		t.Fatal(err)
 	}

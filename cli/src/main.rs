@@ -6,7 +6,9 @@
 //! line (where `ps` would show them) and never printed.
 //!
 //! Output is the service's JSON answer as received (or the error envelope), or a table with
-//! `--table`. The exit status is the call's `TCSMS_STATUS_*` value (0 on success).
+//! `--table`; `send` prints one result per number, as `tcsms_send_sms` does. The exit status
+//! is the call's `TCSMS_STATUS_*` value (0 on success, 12 PARTIAL when `send` did not send
+//! to every number). Unreadable files and bad usage are plain messages on stderr.
 
 mod table;
 
@@ -15,20 +17,23 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Map, Value};
 use std::io::{Read, Write};
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tcsms::api::ReportConversionRequest;
 use tcsms::error::{codes, ErrorKind};
-use tcsms::{Client, Error};
+use tcsms::{Client, Error, Status};
 
 const AFTER_HELP: &str = "\
 Credentials: TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY (and TENCENTCLOUD_SESSION_TOKEN),
-else the profile file ~/.tencentcloud/credentials. They are never accepted as flags and never
-printed.
+else the profile file ~/.tencentcloud/credentials, else TKE OIDC (TKE_PROVIDER_ID,
+TKE_WEB_IDENTITY_TOKEN_FILE, TKE_ROLE_ARN, TKE_REGION). Or a role: --credential-source cvm_role
+on a CVM instance, --role-arn to assume a role with the keys found. Secrets are never accepted
+as flags and never printed.
 
 Exit status: 0 on success, else the TCSMS_STATUS_* number of the failure:
 3 INVALID_JSON (also bytes that are not UTF-8), 4 INVALID_ARGUMENT (also bad command-line usage),
 5 INVALID_CONFIG (e.g. no credentials), 6 NETWORK, 7 TIMEOUT, 8 HTTP_STATUS, 9 DECODE,
-10 API_ERROR (the service's Error.Code is in the output), 11 PANIC.
+10 API_ERROR (the service's Error.Code is in the output), 11 PANIC, 12 PARTIAL (send: not every
+number's Class is ok; the per-number results are in the output).
 
 Examples:
   export TENCENTCLOUD_SECRET_ID=AKID... TENCENTCLOUD_SECRET_KEY=...
@@ -37,7 +42,8 @@ Examples:
   tcsms pull-status --app-id 1400000001 --table
   tcsms call DescribeSmsTemplateList '{\"International\":0,\"TemplateIdSet\":[2001]}'
   tcsms parse-callback body.json
-  tcsms --endpoint http://127.0.0.1:41234 send ...   # against tcsms-emulator";
+  tcsms --endpoint http://127.0.0.1:41234 send ...   # against tcsms-emulator
+  tcsms --credential-source cvm_role pull-status --app-id 1400000001   # on a CVM with a role";
 
 /// The Tencent Cloud SMS API (2021-01-11) from the shell.
 #[derive(Debug, Parser)]
@@ -60,8 +66,69 @@ struct Cli {
     #[arg(long, global = true)]
     table: bool,
 
+    #[command(flatten)]
+    role: RoleArgs,
+
     #[command(subcommand)]
     command: Command,
+}
+
+/// Temporary credentials from a role instead of fixed keys (the library's configuration
+/// keys of the same names). None of them is a secret.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Credentials from a role")]
+struct RoleArgs {
+    /// cvm_role (the instance's CAM role) or oidc (TKE web identity; the TKE_* variables are
+    /// read when set) [default: fixed keys, then the TKE variables]
+    #[arg(long, global = true, value_name = "SOURCE", env = "TCSMS_CREDENTIAL_SOURCE")]
+    credential_source: Option<String>,
+    /// The CVM role to ask the metadata service for [default: the bound role]
+    #[arg(long, global = true, value_name = "NAME", env = "TCSMS_CVM_ROLE_NAME")]
+    cvm_role_name: Option<String>,
+    /// Assume this role through STS AssumeRole (with oidc: the role of the web identity)
+    #[arg(long, global = true, value_name = "ARN", env = "TENCENTCLOUD_ROLE_ARN")]
+    role_arn: Option<String>,
+    /// RoleSessionName of STS calls [default: tcsms-<time>]
+    #[arg(long, global = true, value_name = "NAME", env = "TENCENTCLOUD_ROLE_SESSION_NAME")]
+    role_session_name: Option<String>,
+    /// Lifetime asked of STS, 1 to 43200 [default: 7200]
+    #[arg(long, global = true, value_name = "S", env = "TCSMS_ROLE_DURATION_SECONDS")]
+    role_duration_seconds: Option<u64>,
+    /// OIDC provider id [default: TKE_PROVIDER_ID]
+    #[arg(long, global = true, value_name = "ID")]
+    oidc_provider_id: Option<String>,
+    /// File holding the web identity token, read at every refresh [default: TKE_WEB_IDENTITY_TOKEN_FILE]
+    #[arg(long, global = true, value_name = "PATH")]
+    oidc_token_file: Option<String>,
+    /// Instance metadata service [default: http://metadata.tencentyun.com]
+    #[arg(long, global = true, value_name = "URL", env = "TCSMS_METADATA_ENDPOINT")]
+    metadata_endpoint: Option<String>,
+    /// STS endpoint [default: the STS host of the endpoint's site, sts.intl.tencentcloudapi.com]
+    #[arg(long, global = true, value_name = "URL", env = "TCSMS_STS_ENDPOINT")]
+    sts_endpoint: Option<String>,
+}
+
+impl RoleArgs {
+    fn insert_into(&self, config: &mut Map<String, Value>) {
+        let strings = [
+            ("credential_source", &self.credential_source),
+            ("cvm_role_name", &self.cvm_role_name),
+            ("role_arn", &self.role_arn),
+            ("role_session_name", &self.role_session_name),
+            ("oidc_provider_id", &self.oidc_provider_id),
+            ("oidc_token_file", &self.oidc_token_file),
+            ("metadata_endpoint", &self.metadata_endpoint),
+            ("sts_endpoint", &self.sts_endpoint),
+        ];
+        for (key, value) in strings {
+            if let Some(value) = value {
+                config.insert(key.into(), value.as_str().into());
+            }
+        }
+        if let Some(seconds) = self.role_duration_seconds {
+            config.insert("role_duration_seconds".into(), seconds.into());
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,7 +210,8 @@ struct SendArgs {
     /// International Sender ID (SenderId)
     #[arg(long)]
     sender_id: Option<String>,
-    /// Numbers in E.164 form, e.g. +8613800000000 (at most 200)
+    /// Numbers in E.164 form, e.g. +8613800000000, or 11-digit mainland numbers; any number of
+    /// them (sent in batches of 200; a number given twice is sent once)
     #[arg(required = true, value_name = "PHONE")]
     phones: Vec<String>,
 }
@@ -193,7 +261,7 @@ fn main() -> ExitCode {
             let _ = e.print();
             return match e.kind() {
                 ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion => ExitCode::SUCCESS,
-                _ => ExitCode::from(USAGE_STATUS.1),
+                _ => ExitCode::from(exit_code(USAGE_STATUS)),
             };
         }
     };
@@ -201,48 +269,64 @@ fn main() -> ExitCode {
     let outcome = run(cli);
     let mut stdout = std::io::stdout().lock();
     let (status, written): (u8, _) = match outcome {
-        Ok(json) => {
+        Ok((json, status)) => {
             let text = if table { table::render(&json) } else { json };
-            (0, writeln!(stdout, "{text}"))
+            (status, writeln!(stdout, "{text}"))
         }
-        Err(error) if table => (exit_status(&error), writeln!(std::io::stderr(), "error: {error}")),
-        Err(error) => (exit_status(&error), writeln!(stdout, "{}", error.to_envelope_json())),
+        Err(Failure::Input(error)) => (exit_status(&error), writeln!(std::io::stderr(), "tcsms: {}", error.message())),
+        Err(Failure::Call(error)) if table => (exit_status(&error), writeln!(std::io::stderr(), "error: {error}")),
+        Err(Failure::Call(error)) => (exit_status(&error), writeln!(stdout, "{}", error.to_envelope_json())),
     };
     let _ = written.and_then(|()| stdout.flush());
     ExitCode::from(status)
 }
 
-/// The `TCSMS_STATUS_*` value (name, number in include/tcsms.h) of each core error kind, as
-/// the C ABI maps them; a test checks the numbers against the header.
-const KIND_STATUSES: [(ErrorKind, &str, u8); 8] = [
-    (ErrorKind::InvalidJson, "INVALID_JSON", 3),
-    (ErrorKind::InvalidArgument, "INVALID_ARGUMENT", 4),
-    (ErrorKind::InvalidConfig, "INVALID_CONFIG", 5),
-    (ErrorKind::Network, "NETWORK", 6),
-    (ErrorKind::Timeout, "TIMEOUT", 7),
-    (ErrorKind::HttpStatus, "HTTP_STATUS", 8),
-    (ErrorKind::Decode, "DECODE", 9),
-    (ErrorKind::Api, "API_ERROR", 10),
-];
-
 /// Bad command-line usage exits as an invalid argument.
-const USAGE_STATUS: (&str, u8) = ("INVALID_ARGUMENT", 4);
+const USAGE_STATUS: Status = Status::INVALID_ARGUMENT;
 
-/// The exit status of a failure: its `TCSMS_STATUS_*` number; 255 for an error kind of a
-/// newer library that this table does not know yet.
-fn exit_status(error: &Error) -> u8 {
-    KIND_STATUSES.iter().find(|(kind, ..)| *kind == error.kind()).map_or(u8::MAX, |(.., status)| *status)
+/// `send` exits with PARTIAL when not every number's `Class` is `ok`, as `tcsms_send_sms` returns.
+const PARTIAL_STATUS: Status = Status::PARTIAL;
+
+/// Why a run failed: the call (printed as its envelope, or a line in table mode), or the
+/// command line's own input (a file or stdin that cannot be read: a plain message on stderr).
+enum Failure {
+    Call(Error),
+    Input(Error),
 }
 
-/// Runs the subcommand; `Ok` holds the JSON to print.
-fn run(cli: Cli) -> Result<String, Error> {
+impl From<Error> for Failure {
+    fn from(error: Error) -> Failure {
+        Failure::Call(error)
+    }
+}
+
+/// An exit status: the `TCSMS_STATUS_*` number (the library's outcome table); 255 for a
+/// value that does not fit.
+fn exit_code(status: Status) -> u8 {
+    u8::try_from(status.value()).unwrap_or(u8::MAX)
+}
+
+/// The exit status of a failure: the status of its kind.
+fn exit_status(error: &Error) -> u8 {
+    exit_code(error.kind().status())
+}
+
+/// Runs the subcommand; `Ok` holds the JSON to print and the exit status.
+fn run(cli: Cli) -> Result<(String, u8), Failure> {
     if let Command::ParseCallback { file } = &cli.command {
         let body = read_input(file, tcsms::callback::MAX_BODY_BYTES + 1)?;
-        return tcsms::callback::parse(&body).map(|callback| callback.to_json());
+        return Ok((tcsms::callback::parse(&body)?.to_json(), 0));
     }
-    let client = client(&cli)?;
-    match cli.command {
-        Command::Send(args) => client.call("SendSms", &send_request(args).to_string()),
+    let client = client(&cli).map_err(cli_credentials_message)?;
+    let answer = match cli.command {
+        Command::Send(args) => {
+            // As tcsms_send_sms: numbers checked, duplicates sent once, batches of 200, one
+            // result per number; --timeout-ms limits the whole send.
+            let timeout = cli.timeout_ms.map(Duration::from_millis);
+            let results = client.send_sms_with_timeout(&send_request(args).to_string(), timeout)?;
+            let status = if results.all_ok() { 0 } else { exit_code(PARTIAL_STATUS) };
+            return Ok((results.to_json(), status));
+        }
         Command::ReportConversion(args) => client.report_conversion(&ReportConversionRequest {
             sms_sdk_app_id: args.app_id,
             serial_no: args.serial_no,
@@ -257,7 +341,19 @@ fn run(cli: Cli) -> Result<String, Error> {
             client.call(&action, &request)
         }
         Command::ParseCallback { .. } => unreachable!("handled above"),
+    };
+    Ok((answer?, 0))
+}
+
+/// The library's missing-credentials message speaks of a configuration object, which the
+/// command line does not have: it names only the environment variables and the profile file.
+fn cli_credentials_message(error: Error) -> Error {
+    const LIBRARY: &str = "set secret_id and secret_key in the configuration, or the environment variables";
+    if error.code() != codes::MISSING_CREDENTIALS || !error.message().contains(LIBRARY) {
+        return error;
     }
+    let message = error.message().replacen(LIBRARY, "set the environment variables", 1);
+    Error::local(error.kind(), error.code(), message)
 }
 
 /// The client configuration: only what the flags give, so the library reads credentials
@@ -273,6 +369,7 @@ fn client(cli: &Cli) -> Result<Client, Error> {
     if let Some(ms) = cli.timeout_ms {
         config.insert("timeout_ms".into(), ms.into());
     }
+    cli.role.insert_into(&mut config);
     Client::from_json(&Value::Object(config).to_string())
 }
 
@@ -319,7 +416,7 @@ fn unix_now() -> u64 {
 }
 
 /// Reads a file (`-`: stdin), at most `limit` bytes.
-fn read_input(path: &str, limit: usize) -> Result<Vec<u8>, Error> {
+fn read_input(path: &str, limit: usize) -> Result<Vec<u8>, Failure> {
     let limit = u64::try_from(limit).unwrap_or(u64::MAX);
     let mut body = Vec::new();
     let read = if path == "-" {
@@ -329,14 +426,23 @@ fn read_input(path: &str, limit: usize) -> Result<Vec<u8>, Error> {
     };
     let name = if path == "-" { "stdin" } else { path };
     read.map_err(|e| {
-        Error::local(ErrorKind::InvalidArgument, codes::INVALID_ARGUMENT, format!("cannot read {name}: {e}"))
+        Failure::Input(Error::local(
+            ErrorKind::InvalidArgument,
+            codes::INVALID_ARGUMENT,
+            format!("cannot read {name}: {e}"),
+        ))
     })?;
     Ok(body)
 }
 
-fn utf8(bytes: Vec<u8>) -> Result<String, Error> {
-    String::from_utf8(bytes)
-        .map_err(|_| Error::local(ErrorKind::InvalidJson, codes::INVALID_JSON, "the JSON on stdin is not valid UTF-8"))
+fn utf8(bytes: Vec<u8>) -> Result<String, Failure> {
+    String::from_utf8(bytes).map_err(|_| {
+        Failure::Input(Error::local(
+            ErrorKind::InvalidJson,
+            codes::INVALID_JSON,
+            "the JSON on stdin is not valid UTF-8",
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -356,14 +462,31 @@ mod tests {
             let line = header.lines().find(|l| l.starts_with(&define)).unwrap_or_else(|| panic!("{define} missing"));
             line[define.len()..].trim().parse::<u8>().unwrap()
         };
-        for (_, name, status) in
-            KIND_STATUSES.iter().copied().chain([(ErrorKind::InvalidArgument, USAGE_STATUS.0, USAGE_STATUS.1)])
-        {
-            assert_eq!(number(name), status, "{name}");
+        for kind in [ErrorKind::InvalidJson, ErrorKind::Network, ErrorKind::Timeout, ErrorKind::Api] {
+            let e = Error::local(kind, codes::TIMEOUT, "x");
+            assert_eq!(exit_status(&e), number(kind.status().name().unwrap()), "{kind:?}");
         }
-        assert_eq!(number("OK"), 0);
+        assert_eq!(exit_code(USAGE_STATUS), number("INVALID_ARGUMENT"));
+        assert_eq!(exit_code(Status::OK), number("OK"));
         let e = Error::local(ErrorKind::Timeout, codes::TIMEOUT, "late");
         assert_eq!(exit_status(&e), 7);
+        assert_eq!(exit_code(Status::from_value(300)), 255);
+    }
+
+    #[test]
+    fn the_partial_exit_status_is_the_headers_number() {
+        let header = include_str!("../../include/tcsms.h");
+        let define = format!("#define TCSMS_STATUS_{} {}", PARTIAL_STATUS.name().unwrap(), exit_code(PARTIAL_STATUS));
+        assert!(header.lines().any(|l| l.trim_end() == define), "{define} missing from include/tcsms.h");
+    }
+
+    #[test]
+    fn the_missing_credentials_message_names_no_configuration() {
+        let error = tcsms::Config::from_json_with_env("{}", &|_| None).unwrap_err();
+        let message = cli_credentials_message(error).message().to_owned();
+        assert!(!message.contains("configuration"), "{message}");
+        assert!(message.contains("TENCENTCLOUD_SECRET_ID") && message.contains("TENCENTCLOUD_SECRET_KEY"), "{message}");
+        assert!(message.contains("profile file"), "{message}");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! Scalars become `Key: value` lines (nested objects as `Outer.Inner`), arrays of objects
 //! become column tables (one row per item, columns in key order), `RequestId` comes last.
-//! Columns are aligned by display width, so Chinese text lines up too.
+//! Columns are aligned by display width, so Chinese text lines up too. Times given as Unix
+//! seconds (integer fields named `...Time` or `time`) are shown in ISO 8601, UTC.
 
 use serde_json::{Map, Value};
 use unicode_width::UnicodeWidthStr;
@@ -55,9 +56,34 @@ fn collect<'a>(map: &'a Map<String, Value>, prefix: &str, fields: &mut Fields, t
             }
             Value::Array(items) if items.is_empty() => fields.push((name, "(none)".to_owned())),
             Value::Array(items) => fields.push((name, items.iter().map(cell).collect::<Vec<_>>().join(", "))),
-            scalar => fields.push((name, cell(scalar))),
+            scalar => fields.push((name, field(key, scalar))),
         }
     }
+}
+
+/// A value under `key`: Unix seconds in a time field as ISO 8601, anything else as [`cell`].
+fn field(key: &str, value: &Value) -> String {
+    match value.as_u64() {
+        Some(seconds) if key.ends_with("Time") || key == "time" => iso8601(seconds),
+        _ => cell(value),
+    }
+}
+
+/// Unix seconds as `YYYY-MM-DDThh:mm:ssZ` (the proleptic Gregorian calendar, UTC).
+fn iso8601(seconds: u64) -> String {
+    let (days, rest) = (seconds / 86_400, seconds % 86_400);
+    // Days since 1970-01-01 to a civil date (H. Hinnant, "chrono-Compatible Low-Level Date
+    // Algorithms"), in unsigned arithmetic from 0000-03-01.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest % 3600 / 60, rest % 60)
 }
 
 fn cell(value: &Value) -> String {
@@ -81,8 +107,10 @@ fn table(rows: &[&Map<String, Value>]) -> Vec<String> {
             }
         }
     }
-    let cells: Vec<Vec<String>> =
-        rows.iter().map(|row| columns.iter().map(|c| row.get(*c).map(cell).unwrap_or_default()).collect()).collect();
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| columns.iter().map(|c| row.get(*c).map(|v| field(c, v)).unwrap_or_default()).collect())
+        .collect();
     let widths: Vec<usize> = columns
         .iter()
         .enumerate()
@@ -138,7 +166,27 @@ mod tests {
         let text = render(r#"{"Kind":"reply","Reply":{"PhoneNumber":"+861","text":"TD","time":5}}"#);
         assert_eq!(
             text,
-            "Kind:              reply\nReply.PhoneNumber: +861\nReply.text:        TD\nReply.time:        5"
+            "Kind:              reply\nReply.PhoneNumber: +861\nReply.text:        TD\nReply.time:        1970-01-01T00:00:05Z"
         );
+    }
+
+    #[test]
+    fn unix_times_become_iso_8601() {
+        for (seconds, text) in [
+            (0, "1970-01-01T00:00:00Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (1_620_734_188, "2021-05-11T11:56:28Z"),
+            (1_709_251_199, "2024-02-29T23:59:59Z"),
+            (4_102_444_800, "2100-01-01T00:00:00Z"),
+            (253_402_300_799, "9999-12-31T23:59:59Z"),
+        ] {
+            assert_eq!(iso8601(seconds), text, "{seconds}");
+        }
+        let text = render(
+            r#"{"Response":{"PullSmsSendStatusSet":[{"UserReceiveTime":1620734188,"SerialNo":"s"}],"BeginTime":"2021040113","RequestId":"r"}}"#,
+        );
+        assert!(text.contains("BeginTime: 2021040113"), "{text}");
+        assert!(text.lines().any(|l| l.starts_with("s ") && l.ends_with(" 2021-05-11T11:56:28Z")), "{text}");
+        assert_eq!(field("Fee", &Value::from(5)), "5");
     }
 }

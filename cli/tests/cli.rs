@@ -128,10 +128,57 @@ fn send(emulator: &Emulator, extra: &[&str]) -> String {
     args.extend_from_slice(&["--param", "1234", "--param", "5", PHONE]);
     args.extend_from_slice(extra);
     let v = tcsms(emulator, &args).ok().json();
-    let status = &v["Response"]["SendStatusSet"][0];
-    assert_eq!(status["Code"], "Ok", "{v}");
-    assert_eq!(status["PhoneNumber"], PHONE);
-    status["SerialNo"].as_str().unwrap().to_owned()
+    let result = &v["Results"][0];
+    assert_eq!((&result["Code"], &result["Class"]), (&"Ok".into(), &"ok".into()), "{v}");
+    assert_eq!(result["PhoneNumber"], PHONE);
+    assert_eq!(v["RequestIds"].as_array().map(Vec::len), Some(1), "{v}");
+    result["SerialNo"].as_str().unwrap().to_owned()
+}
+
+/// The delivery reports waiting in the emulator's queue (one per message sent).
+fn pull_reports(emulator: &Emulator) -> Vec<Value> {
+    std::thread::sleep(Duration::from_millis(50));
+    let v = tcsms(emulator, &["pull-status", "--app-id", APP_ID]).ok().json();
+    v["Response"]["PullSmsSendStatusSet"].as_array().expect("a set").clone()
+}
+
+#[test]
+fn send_checks_deduplicates_and_exits_partial_as_tcsms_send_sms() {
+    let emulator = start_emulator(&[]);
+    let base = ["send", "--app-id", APP_ID, "--sign", "tcsms", "--template", "2001", "--param", "1", "--param", "2"];
+    // A number given three times is sent once; its later places say so.
+    let mainland = &PHONE[3..]; // 11 digits, sent as +86...
+                                // Class `rejected` for the duplicates: not every number ok, so 12 as tcsms_send_sms.
+    let run = tcsms(&emulator, &[&base[..], &[PHONE, mainland, PHONE]].concat());
+    assert_eq!(run.code, 12, "{}", run.stdout);
+    let v = run.json();
+    let codes: Vec<&str> = v["Results"].as_array().unwrap().iter().map(|r| r["Code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["Ok", "ClientError.DuplicatePhoneNumber", "ClientError.DuplicatePhoneNumber"], "{v}");
+    assert_eq!(pull_reports(&emulator).len(), 1, "one message for three mentions of one number");
+
+    // A malformed number: nothing is sent, exit 4 naming its index.
+    let run = tcsms(&emulator, &[&base[..], &[PHONE, "12345"]].concat());
+    assert_eq!((run.code, run.error_code().as_str()), (4, "ClientError.InvalidPhoneNumber"), "{}", run.stdout);
+    assert!(run.stdout.contains("1"), "{}", run.stdout);
+    assert!(pull_reports(&emulator).is_empty(), "a request with a malformed number was sent");
+
+    // Not every number ok: exit 12 (TCSMS_STATUS_PARTIAL), the results on stdout.
+    let blacklisted = "+8619900000002";
+    let run = tcsms(&emulator, &[&base[..], &[PHONE, blacklisted]].concat());
+    assert_eq!(run.code, 12, "{}", run.stdout);
+    let v = run.json();
+    assert_eq!(v["Results"][0]["Class"], "ok", "{v}");
+    assert_eq!((&v["Results"][1]["Class"], &v["Results"][1]["PhoneNumber"]), (&"rejected".into(), &blacklisted.into()));
+    // And when none is ok.
+    assert_eq!(tcsms(&emulator, &[&base[..], &[blacklisted]].concat()).code, 12);
+
+    // More than 200 numbers go in batches of 200.
+    let many: Vec<String> = (0..201).map(|i| format!("+86137{i:08}")).collect();
+    let mut args: Vec<&str> = base.to_vec();
+    args.extend(many.iter().map(String::as_str));
+    let v = tcsms(&emulator, &args).ok().json();
+    assert_eq!(v["Results"].as_array().map(Vec::len), Some(201));
+    assert_eq!(v["RequestIds"].as_array().map(Vec::len), Some(2), "two batches");
 }
 
 #[test]
@@ -228,16 +275,20 @@ fn tables() {
     )
     .ok();
     let lines: Vec<&str> = run.stdout.lines().collect();
-    assert_eq!(lines[0], "SendStatusSet (1):", "{}", run.stdout);
-    let header: Vec<&str> = lines[1].split_whitespace().collect();
-    assert_eq!(header, ["Code", "Fee", "IsoCode", "Message", "PhoneNumber", "SerialNo", "SessionContext"]);
-    assert!(lines[2].starts_with("Ok ") && lines[2].contains(PHONE), "{}", run.stdout);
-    assert!(lines.last().unwrap().starts_with("RequestId: "), "{}", run.stdout);
+    assert!(lines[0].starts_with("RequestIds: "), "{}", run.stdout);
+    assert_eq!(lines[2], "Results (1):", "{}", run.stdout);
+    let header: Vec<&str> = lines[3].split_whitespace().collect();
+    assert_eq!(header, ["Class", "Code", "Fee", "Message", "PhoneNumber", "SerialNo"]);
+    assert!(lines[4].starts_with("ok ") && lines[4].contains(PHONE), "{}", run.stdout);
 
     std::thread::sleep(Duration::from_millis(50));
     let run = tcsms(&emulator, &["pull-status", "--app-id", APP_ID, "--table"]).ok();
     assert!(run.stdout.starts_with("PullSmsSendStatusSet (1):\n"), "{}", run.stdout);
     assert!(run.stdout.contains("SUCCESS"), "{}", run.stdout);
+    // Times in ISO 8601 (UTC), not Unix seconds.
+    let year = 1970 + unix_now() / 31_556_952;
+    let row = run.stdout.lines().nth(2).unwrap_or_default();
+    assert!(row.contains(&format!(" {year}-")) && row.contains('T') && row.contains("Z"), "{}", run.stdout);
 
     // Errors go to stderr as one line in table mode.
     let run = tcsms(&emulator, &["report-conversion", "--app-id", APP_ID, "--serial-no", "not a serial", "--table"]);
@@ -278,9 +329,13 @@ fn parse_callback_from_a_file_or_stdin() {
     assert_eq!(run.code, 4);
     assert!(run.stdout.contains("over the limit of 1048576 bytes"), "{}", run.stdout);
 
-    let run = tcsms_with(&["parse-callback", dir.join("missing").to_str().unwrap()], &[], b"");
+    // A file that cannot be read: a plain message on stderr, nothing on stdout.
+    let missing = dir.join("missing");
+    let run = tcsms_with(&["parse-callback", missing.to_str().unwrap()], &[], b"");
     assert_eq!(run.code, 4);
-    assert!(run.stdout.contains("cannot read"), "{}", run.stdout);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    let expected = format!("tcsms: cannot read {}: ", missing.display());
+    assert!(run.stderr.starts_with(&expected) && run.stderr.lines().count() == 1, "{}", run.stderr);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -323,7 +378,11 @@ fn credentials_come_from_the_environment_or_the_profile_file() {
     // None anywhere: 5, the error names where credentials are looked for.
     let run = tcsms_with(&args, &[], b"");
     assert_eq!((run.code, run.error_code().as_str()), (5, "ClientError.MissingCredentials"), "{}", run.stdout);
-    assert!(run.stdout.contains("TENCENTCLOUD_SECRET_ID"), "{}", run.stdout);
+    let message = run.json()["Response"]["Error"]["Message"].as_str().unwrap_or_default().to_owned();
+    for part in ["TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "profile file", ".tencentcloud/credentials"] {
+        assert!(message.contains(part), "{part}: {message}");
+    }
+    assert!(!message.contains("configuration"), "the command line has no configuration: {message}");
     // A wrong key: the service refuses the signature (10), and no key is printed.
     let wrong = [("TENCENTCLOUD_SECRET_ID", SECRET_ID), ("TENCENTCLOUD_SECRET_KEY", TOKEN)];
     let run = tcsms_with(&args, &wrong, b"");
@@ -343,4 +402,70 @@ fn credentials_come_from_the_environment_or_the_profile_file() {
     assert_eq!(tcsms_with(&args, &env, b"").code, 0);
     let run = tcsms_with(&args, &ENV_CREDENTIALS, b"");
     assert_eq!(run.code, 10, "{}", run.stdout);
+}
+
+#[test]
+fn role_sources_come_from_flags_or_the_environment_and_no_secret_is_printed() {
+    let dir = empty_dir();
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, "eyJclitesttoken").unwrap();
+    let emulator = start_emulator(&[
+        "--cvm-role",
+        "cli-role",
+        "--web-identity-token-file",
+        token_file.to_str().unwrap(),
+        "--rate-limit",
+        "all=0",
+    ]);
+    let url = emulator.url.as_str();
+    let pull = ["pull-status", "--app-id", APP_ID];
+    // A CVM role, by flags; no key anywhere.
+    let args =
+        [&["--endpoint", url, "--credential-source", "cvm_role", "--metadata-endpoint", url][..], &pull].concat();
+    tcsms_with(&args, &[], b"").ok();
+    // AssumeRole over the environment's keys, by environment variables.
+    let env = [
+        ENV_CREDENTIALS[0],
+        ENV_CREDENTIALS[1],
+        ("TENCENTCLOUD_ROLE_ARN", "qcs::cam::uin/100000000001:roleName/cli"),
+        ("TCSMS_STS_ENDPOINT", url),
+    ];
+    tcsms_with(&[&["--endpoint", url][..], &pull].concat(), &env, b"").ok();
+    // OIDC from the TKE variables alone.
+    let tke = [
+        ("TKE_PROVIDER_ID", "OIDC"),
+        ("TKE_WEB_IDENTITY_TOKEN_FILE", token_file.to_str().unwrap()),
+        ("TKE_ROLE_ARN", "qcs::cam::uin/100000000001:roleName/cli"),
+        ("TCSMS_STS_ENDPOINT", url),
+    ];
+    tcsms_with(&[&["--endpoint", url][..], &pull].concat(), &tke, b"").ok();
+    // A refused token: STS's code, exit status API_ERROR, the token never printed.
+    std::fs::write(dir.join("stale"), "eyJclistaletoken").unwrap();
+    let stale = [("TKE_WEB_IDENTITY_TOKEN_FILE", dir.join("stale").to_str().unwrap().to_owned())];
+    let env: Vec<(&str, &str)> = tke
+        .iter()
+        .copied()
+        .filter(|(k, _)| *k != "TKE_WEB_IDENTITY_TOKEN_FILE")
+        .chain([(stale[0].0, stale[0].1.as_str())])
+        .collect();
+    let run = tcsms_with(&[&["--endpoint", url][..], &pull].concat(), &env, b"");
+    assert_eq!((run.code, run.error_code().as_str()), (10, "InvalidParameter.WebIdentityTokenError"), "{}", run.stdout);
+    assert!(!run.stdout.contains("eyJclistaletoken") && !run.stderr.contains("eyJclistaletoken"));
+    // No metadata service: a named error, quickly, exit status NETWORK.
+    let args = [
+        &["--endpoint", url, "--credential-source", "cvm_role", "--metadata-endpoint", "http://127.0.0.1:1"][..],
+        &pull,
+    ]
+    .concat();
+    let run = tcsms_with(&args, &[], b"");
+    assert_eq!((run.code, run.error_code().as_str()), (6, "ClientError.CredentialsUnavailable"), "{}", run.stdout);
+    // A bad source is a configuration error naming the key.
+    let run = tcsms_with(&[&["--endpoint", url, "--credential-source", "imds"][..], &pull].concat(), &[], b"");
+    assert_eq!(run.code, 5);
+    assert!(run.stdout.contains("credential_source"), "{}", run.stdout);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
 }

@@ -1,105 +1,15 @@
-//! Command-line parsing: turns `argv` into a [`Config`]. No I/O besides what the caller does
-//! with the result.
+//! The command line (clap-derive): turns `argv` into a [`Config`]. No I/O besides what the
+//! caller does with the result; nothing but the binary and this module reads it.
 
-use std::fmt;
 use std::path::PathBuf;
 
-use crate::faults::FaultKind;
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
 
-/// Secret id used when `--secret-id`/`--secret-key` are absent (docs/contracts.md).
-pub const DEMO_SECRET_ID: &str = "AKIDtcsmsdemo00000000000000000000000";
-/// Secret key used when `--secret-id`/`--secret-key` are absent (docs/contracts.md).
-pub const DEMO_SECRET_KEY: &str = "tcsmsdemosecretkey00000000000000";
-/// App created when no `--app-id` is given.
-pub const DEFAULT_APP_ID: &str = "1400000001";
-/// `--clock-offset` beyond ten years either way is surely a typo.
-const MAX_CLOCK_OFFSET_SECS: u64 = 10 * 366 * 86_400;
-
-/// A secret that never shows up in `Debug` output.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: String) -> Secret {
-        Secret(s)
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-/// One accepted SecretId with its SecretKey.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyPair {
-    pub secret_id: String,
-    pub secret_key: Secret,
-}
-
-impl KeyPair {
-    pub fn new(secret_id: &str, secret_key: &str) -> KeyPair {
-        KeyPair { secret_id: secret_id.to_owned(), secret_key: Secret::new(secret_key.to_owned()) }
-    }
-}
-
-/// Everything the emulator is told on its command line.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub listen: String,
-    /// The accepted key pairs (`--secret-id`/`--secret-key`, paired by position); never empty.
-    pub key_pairs: Vec<KeyPair>,
-    /// `--token`: none, one for every key pair, or one per key pair (by position).
-    pub tokens: Vec<Secret>,
-    /// The account's SmsSdkAppIds; empty means the default one, 1400000001.
-    pub app_ids: Vec<String>,
-    pub log: Option<PathBuf>,
-    pub review_delay_ms: u64,
-    pub report_delay_ms: u64,
-    /// `(action or "all", requests per second; 0 = unlimited)`, in the order given.
-    pub rate_limits: Vec<(String, u32)>,
-    pub fault: Option<FaultKind>,
-    pub fault_every: u64,
-    pub fault_delay_ms: u64,
-    pub auto_reply: Option<String>,
-    pub workers: usize,
-    /// How far the emulator's clock runs ahead of the host's (negative: behind), in seconds.
-    pub clock_offset_secs: i64,
-    /// Seed the state the documentation's examples assume (`--doc-examples`).
-    pub doc_examples: bool,
-    /// ReportConversion refuses SerialNos this emulator did not issue to the app.
-    pub strict_serial_no: bool,
-    /// `--callback-url`: where delivery reports and replies are POSTed.
-    pub callback_url: Option<String>,
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            listen: "127.0.0.1:0".to_owned(),
-            key_pairs: vec![KeyPair::new(DEMO_SECRET_ID, DEMO_SECRET_KEY)],
-            tokens: Vec::new(),
-            app_ids: Vec::new(),
-            log: None,
-            review_delay_ms: 1000,
-            report_delay_ms: 500,
-            rate_limits: Vec::new(),
-            fault: None,
-            fault_every: 1,
-            fault_delay_ms: 30_000,
-            auto_reply: None,
-            workers: 4,
-            clock_offset_secs: 0,
-            doc_examples: false,
-            strict_serial_no: false,
-            callback_url: None,
-        }
-    }
-}
+pub use crate::config::{Config, KeyPair, Secret, DEFAULT_APP_ID, DEMO_SECRET_ID, DEMO_SECRET_KEY};
+use crate::config::{MAX_CLOCK_OFFSET_SECS, MAX_TEMP_LIFETIME_SECS};
+use crate::outbound::callbacks;
+use crate::service::faults::{EndpointFault, FaultKind};
 
 /// What the command line asks for.
 #[derive(Debug)]
@@ -109,188 +19,260 @@ pub enum Command {
     Version,
 }
 
-pub const HELP: &str = "\
+const ABOUT: &str = "\
 tcsms-emulator: a local Tencent Cloud SMS API (2021-01-11) service for demos and tests
 
-USAGE:
-    tcsms-emulator [OPTIONS]
-
 It prints `listening on http://HOST:PORT` as its first stdout line once it accepts
-connections; point a client's endpoint at that URL. SIGINT/SIGTERM stop it (exit 0).
+connections; point a client's endpoint at that URL. SIGINT/SIGTERM stop it (exit 0).";
 
-OPTIONS:
-    --listen ADDR           Address to listen on [default: 127.0.0.1:0; port 0 = any free port]
-    --secret-id ID          SecretId clients may sign with; repeat with --secret-key for more
-                            accepted key pairs (paired by position, for credential rotation)
-    --secret-key KEY        SecretKey of the --secret-id at the same position (as many of
-                            each; without them the demo credentials are used:
-                            AKIDtcsmsdemo00000000000000000000000 / tcsmsdemosecretkey00000000000000)
-    --token TOKEN           Require X-TC-Token to equal TOKEN (temporary credentials); give it
-                            once for every key pair or once per key pair; without it, requests
-                            that carry a token are refused (AuthFailure.TokenFailure)
-    --app-id ID             An SmsSdkAppId the account owns; repeat for more
-                            [default: 1400000001]
-    --log FILE              Append one JSON line per request (action, verdict, error code,
-                            RequestId; never the secret key)
-    --review-delay-ms MS    Time before a new or modified signature/template is approved
-                            [default: 1000]
-    --report-delay-ms MS    Time before a delivery report (and any reply) can be pulled
-                            [default: 500]
-    --rate-limit ACTION=N   Override an action's requests-per-second limit (N = 0: unlimited);
-                            ACTION may be `all`. Repeatable; later ones win
-    --auto-reply TEXT       Every delivered message gets a reply TEXT (for PullSmsReplyStatus)
-    --callback-url URL      POST each delivery report (JSON array) and reply (JSON object) to
-                            URL when it exists, as the service does; the receiver must answer
-                            {\"result\":0,...}; failures are retried after 1, 2 and 4 s
-    --fault KIND            Inject a fault into API requests: http500 (HTTP 500, HTML body),
-                            close (connection closed without a response), slow (the answer
-                            comes after --fault-delay-ms), garbage (HTTP 200, body not JSON)
-    --fault-every N         Inject the fault into every Nth API request [default: 1]
-    --fault-delay-ms MS     Delay of the `slow` fault [default: 30000]
-    --workers N             Threads serving connections (each serves many) [default: 4]
-    --clock-offset SECONDS  Run the emulator's clock (timestamps it issues, the signature-expiry
-                            check, the HTTP Date header) SECONDS ahead of the host's; negative
-                            runs it behind [default: 0]
-    --doc-examples          Seed the state the API documentation's examples assume (app
-                            1400006666, signature 1111, templates 1111 and 1800308, the
-                            sample reports and replies); see docs/emulator.md
-    --strict-serial-no      ReportConversion refuses a SerialNo this emulator did not issue to
-                            the app (InvalidParameterValue); by default any well-formed one is
-                            accepted, as the service does
-    -h, --help              Print this help
-    -V, --version           Print the version
-
-INSPECTION (no signature needed):
+const AFTER_HELP: &str = "\
+INSPECTION (no signature; loopback peers only, or --inspection-token):
     GET    /_emulator/messages   JSON array of the messages sent (?PhoneNumber=, ?SmsSdkAppId=)
     DELETE /_emulator/messages   Clear that list
     POST   /_emulator/replies    Queue an SMS reply: {\"PhoneNumber\":\"+86...\",\"ReplyContent\":\"...\"}
+    GET    /_emulator/credentials          Requests per metadata path and STS action, keys issued
+    DELETE /_emulator/credentials          Reset those counters
+    POST   /_emulator/credentials/faults   Change the faults: {\"Metadata\":\"hang\",\"Sts\":null}
+
+STS (AssumeRole, AssumeRoleWithWebIdentity; version 2018-08-13) is served at / beside the SMS
+API and the instance metadata under /latest/meta-data/: set a client's sts_endpoint and
+metadata_endpoint to the emulator's URL.
 
 See docs/emulator.md for the seeded signatures and templates, the verification order and
-the rules the emulator applies.
-";
+the rules the emulator applies.";
 
-/// Parses the arguments after the program name.
-pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String> {
-    let mut cfg = Config::default();
-    let mut secret_ids = Vec::new();
-    let mut secret_keys = Vec::new();
-    let mut fault_every_given = false;
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            match inline.clone() {
-                Some(v) => Ok(v),
-                None => args.next().ok_or_else(|| format!("{name} needs a value")),
-            }
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
-            "-V" | "--version" => return Ok(Command::Version),
-            "--listen" => cfg.listen = value("--listen")?,
-            "--secret-id" => secret_ids.push(non_empty("--secret-id", value("--secret-id")?)?),
-            "--secret-key" => secret_keys.push(non_empty("--secret-key", value("--secret-key")?)?),
-            "--token" => cfg.tokens.push(Secret::new(non_empty("--token", value("--token")?)?)),
-            "--app-id" => {
-                let id = value("--app-id")?;
-                if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(format!("--app-id must be digits, got {id:?}"));
-                }
-                if !cfg.app_ids.contains(&id) {
-                    cfg.app_ids.push(id);
-                }
-            }
-            "--log" => cfg.log = Some(PathBuf::from(non_empty("--log", value("--log")?)?)),
-            "--review-delay-ms" => cfg.review_delay_ms = number("--review-delay-ms", &value("--review-delay-ms")?)?,
-            "--report-delay-ms" => cfg.report_delay_ms = number("--report-delay-ms", &value("--report-delay-ms")?)?,
-            "--rate-limit" => {
-                let v = value("--rate-limit")?;
-                let (action, n) = v.split_once('=').ok_or_else(|| format!("--rate-limit wants ACTION=N, got {v:?}"))?;
-                if action != "all" && tcsms::api::find_action(action).is_none() {
-                    return Err(format!("--rate-limit: unknown action {action:?}"));
-                }
-                let n =
-                    u32::try_from(number("--rate-limit", n)?).map_err(|_| "--rate-limit: N is too large".to_owned())?;
-                cfg.rate_limits.push((action.to_owned(), n));
-            }
-            "--auto-reply" => cfg.auto_reply = Some(value("--auto-reply")?),
-            "--fault" => {
-                let v = value("--fault")?;
-                cfg.fault = Some(
-                    FaultKind::parse(&v)
-                        .ok_or_else(|| format!("--fault must be http500, close, slow or garbage, got {v:?}"))?,
-                );
-            }
-            "--fault-every" => {
-                cfg.fault_every = number("--fault-every", &value("--fault-every")?)?;
-                if cfg.fault_every == 0 {
-                    return Err("--fault-every must be at least 1".to_owned());
-                }
-                fault_every_given = true;
-            }
-            "--fault-delay-ms" => cfg.fault_delay_ms = number("--fault-delay-ms", &value("--fault-delay-ms")?)?,
-            "--workers" => {
-                let n = number("--workers", &value("--workers")?)?;
-                if n == 0 || n > 1024 {
-                    return Err("--workers must be between 1 and 1024".to_owned());
-                }
-                cfg.workers = n as usize;
-            }
-            "--clock-offset" => {
-                let v = value("--clock-offset")?;
-                cfg.clock_offset_secs =
-                    v.parse::<i64>().ok().filter(|s| s.unsigned_abs() <= MAX_CLOCK_OFFSET_SECS).ok_or_else(|| {
-                        format!("--clock-offset wants seconds (at most 10 years either way), got {v:?}")
-                    })?;
-            }
-            "--doc-examples" => cfg.doc_examples = true,
-            "--strict-serial-no" => cfg.strict_serial_no = true,
-            "--callback-url" => {
-                let url = value("--callback-url")?;
-                crate::callbacks::check_url(&url)?;
-                cfg.callback_url = Some(url);
-            }
-            other => return Err(format!("unknown argument {other:?} (see --help)")),
+/// The flags, as clap reads them; [`Args::into_config`] checks what spans several flags.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tcsms-emulator",
+    version,
+    about = ABOUT,
+    after_help = AFTER_HELP,
+    args_override_self = true,
+    max_term_width = 100
+)]
+struct Args {
+    /// Address to listen on (port 0 = any free port)
+    #[arg(long, verbatim_doc_comment, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    listen: String,
+    /// SecretId clients may sign with; repeat with --secret-key for more accepted key pairs
+    /// (paired by position, for credential rotation)
+    #[arg(long, verbatim_doc_comment, value_name = "ID", value_parser = non_empty)]
+    secret_id: Vec<String>,
+    /// SecretKey of the --secret-id at the same position (as many of each; without them the
+    /// demo credentials are used: AKIDtcsmsdemo00000000000000000000000 /
+    /// tcsmsdemosecretkey00000000000000)
+    #[arg(long, verbatim_doc_comment, value_name = "KEY", value_parser = non_empty)]
+    secret_key: Vec<String>,
+    /// Require X-TC-Token to equal TOKEN (temporary credentials); give it once for every key
+    /// pair or once per key pair; without it, requests that carry a token are refused
+    /// (AuthFailure.TokenFailure)
+    #[arg(long, verbatim_doc_comment, value_name = "TOKEN", value_parser = non_empty)]
+    token: Vec<String>,
+    /// An SmsSdkAppId the account owns; repeat for more [default: 1400000001]
+    #[arg(long, verbatim_doc_comment, value_name = "ID", value_parser = app_id)]
+    app_id: Vec<String>,
+    /// Append one JSON line per request (action, verdict, error code, RequestId; never the
+    /// secret key)
+    #[arg(long, verbatim_doc_comment, value_name = "FILE", value_parser = non_empty)]
+    log: Option<String>,
+    /// Time before a new or modified signature/template is approved
+    #[arg(long, verbatim_doc_comment, value_name = "MS", default_value_t = 1000)]
+    review_delay_ms: u64,
+    /// Time before a delivery report (and any reply) can be pulled
+    #[arg(long, verbatim_doc_comment, value_name = "MS", default_value_t = 500)]
+    report_delay_ms: u64,
+    /// Override an action's requests-per-second limit (N = 0: unlimited); ACTION may be
+    /// `all`. Repeatable; later ones win
+    #[arg(long, verbatim_doc_comment, value_name = "ACTION=N", value_parser = rate_limit)]
+    rate_limit: Vec<(String, u32)>,
+    /// Every delivered message gets a reply TEXT (for PullSmsReplyStatus)
+    #[arg(long, verbatim_doc_comment, value_name = "TEXT")]
+    auto_reply: Option<String>,
+    /// POST each delivery report (JSON array) and reply (JSON object) to URL when it exists,
+    /// as the service does; the receiver must answer {"result":0,...}; failures are retried
+    /// after 1, 2 and 4 s
+    #[arg(long, verbatim_doc_comment, value_name = "URL", value_parser = callback_url)]
+    callback_url: Option<String>,
+    /// Inject a fault into API requests: http500 (HTTP 500, HTML body), close (connection
+    /// closed without a response), slow (the answer comes after --fault-delay-ms), garbage
+    /// (HTTP 200, body not JSON)
+    #[arg(long, verbatim_doc_comment, value_name = "KIND", value_parser = fault_kind)]
+    fault: Option<FaultKind>,
+    /// Inject the fault into every Nth API request [default: 1]
+    #[arg(long, verbatim_doc_comment, value_name = "N", requires = "fault", value_parser = clap::value_parser!(u64).range(1..))]
+    fault_every: Option<u64>,
+    /// Delay of the `slow` fault (and how long a `hang` fault lasts)
+    #[arg(long, verbatim_doc_comment, value_name = "MS", default_value_t = 30_000)]
+    fault_delay_ms: u64,
+    /// Threads serving connections (each serves many)
+    #[arg(long, verbatim_doc_comment, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    workers: u64,
+    /// Run the emulator's clock (timestamps it issues, the signature-expiry check, the HTTP
+    /// Date header) SECONDS ahead of the host's; negative runs it behind
+    #[arg(long, verbatim_doc_comment, value_name = "SECONDS", default_value_t = 0, allow_negative_numbers = true, value_parser = clock_offset)]
+    clock_offset: i64,
+    /// Seed the state the API documentation's examples assume (app 1400006666, signature
+    /// 1111, templates 1111 and 1800308, the sample reports and replies); see
+    /// docs/emulator.md
+    #[arg(long, verbatim_doc_comment)]
+    doc_examples: bool,
+    /// Serve the CVM instance metadata paths with NAME as the bound CAM role
+    /// (/latest/meta-data/cam/security-credentials/[NAME]); without it they answer 404 (no
+    /// role bound)
+    #[arg(long, verbatim_doc_comment, value_name = "NAME", value_parser = cvm_role)]
+    cvm_role: Option<String>,
+    /// Lifetime of every temporary credential issued (metadata and STS), whatever
+    /// DurationSeconds asks [default: metadata 7200, STS its DurationSeconds]
+    #[arg(long, verbatim_doc_comment, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=MAX_TEMP_LIFETIME_SECS))]
+    temp_credential_lifetime: Option<u64>,
+    /// The WebIdentityToken STS AssumeRoleWithWebIdentity accepts
+    #[arg(long, verbatim_doc_comment, value_name = "TOKEN", value_parser = non_empty)]
+    web_identity_token: Option<String>,
+    /// Accept the token this file holds, read again at every call
+    #[arg(long, verbatim_doc_comment, value_name = "PATH", value_parser = non_empty, conflicts_with = "web_identity_token")]
+    web_identity_token_file: Option<String>,
+    /// Make the metadata service fail: http500, hang (no answer for --fault-delay-ms, then
+    /// the connection is closed) or garbage
+    #[arg(long, verbatim_doc_comment, value_name = "KIND", value_parser = endpoint_fault)]
+    metadata_fault: Option<EndpointFault>,
+    /// Make STS (AssumeRole, AssumeRoleWithWebIdentity) fail the same ways
+    #[arg(long, verbatim_doc_comment, value_name = "KIND", value_parser = endpoint_fault)]
+    sts_fault: Option<EndpointFault>,
+    /// The inspection API (/_emulator/) requires `Authorization: Bearer TOKEN`; without it,
+    /// it answers loopback peers only
+    #[arg(long, verbatim_doc_comment, value_name = "TOKEN", value_parser = non_empty)]
+    inspection_token: Option<String>,
+    /// ReportConversion refuses a SerialNo this emulator did not issue to the app
+    /// (InvalidParameterValue); by default any well-formed one is accepted, as the service
+    /// does
+    #[arg(long, verbatim_doc_comment)]
+    strict_serial_no: bool,
+}
+
+impl Args {
+    /// The configuration, once the rules that span several flags hold.
+    fn into_config(self) -> Result<Config, String> {
+        if self.secret_id.len() != self.secret_key.len() {
+            return Err("--secret-id and --secret-key go together: give as many of each".to_owned());
         }
+        let mut cfg = Config::default();
+        if !self.secret_id.is_empty() {
+            cfg.key_pairs = self
+                .secret_id
+                .into_iter()
+                .zip(self.secret_key)
+                .map(|(secret_id, key)| KeyPair { secret_id, secret_key: Secret::new(key) })
+                .collect();
+        }
+        if cfg.key_pairs.iter().enumerate().any(|(i, p)| cfg.key_pairs[..i].iter().any(|q| q.secret_id == p.secret_id))
+        {
+            return Err("--secret-id: each SecretId may be given once".to_owned());
+        }
+        cfg.tokens = self.token.into_iter().map(Secret::new).collect();
+        if cfg.tokens.len() > 1 && cfg.tokens.len() != cfg.key_pairs.len() {
+            return Err("--token: give it once, or once per key pair".to_owned());
+        }
+        for id in self.app_id {
+            if !cfg.app_ids.contains(&id) {
+                cfg.app_ids.push(id);
+            }
+        }
+        if cfg.app_ids.is_empty() {
+            cfg.app_ids.push(DEFAULT_APP_ID.to_owned());
+        }
+        cfg.listen = self.listen;
+        cfg.log = self.log.map(PathBuf::from);
+        cfg.review_delay_ms = self.review_delay_ms;
+        cfg.report_delay_ms = self.report_delay_ms;
+        cfg.rate_limits = self.rate_limit;
+        cfg.auto_reply = self.auto_reply;
+        cfg.callback_url = self.callback_url;
+        cfg.fault = self.fault;
+        cfg.fault_every = self.fault_every.unwrap_or(1);
+        cfg.fault_delay_ms = self.fault_delay_ms;
+        cfg.workers = self.workers as usize;
+        cfg.clock_offset_secs = self.clock_offset;
+        cfg.doc_examples = self.doc_examples;
+        cfg.strict_serial_no = self.strict_serial_no;
+        cfg.cvm_role = self.cvm_role;
+        cfg.temp_credential_lifetime_secs = self.temp_credential_lifetime;
+        cfg.web_identity_token = self.web_identity_token.map(Secret::new);
+        cfg.web_identity_token_file = self.web_identity_token_file.map(PathBuf::from);
+        cfg.metadata_fault = self.metadata_fault;
+        cfg.sts_fault = self.sts_fault;
+        cfg.inspection_token = self.inspection_token.map(Secret::new);
+        Ok(cfg)
     }
-    if secret_ids.len() != secret_keys.len() {
-        return Err("--secret-id and --secret-key go together: give as many of each".to_owned());
-    }
-    if !secret_ids.is_empty() {
-        cfg.key_pairs = secret_ids
-            .into_iter()
-            .zip(secret_keys)
-            .map(|(secret_id, key)| KeyPair { secret_id, secret_key: Secret::new(key) })
-            .collect();
-    }
-    if cfg.key_pairs.iter().enumerate().any(|(i, p)| cfg.key_pairs[..i].iter().any(|q| q.secret_id == p.secret_id)) {
-        return Err("--secret-id: each SecretId may be given once".to_owned());
-    }
-    if cfg.tokens.len() > 1 && cfg.tokens.len() != cfg.key_pairs.len() {
-        return Err("--token: give it once, or once per key pair".to_owned());
-    }
-    if cfg.app_ids.is_empty() {
-        cfg.app_ids.push(DEFAULT_APP_ID.to_owned());
-    }
-    if fault_every_given && cfg.fault.is_none() {
-        return Err("--fault-every needs --fault".to_owned());
-    }
-    Ok(Command::Run(Box::new(cfg)))
 }
 
-fn non_empty(name: &str, v: String) -> Result<String, String> {
+/// The `--help` text.
+pub fn help() -> String {
+    Args::command().render_help().to_string()
+}
+
+/// Parses the arguments after the program name. An error is the message to print (exit
+/// status 2).
+pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String> {
+    let argv = std::iter::once("tcsms-emulator".to_owned()).chain(args);
+    match Args::try_parse_from(argv) {
+        Ok(args) => Ok(Command::Run(Box::new(args.into_config()?))),
+        Err(e) if e.kind() == ErrorKind::DisplayHelp => Ok(Command::Help),
+        Err(e) if e.kind() == ErrorKind::DisplayVersion => Ok(Command::Version),
+        Err(e) => Err(e.render().to_string().trim_start_matches("error: ").trim_end().to_owned()),
+    }
+}
+
+fn non_empty(v: &str) -> Result<String, String> {
     if v.is_empty() || v.trim() != v {
-        Err(format!("{name} must be non-empty, without surrounding spaces"))
+        Err("must be non-empty, without surrounding spaces".to_owned())
     } else {
-        Ok(v)
+        Ok(v.to_owned())
     }
 }
 
-fn number(name: &str, v: &str) -> Result<u64, String> {
-    v.parse::<u64>().map_err(|_| format!("{name} wants a non-negative integer, got {v:?}"))
+fn app_id(id: &str) -> Result<String, String> {
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("must be digits, got {id:?}"));
+    }
+    Ok(id.to_owned())
+}
+
+fn rate_limit(v: &str) -> Result<(String, u32), String> {
+    let (action, n) = v.split_once('=').ok_or_else(|| format!("wants ACTION=N, got {v:?}"))?;
+    if action != "all" && tcsms::api::find_action(action).is_none() {
+        return Err(format!("unknown action {action:?}"));
+    }
+    let n: u32 = n.parse().map_err(|_| format!("N must be a non-negative integer that fits 32 bits, got {n:?}"))?;
+    Ok((action.to_owned(), n))
+}
+
+fn callback_url(url: &str) -> Result<String, String> {
+    callbacks::check_url(url)?;
+    Ok(url.to_owned())
+}
+
+fn fault_kind(v: &str) -> Result<FaultKind, String> {
+    FaultKind::parse(v).ok_or_else(|| format!("must be http500, close, slow or garbage, got {v:?}"))
+}
+
+fn endpoint_fault(v: &str) -> Result<EndpointFault, String> {
+    EndpointFault::parse(v).ok_or_else(|| format!("must be http500, hang or garbage, got {v:?}"))
+}
+
+fn clock_offset(v: &str) -> Result<i64, String> {
+    v.parse::<i64>()
+        .ok()
+        .filter(|s| s.unsigned_abs() <= MAX_CLOCK_OFFSET_SECS)
+        .ok_or_else(|| format!("wants seconds (at most 10 years either way), got {v:?}"))
+}
+
+fn cvm_role(v: &str) -> Result<String, String> {
+    let role = non_empty(v)?;
+    if role.contains(['/', '?', '#', '%']) {
+        return Err(format!("must be a role name without '/', '?', '#' or '%', got {role:?}"));
+    }
+    Ok(role)
 }
 
 #[cfg(test)]
@@ -397,5 +379,50 @@ mod tests {
             Some("http://127.0.0.1:9/cb")
         );
         assert!(run(&["--callback-url", "127.0.0.1:9"]).unwrap_err().contains("http://"));
+    }
+
+    #[test]
+    fn a_repeated_flag_takes_the_last_value() {
+        let c = run(&["--listen", "127.0.0.1:1", "--listen=127.0.0.1:2", "--workers", "2", "--workers", "3"]).unwrap();
+        assert_eq!((c.listen.as_str(), c.workers), ("127.0.0.1:2", 3));
+        assert_eq!(run(&["--fault", "close"]).unwrap().fault_every, 1);
+        assert!(matches!(parse(["-V".to_owned()]), Ok(Command::Version)));
+    }
+
+    #[test]
+    fn credential_flags_parse() {
+        let c = run(&[
+            "--cvm-role",
+            "tcsms-role",
+            "--temp-credential-lifetime",
+            "30",
+            "--web-identity-token",
+            "oidc-token",
+            "--metadata-fault",
+            "hang",
+            "--sts-fault=garbage",
+            "--inspection-token",
+            "look",
+        ])
+        .unwrap();
+        assert_eq!(c.cvm_role.as_deref(), Some("tcsms-role"));
+        assert_eq!(c.temp_credential_lifetime_secs, Some(30));
+        assert_eq!(c.web_identity_token.as_ref().map(Secret::expose), Some("oidc-token"));
+        assert_eq!((c.metadata_fault, c.sts_fault), (Some(EndpointFault::Hang), Some(EndpointFault::Garbage)));
+        assert_eq!(c.inspection_token.as_ref().map(Secret::expose), Some("look"));
+        assert!(!format!("{c:?}").contains("oidc-token") && !format!("{c:?}").contains("\"look\""));
+        let file = run(&["--web-identity-token-file", "/run/token"]).unwrap();
+        assert_eq!(file.web_identity_token_file, Some(PathBuf::from("/run/token")));
+        for bad in [
+            &["--web-identity-token", "a", "--web-identity-token-file", "b"][..],
+            &["--temp-credential-lifetime", "0"],
+            &["--temp-credential-lifetime", "43201"],
+            &["--metadata-fault", "boom"],
+            &["--sts-fault", "close"],
+            &["--cvm-role", "a/b"],
+            &["--inspection-token", ""],
+        ] {
+            assert!(run(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -4,7 +4,7 @@
 //! so that tests and fuzz targets can drive the emulator without a socket:
 //!
 //! ```no_run
-//! use tcsms_emulator::{cli::Config, handle, Reply, Service};
+//! use tcsms_emulator::{config::Config, handle, Reply, Service};
 //!
 //! let service = Service::new(&Config::default()).unwrap();
 //! let reply = handle(&service, "POST", "/", &[], b"{}");
@@ -14,24 +14,15 @@
 //!
 //! See docs/emulator.md for the behaviour.
 
-mod actions;
-mod authorization;
-mod callbacks;
 pub mod cli;
 pub mod clock;
-mod doc_examples;
-mod envelope;
-mod faults;
-mod ids;
-mod inspect;
-mod params;
-mod phone;
-mod ratelimit;
-mod reqlog;
-mod schema;
-mod server;
-mod state;
-mod verify;
+pub mod config;
+mod fixtures;
+mod http;
+mod model;
+mod outbound;
+mod service;
 
-pub use faults::FaultKind;
-pub use server::{handle, serve, Reply, Service};
+pub use http::serve;
+pub use service::faults::{EndpointFault, FaultKind};
+pub use service::{handle, Reply, Service};

@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     let cfg = match cli::parse(std::env::args().skip(1)) {
         Ok(Command::Run(cfg)) => cfg,
         Ok(Command::Help) => {
-            print!("{}", cli::HELP);
+            print!("{}", cli::help());
             return ExitCode::SUCCESS;
         }
         Ok(Command::Version) => {

@@ -147,6 +147,21 @@ fn inspect(emu: &Emu, method: &str, path: &str) -> Value {
     serde_json::from_slice(&r.body).unwrap()
 }
 
+/// With `--inspection-token`, the inspection API wants it as a bearer token.
+#[test]
+fn the_inspection_token_guards_the_inspection_api() {
+    let emu = Emu::start(&["--inspection-token", "let-me-in"]);
+    let status = |auth: &str| {
+        let mut s = emu.connect();
+        write!(s, "GET /_emulator/messages HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 0\r\n\r\n").unwrap();
+        read_response(&mut s).expect("an answer").status
+    };
+    assert_eq!(status(""), 401);
+    assert_eq!(status("Authorization: Bearer wrong\r\n"), 401);
+    assert_eq!(status("Authorization: Bearer let-me-in\r\n"), 200);
+    assert_ok(&emu.call("DescribeSmsSignList", list_signs()));
+}
+
 #[test]
 fn help_documents_the_flags() {
     let out = Command::new(env!("CARGO_BIN_EXE_tcsms-emulator")).arg("--help").output().unwrap();
@@ -165,6 +180,22 @@ fn help_documents_the_flags() {
         "--clock-offset",
         "--doc-examples",
         "--strict-serial-no",
+        "--review-delay-ms",
+        "--report-delay-ms",
+        "--auto-reply",
+        "--callback-url",
+        "--fault-delay-ms",
+        "--workers",
+        "--help",
+        "--version",
+        "--cvm-role",
+        "--temp-credential-lifetime",
+        "--web-identity-token",
+        "--web-identity-token-file",
+        "--metadata-fault",
+        "--sts-fault",
+        "--inspection-token",
+        "/_emulator/credentials",
     ] {
         assert!(text.contains(flag), "{flag}");
     }

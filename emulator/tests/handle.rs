@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tcsms_emulator::cli::{Config, KeyPair};
+use tcsms_emulator::config::{Config, KeyPair};
 use tcsms_emulator::{handle, Reply, Service};
 
 mod support;
@@ -154,8 +154,8 @@ fn several_key_pairs_with_their_own_tokens() {
     let service = service(|c| {
         c.key_pairs = vec![KeyPair::new("AKIDold", "old-key"), KeyPair::new("AKIDnew", "new-key")];
         c.tokens = vec![
-            tcsms_emulator::cli::Secret::new("old-token".into()),
-            tcsms_emulator::cli::Secret::new("new-token".into()),
+            tcsms_emulator::config::Secret::new("old-token".into()),
+            tcsms_emulator::config::Secret::new("new-token".into()),
         ];
     });
     let with = |id: &str, key: &str, token: &str| {
@@ -277,4 +277,68 @@ fn odd_parameter_values_get_answers() {
         }
     }
     assert!(answered > 1000, "{answered}");
+}
+
+/// `POST /_emulator/replies` keeps at most 10,000 replies and 4 MiB of their text (oldest
+/// dropped first) and refuses oversized fields and bodies, so scripted replies cannot grow
+/// the emulator without bound.
+#[test]
+fn scripted_replies_are_bounded() {
+    let by_count = service(|c| {
+        c.report_delay_ms = 0;
+        c.rate_limits = vec![("all".to_owned(), 0)];
+    });
+    let by_bytes = service(|c| c.report_delay_ms = 0);
+    let service = by_count;
+    let post = |content: &str| {
+        let body = json!({"PhoneNumber": "+8613800000000", "ReplyContent": content}).to_string();
+        match handle(&service, "POST", "/_emulator/replies", &[], body.as_bytes()) {
+            Reply::Answer { status, .. } => status,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(post(&"x".repeat(1001)), 400, "ReplyContent over 1000 characters");
+    let huge =
+        json!({"PhoneNumber": "+8613800000000", "ReplyContent": "x", "SignName": "y".repeat(20_000)}).to_string();
+    assert!(matches!(
+        handle(&service, "POST", "/_emulator/replies", &[], huge.as_bytes()),
+        Reply::Answer { status: 413, .. }
+    ));
+    for i in 0..10_005 {
+        assert_eq!(post(&format!("r{i}")), 200);
+    }
+    // The replies of one number, from `offset` on (a page of at most 100).
+    let page = |offset: u64| -> Vec<String> {
+        let body = json!({"SmsSdkAppId": "1400000001", "PhoneNumber": "+8613800000000",
+                          "BeginTime": now() - 60, "Offset": offset, "Limit": 100});
+        let r = response(send(&service, &Req::post("PullSmsReplyStatusByPhoneNumber", body.to_string())));
+        r["PullSmsReplyStatusSet"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{r}"))
+            .iter()
+            .map(|v| v["ReplyContent"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(page(9_999), ["r10004"], "the newest 10,000 are kept");
+    assert!(page(10_000).is_empty());
+    assert_eq!(page(0)[0], "r5", "the oldest were dropped");
+
+    for _ in 0..4_300 {
+        let body = json!({"PhoneNumber": "+8613800000000", "ReplyContent": "x".repeat(1000)}).to_string();
+        assert!(matches!(
+            handle(&by_bytes, "POST", "/_emulator/replies", &[], body.as_bytes()),
+            Reply::Answer { status: 200, .. }
+        ));
+    }
+    let kept = 4 * 1024 * 1024 / 1000;
+    let pull = |offset: usize| {
+        let body = json!({"SmsSdkAppId": "1400000001", "PhoneNumber": "+8613800000000",
+                          "BeginTime": now() - 60, "Offset": offset, "Limit": 100});
+        response(send(&by_bytes, &Req::post("PullSmsReplyStatusByPhoneNumber", body.to_string())))
+            ["PullSmsReplyStatusSet"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    assert_eq!(pull(kept - 1), 1, "4 MiB of text is kept");
+    assert_eq!(pull(kept), 0, "and no more");
 }

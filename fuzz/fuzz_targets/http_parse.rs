@@ -1,4 +1,4 @@
-//! The HTTP/1.1 answer reader of `src/http.rs`, without a socket: the input is what a
+//! The HTTP/1.1 answer reader of `src/transport/http.rs`, without a socket: the input is what a
 //! server sends, delivered in pieces of a size the input also chooses (its first byte),
 //! so heads, chunk sizes and bodies are cut at every place. Whatever arrives, the reader
 //! returns an answer or an error (no panic, no endless loop), keeps to the body limit,

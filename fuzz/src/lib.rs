@@ -63,6 +63,7 @@ extern "C" {
         out_json: *mut *mut c_char,
     ) -> Status;
     pub fn tcsms_parse_callback(body: *const c_char, len: usize, out_json: *mut *mut c_char) -> Status;
+    pub fn tcsms_json_get(json: *const c_char, path: *const c_char, out_value: *mut *mut c_char) -> Status;
     pub fn tcsms_free(s: *mut c_char);
     pub fn tcsms_status_str(status: Status) -> *const c_char;
     pub fn tcsms_version() -> *const c_char;

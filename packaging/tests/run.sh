@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Consumer tests of the installed artifacts (the `install` suite of scripts/test.sh).
-# Installs the checkout into a temporary prefix with scripts/install.sh, then, from a
-# temporary directory outside the checkout and against the installed emulator:
+# Installs the checkout into a temporary prefix with scripts/install.sh (the default, portable
+# build for glibc 2.17), then, from a temporary directory outside the checkout and against the
+# installed emulator:
 #   - the prefix: SONAME, symlink, stripped size (<= 3 MiB), exports, pkg-config and CMake
-#     versions, DESTDIR, no copy of native-static-libs kept in the repository;
+#     versions, DESTDIR, no copy of native-static-libs kept in the repository; every shipped
+#     ELF file asks for at most GLIBC_2.17 and only manylinux2014 libraries (check_glibc.sh,
+#     itself shown to catch a newer symbol and a foreign library); the header compiles as
+#     C99 and C++11 with -pedantic-errors -Werror;
 #   (a) a C program built with `pkg-config --cflags --libs tcsms` (and tcsms-static);
 #   (b) a CMake project with tcsms::tcsms, and with tcsms::tcsms_static (no libtcsms in ldd);
-#   (c) `pip wheel ./bindings/python`: one py3-none-manylinux wheel, tagged as auditwheel
-#       shows it, installed in a fresh venv with cargo hidden (PATH without it, HOME
-#       elsewhere); and the sdist installed with pip where cargo exists;
+#   (c) `pip wheel ./bindings/python`: one py3-none-manylinux_2_17_x86_64 wheel (alias
+#       manylinux2014 beside it), the tag auditwheel shows, its library checked as above,
+#       installed in a fresh venv with cargo hidden (PATH without it, HOME elsewhere); and
+#       the sdist installed with pip where cargo exists;
 #   (d) a Go program in its own module (a replace to bindings/go) built with only
 #       PKG_CONFIG_PATH pointing at the prefix, dynamically and with -tags tcsms_static.
 # Every consumer sends one SMS to its own number; the emulator must have recorded it.
-# Ends with "N passed, N failed"; exits non-zero if any check failed.
+# Each check prints its duration. Ends with "N passed, N failed"; exits non-zero if any failed.
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -36,13 +41,13 @@ failed=0
 mkdir -p "$tmp/logs"
 check() {
     local name="$1"; shift
-    local log="$tmp/logs/$name.log"
+    local log="$tmp/logs/$name.log" started=$SECONDS
     if ( "$@" ) >"$log" 2>&1; then
         passed=$((passed + 1))
-        echo "ok    $name"
+        echo "ok    $name ($((SECONDS - started))s)"
     else
         failed=$((failed + 1))
-        echo "FAIL  $name"
+        echo "FAIL  $name ($((SECONDS - started))s)"
         tail -n 25 "$log" | sed -e 's/^/      /' -e '$a\'   # (ends the last line)
     fi
 }
@@ -92,7 +97,9 @@ sed -n 1p "$tmp/logs/stripped-size-at-most-3MiB.log"
 
 check exports-only-tcsms "$root/bindings/c/tests/check_exports.sh" "$lib" "$prefix/include/tcsms.h"
 
-nsl="$(sed -n 2p "$root/target/release/tcsms-native-static-libs" 2>/dev/null)"
+# install.sh's portable build: target/<host>/release (cargo zigbuild --target <host>.2.17).
+host="$(rustc -vV | sed -n 's/^host: //p')"
+nsl="$(sed -n 2p "$root/target/$host/release/tcsms-native-static-libs" 2>/dev/null)"
 t_pkgconfig() {
     export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
     [ "$(pkg-config --modversion tcsms)" = "$version" ] || { echo "tcsms.pc version"; return 1; }
@@ -120,6 +127,33 @@ t_destdir() {
         has "$tmp/destdir/opt/tcsms/lib/pkgconfig/tcsms.pc" '^prefix=/opt/tcsms$'
 }
 check destdir t_destdir
+
+# ---- runs on glibc 2.17 --------------------------------------------------------------
+t_glibc() {
+    "$here/check_glibc.sh" "$lib" "$prefix/bin/tcsms" "$prefix/bin/tcsms-emulator"
+}
+check elf-glibc-2.17-manylinux2014-libs t_glibc
+sed -n 's/^\/.*\/\([^/]*\): highest/  \1: highest/p' "$tmp/logs/elf-glibc-2.17-manylinux2014-libs.log"
+
+# The check fails, naming the symbol and the library, on a file built here that asks for
+# getrandom (GLIBC_2.25) and needs a library of its own.
+t_glibc_catches() {
+    mkdir -p "$tmp/neg" && cd "$tmp/neg" || return 1
+    printf 'int foo_answer(void) { return 42; }\n' >foo.c
+    printf '#include <sys/random.h>\nint foo_answer(void);\nint f(void *b) { return (int)getrandom(b, 1, 0) + foo_answer(); }\n' >bad.c
+    cc -shared -fPIC foo.c -o libfoo.so && cc -shared -fPIC bad.c -o libbad.so -L. -lfoo || return 1
+    ! "$here/check_glibc.sh" libbad.so >check.out
+    cat check.out
+    has check.out 'libbad\.so asks for GLIBC_2\.25 getrandom' && has check.out 'libbad\.so needs libfoo\.so'
+}
+check elf-check-catches-newer-glibc t_glibc_catches
+
+t_header_pedantic() {
+    printf '#include <tcsms.h>\nint main(void) { return tcsms_abi_version() == 0; }\n' >"$tmp/hdr.c"
+    cc -std=c99 -pedantic-errors -Wall -Wextra -Werror -I"$prefix/include" -c "$tmp/hdr.c" -o "$tmp/hdr-c99.o" &&
+        c++ -std=c++11 -pedantic-errors -Wall -Wextra -Werror -I"$prefix/include" -x c++ -c "$tmp/hdr.c" -o "$tmp/hdr-cxx11.o"
+}
+check header-c99-cxx11-pedantic t_header_pedantic
 
 # ---- the emulator (installed) ------------------------------------------------------
 "$prefix/bin/tcsms-emulator" --listen 127.0.0.1:0 --rate-limit all=0 >"$tmp/emulator.out" 2>"$tmp/emulator.err" &
@@ -219,13 +253,17 @@ t_wheel() {
     ls wheelhouse
     local wheels=(wheelhouse/*.whl)
     [ ${#wheels[@]} -eq 1 ] || { echo "expected one wheel"; return 1; }
-    local whl="${wheels[0]}" tag
-    tag="$(basename "$whl" .whl | sed -n "s/^tcsms-$version-py3-none-\(manylinux_2_[0-9]*_x86_64\)$/\1/p")"
-    [ -n "$tag" ] || { echo "wheel name $(basename "$whl") is not tcsms-$version-py3-none-manylinux_2_NN_x86_64"; return 1; }
+    local whl="${wheels[0]}" tag=manylinux_2_17_x86_64
+    case "$(basename "$whl")" in
+        "tcsms-$version-py3-none-$tag.whl" | "tcsms-$version-py3-none-$tag.manylinux2014_x86_64.whl") ;;
+        *) echo "wheel name $(basename "$whl") is not tcsms-$version-py3-none-$tag[.manylinux2014_x86_64].whl"; return 1 ;;
+    esac
     python3 -m zipfile -l "$whl" | tee "$tmp/wheel.list"
     has "$tmp/wheel.list" '^tcsms/libtcsms\.so ' || return 1
     python3 -m auditwheel show "$whl" | tr '\n' ' ' | tr -s ' ' | tee "$tmp/auditwheel.out" || return 1
     has "$tmp/auditwheel.out" "consistent with the following platform tag: \"$tag\"" || return 1
+    echo
+    python3 -m zipfile -e "$whl" "$tmp/wheel-files" && "$here/check_glibc.sh" "$tmp/wheel-files/tcsms/libtcsms.so" || return 1
     echo
     echo "wheel $(basename "$whl"): $(stat -c %s "$whl") bytes"
 }
@@ -261,6 +299,11 @@ t_sdist() {
 check sdist-installs-with-cargo t_sdist
 
 # ---- (d) Go, in its own module ------------------------------------------------------
+# Go's build cache does not key on pkg-config's output (golang/go#24544): the binding built
+# here against this temporary prefix would be reused later against another one (the go
+# suite's). CGO_CFLAGS is in the key, so these builds carry the default flags plus a define
+# naming this run; it changes no include path or library.
+go_cache_key="-O2 -g -DTCSMS_INSTALL_TEST_$(basename "$tmp" | tr -c 'A-Za-z0-9\n' _)"
 t_go() {
     mkdir -p gomod && cp "$here/go/main.go" gomod/ && cd gomod || return 1
     cat >go.mod <<EOF
@@ -272,8 +315,8 @@ require github.com/tcsms/tcsms/bindings/go v0.0.0
 
 replace github.com/tcsms/tcsms/bindings/go => $root/bindings/go
 EOF
-    local goenv=(env -u CGO_CFLAGS -u CGO_LDFLAGS -u LD_LIBRARY_PATH -u LIBRARY_PATH -u C_INCLUDE_PATH
-        -u CPATH "PKG_CONFIG_PATH=$prefix/lib/pkgconfig" GOFLAGS=-mod=mod)
+    local goenv=(env -u CGO_LDFLAGS -u LD_LIBRARY_PATH -u LIBRARY_PATH -u C_INCLUDE_PATH
+        -u CPATH "PKG_CONFIG_PATH=$prefix/lib/pkgconfig" "CGO_CFLAGS=$go_cache_key" GOFLAGS=-mod=mod)
     "${goenv[@]}" go build -o go-dynamic . || return 1
     LD_LIBRARY_PATH="$prefix/lib" uses_prefix_lib ./go-dynamic || return 1
     LD_LIBRARY_PATH="$prefix/lib" run_consumer +8613800000401 ./go-dynamic || return 1
@@ -283,8 +326,8 @@ check go-module-dynamic t_go
 
 t_go_static() {
     cd gomod || return 1
-    env -u CGO_CFLAGS -u CGO_LDFLAGS -u LD_LIBRARY_PATH -u LIBRARY_PATH "PKG_CONFIG_PATH=$prefix/lib/pkgconfig" \
-        GOFLAGS=-mod=mod go build -tags tcsms_static -o go-static . || return 1
+    env -u CGO_LDFLAGS -u LD_LIBRARY_PATH -u LIBRARY_PATH "PKG_CONFIG_PATH=$prefix/lib/pkgconfig" \
+        "CGO_CFLAGS=$go_cache_key" GOFLAGS=-mod=mod go build -tags tcsms_static -o go-static . || return 1
     no_libtcsms ./go-static && run_consumer +8613800000402 ./go-static
 }
 check go-module-static-no-libtcsms t_go_static

@@ -1,8 +1,10 @@
 //! The C ABI of the completion queue (`crate::completion`): asynchronous calls whose
 //! completion an event loop waits for on a file descriptor. Same skeleton as the
-//! blocking functions in `ffi/mod.rs`.
+//! blocking functions in `call.rs`.
 
-use super::{boundary, str_arg, tcsms_client, tcsms_status, FfiError, TCSMS_STATUS_NULL_ARGUMENT, TCSMS_STATUS_OK};
+use super::boundary::{boundary, str_arg, FfiError};
+use super::client::tcsms_client;
+use super::status::{tcsms_status, TCSMS_STATUS_NULL_ARGUMENT, TCSMS_STATUS_OK};
 use crate::completion::{CompletionQueue, Failure, QueueOptions};
 use std::ffi::{c_char, c_int};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -203,12 +205,21 @@ pub unsafe extern "C" fn tcsms_queue_take(
     let max = max.min(c_int::MAX as usize);
     // Sets the entries from `from` to `max` - 1 to 0, `status` and NULL.
     let clear = |from: usize, status: tcsms_status| {
-        for i in from..max {
-            // SAFETY: i < max, valid per the contract.
-            unsafe {
-                *out_tags.add(i) = 0;
-                *out_statuses.add(i) = status;
-                *out_jsons.add(i) = ptr::null_mut();
+        if from >= max {
+            return;
+        }
+        let n = max - from;
+        // 0, OK (0) and NULL are all-zero bytes: three memsets instead of a loop.
+        // SAFETY: entries from..max are valid for writes per the contract.
+        unsafe {
+            ptr::write_bytes(out_tags.add(from), 0, n);
+            ptr::write_bytes(out_jsons.add(from), 0, n);
+            if status == TCSMS_STATUS_OK {
+                ptr::write_bytes(out_statuses.add(from), 0, n);
+            } else {
+                for i in from..max {
+                    *out_statuses.add(i) = status;
+                }
             }
         }
     };

@@ -2,8 +2,9 @@
 //! with the status the library gives it.
 //!
 //! The library builds local errors as `Error::local(ErrorKind::K, codes::C, ...)` (or a
-//! tuple `(.., ErrorKind::K, codes::C, ..)`); `codes::C` is defined in src/error.rs and the
-//! C layer maps `ErrorKind::K => TCSMS_STATUS_S`. This reads those three facts from src/.
+//! tuple `(.., ErrorKind::K, codes::C, ..)`); `codes::C` is defined in src/error.rs. This
+//! reads those two facts from src/; the status of each kind is the table's own (its
+//! `kind` column, from which `ErrorKind::status` is generated), not read from source.
 
 use crate::spec::ClientErrors;
 use std::collections::BTreeMap;
@@ -46,16 +47,21 @@ fn code_constants(text: &str) -> BTreeMap<String, String> {
     out
 }
 
-/// Every `codes::C` with the `ErrorKind::K` written just before it (`None` if there is none).
+/// Every `codes::C` with the `ErrorKind::K` (the core's kinds) or `BoundaryKind::K` (the C
+/// boundary's own) written just before it, as `ErrorKind::K` (`None` if there is none).
 fn kind_code_pairs(text: &str) -> Vec<(Option<String>, String)> {
     let mut out = Vec::new();
     for (i, _) in text.match_indices("codes::") {
         let code = ident(&text[i + "codes::".len()..]).to_owned();
         let before = text[..i].trim_end().strip_suffix(',').map(str::trim_end);
         let kind = before.and_then(|b| {
-            let start = b.rfind("ErrorKind::")?;
-            let k = ident(&b[start + "ErrorKind::".len()..]);
-            (b.len() == start + "ErrorKind::".len() + k.len()).then(|| k.to_owned())
+            ["ErrorKind::", "BoundaryKind::"].iter().find_map(|prefix| {
+                let start = b.rfind(prefix)?;
+                let k = ident(&b[start + prefix.len()..]);
+                let whole = b.len() == start + prefix.len() + k.len();
+                let alone = !b[..start].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
+                (whole && alone).then(|| format!("{prefix}{k}"))
+            })
         });
         if !code.is_empty() && code.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
             out.push((kind, code));
@@ -64,19 +70,9 @@ fn kind_code_pairs(text: &str) -> Vec<(Option<String>, String)> {
     out
 }
 
-/// `ErrorKind::K => TCSMS_STATUS_S` arms.
-fn kind_statuses(text: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for line in text.lines() {
-        let Some((left, right)) = line.trim().split_once("=>") else { continue };
-        let (Some(kind), Some(status)) =
-            (left.trim().strip_prefix("ErrorKind::"), right.trim().strip_prefix("TCSMS_STATUS_"))
-        else {
-            continue;
-        };
-        out.insert(ident(kind).to_owned(), ident(status).to_owned());
-    }
-    out
+/// The table's status of each `ErrorKind` (its `kind` column).
+fn kind_statuses(table: &ClientErrors) -> BTreeMap<String, String> {
+    table.statuses.iter().filter(|s| !s.kind.is_empty()).map(|s| (s.kind.clone(), s.name.clone())).collect()
 }
 
 /// Fails naming the first code the table does not list with the library's status.
@@ -89,9 +85,9 @@ pub fn check_library_codes(root: &Path, table: &ClientErrors) -> Result<usize, S
         sources.push((f.strip_prefix(root).unwrap_or(&f).display().to_string(), non_test(&text).to_owned()));
     }
     let all: String = sources.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join("\n");
-    let (constants, statuses) = (code_constants(&all), kind_statuses(&all));
+    let (constants, statuses) = (code_constants(&all), kind_statuses(table));
     if constants.is_empty() || statuses.is_empty() {
-        return Err("src/: found no `codes::` constants or no `ErrorKind::K => TCSMS_STATUS_S` arms; \
+        return Err("found no `codes::` constants in src/ or no status with a kind in spec/client_errors.json; \
                     update xtask/src/codes.rs to the library's new shape"
             .into());
     }
@@ -100,7 +96,8 @@ pub fn check_library_codes(root: &Path, table: &ClientErrors) -> Result<usize, S
         for (kind, name) in kind_code_pairs(text) {
             let code = constants.get(&name).ok_or(format!("{file}: codes::{name} is not defined"))?;
             let kind = kind.ok_or(format!("{file}: codes::{name} without an ErrorKind right before it"))?;
-            let status = statuses.get(&kind).ok_or(format!("{file}: ErrorKind::{kind} maps to no status"))?;
+            let status =
+                statuses.get(&kind).ok_or(format!("{file}: {kind} has no status in the table's kind column"))?;
             check_one(table, file, code, status)?;
             checked += 1;
         }
@@ -159,10 +156,11 @@ mod tests {
         let text = "Error::local(\n    ErrorKind::Timeout,\n    codes::TIMEOUT,\n    msg)\n\
                     (Reach::NotSent, ErrorKind::Network, codes::NETWORK, x)\nuse crate::error::codes::X;";
         let pairs = kind_code_pairs(text);
-        assert_eq!(pairs[0], (Some("Timeout".into()), "TIMEOUT".into()));
-        assert_eq!(pairs[1], (Some("Network".into()), "NETWORK".into()));
+        assert_eq!(pairs[0], (Some("ErrorKind::Timeout".into()), "TIMEOUT".into()));
+        assert_eq!(pairs[1], (Some("ErrorKind::Network".into()), "NETWORK".into()));
+        let boundary = kind_code_pairs("(BoundaryKind::Panic, codes::PANIC, m)");
+        assert_eq!(boundary[0], (Some("BoundaryKind::Panic".into()), "PANIC".into()));
         assert_eq!(pairs[2], (None, "X".into()));
-        assert_eq!(kind_statuses("ErrorKind::Api => TCSMS_STATUS_API_ERROR,")["Api"], "API_ERROR");
     }
 
     #[test]
@@ -179,13 +177,16 @@ mod tests {
         let mut t = table("ClientError.Timeout", "TIMEOUT");
         t.statuses.push(crate::spec::StatusInfo {
             name: "TIMEOUT".into(),
+            kind: "ErrorKind::Timeout".into(),
             description: String::new(),
             default_code: String::new(),
+            doc: String::new(),
         });
         let good = "/**\n * Timed out. Code `ClientError.Timeout`.\n */\n#define TCSMS_STATUS_TIMEOUT 7\n";
         assert!(check_header_docs(good, &t).is_ok());
         let bad = good.replace("ClientError.Timeout", "ClientError.Other");
         assert!(check_header_docs(&bad, &t).unwrap_err().contains("ClientError.Other"));
+        assert_eq!(kind_statuses(&t)["ErrorKind::Timeout"], "TIMEOUT");
     }
 
     #[test]

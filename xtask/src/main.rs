@@ -7,6 +7,7 @@
 //!                                   # and any ClientError code of src/ missing from the table
 
 mod codes;
+mod doc_tables;
 mod docs_out;
 mod go_out;
 mod python_out;
@@ -25,6 +26,8 @@ fn outputs(root: &Path, inputs: &Inputs) -> Result<Vec<(&'static str, String)>, 
     Ok(vec![
         ("docs/contracts.md", docs_out::contracts_md(inputs, &contracts)?),
         ("src/api_gen.rs", rust_out::api_gen(inputs)),
+        ("src/status_gen.rs", rust_out::status_gen(inputs)),
+        ("src/ffi/status.rs", rust_out::ffi_status(inputs)),
         ("bindings/python/src/tcsms/_actions.py", python_out::actions_py(inputs)),
         ("bindings/python/src/tcsms/_status.py", python_out::status_py(inputs)),
         ("bindings/python/src/tcsms/_native.py", python_out::native_py(inputs)?),
@@ -51,6 +54,7 @@ fn gen(root: &Path, files: &[(&str, String)]) -> Result<(), String> {
 fn check(root: &Path, files: &[(&str, String)], inputs: &Inputs) -> Result<(), String> {
     let checked = codes::check_library_codes(root, &inputs.errors)?;
     let header = std::fs::read_to_string(root.join("include/tcsms.h")).map_err(|e| format!("include/tcsms.h: {e}"))?;
+    spec::check_header_statuses(&header, &inputs.statuses)?;
     codes::check_header_docs(&header, &inputs.errors)?;
     let stale: Vec<&str> = files
         .iter()
@@ -61,6 +65,7 @@ fn check(root: &Path, files: &[(&str, String)], inputs: &Inputs) -> Result<(), S
         return Err(format!("stale generated files (run `cargo run -p xtask -- gen`): {}", stale.join(", ")));
     }
     println!("{} generated files are current; the {checked} ClientError codes src/ emits and the header documents are in the table", files.len());
+    println!("{}", doc_tables::check(root, inputs)?);
     Ok(())
 }
 

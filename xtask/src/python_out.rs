@@ -5,7 +5,8 @@ use crate::spec::{Action, Field, Function, Inputs};
 use crate::text::{quote, snake, wrap};
 use std::fmt::Write;
 
-/// Actions whose method is written by hand in _client.py (it uses a dedicated C function).
+/// Actions whose method is written by hand in _client.py and _async.py (the sync one uses
+/// a dedicated C function).
 const HAND_WRITTEN: [&str; 1] = ["ReportConversion"];
 
 fn header(title: &str, sources: &str) -> String {
@@ -36,6 +37,7 @@ pub fn actions_py(inputs: &Inputs) -> String {
         "spec/actions.json",
     );
     out.push_str("from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, TypedDict, cast\n\n");
+    out.push_str("from ._results import SendResults\n\n");
     out.push_str("Response = Dict[str, Any]\n");
     out.push_str("\"\"\"A ``Response`` object: the decoded ``Response`` member of the service's answer.\"\"\"\n\n");
     let _ = writeln!(out, "#: API version of the actions below.\nAPI_VERSION = {}\n", quote(&spec.meta.api_version));
@@ -47,7 +49,8 @@ pub fn actions_py(inputs: &Inputs) -> String {
     action_fields(&mut out, &spec.actions);
     struct_fields(&mut out, inputs);
     typed_dicts(&mut out, inputs);
-    mixin(&mut out, &spec.actions, inputs);
+    mixin(&mut out, &spec.actions, inputs, false);
+    mixin(&mut out, &spec.actions, inputs, true);
     out
 }
 
@@ -66,7 +69,7 @@ fn action_fields(out: &mut String, actions: &[Action]) {
     out.push_str("}\n\n");
 }
 
-/// The structures used in requests (converted from dicts by _client.py).
+/// The structures used in requests (converted from dicts by _marshal.py).
 fn struct_fields(out: &mut String, inputs: &Inputs) {
     let types = &inputs.actions.data_types;
     let mut used: Vec<&str> = inputs
@@ -168,20 +171,68 @@ fn param_type(f: &Field, inputs: &Inputs) -> String {
     }
 }
 
-fn mixin(out: &mut String, actions: &[Action], inputs: &Inputs) {
-    out.push_str(
-        "\n\nclass ActionsMixin:\n    \"\"\"One method per action; mixed into :class:`tcsms.Client`.\"\"\"\n\n",
+/// The actions that also get a `*_results` method (tcsms_send_sms and its twin): their
+/// docstrings, after the summary line.
+const RESULTS: [(&str, &str); 2] = [
+    (
+        "SendSms",
+        "SendSms to any number of numbers, with one result per number.
+
+        The request is a dict (PascalCase keys, as for ``call``; an unknown key is refused,
+        naming the key meant) or the keywords of ``send_sms``, not both.  Numbers are checked
+        before anything is sent (E.164 such as ``+8613800000000``, or an 11-digit mainland
+        number sent as ``+86...``); a bad one raises :class:`tcsms.InvalidArgument` with code
+        ``ClientError.InvalidPhoneNumber`` naming its 0-based index.  A number given again is
+        sent once (its later places: ``ClientError.DuplicatePhoneNumber``, ``rejected``).
+        More than 200 numbers go in batches of at most 200, in order, each limited by the
+        client's timeout; ``timeout`` (seconds), when given, limits the whole send (batches
+        that no longer fit: ``ClientError.NotSent``).
+
+        Returns :class:`tcsms.SendResults` (``.all_ok`` is true only when every number is
+        ``ok``).  A request refused as a whole (authentication, app, template, network)
+        raises as ``call`` does.",
+    ),
+    (
+        "SendMultiGlobalSms",
+        "SendMultiGlobalSms to any number of numbers, with one result per number.
+
+        As ``send_sms_results``, for SendMultiGlobalSms (``MultiSmsInfoSet`` of any length;
+        its entries may use PascalCase or snake_case keys): a request dict or the keywords
+        of ``send_multi_global_sms``, not both.",
+    ),
+];
+
+fn mixin(out: &mut String, actions: &[Action], inputs: &Inputs, is_async: bool) {
+    let (name, what, def, ret) = if is_async {
+        ("AsyncActionsMixin", "tcsms.AsyncClient", "async def", "Any:  # pragma: no cover - provided by AsyncClient")
+    } else {
+        ("ActionsMixin", "tcsms.Client", "def", "Any:  # pragma: no cover - provided by Client")
+    };
+    let _ = write!(
+        out,
+        "\n\nclass {name}:\n    \"\"\"One method per action, and the ``*_results`` methods; mixed into :class:`{what}`.\"\"\"\n\n"
     );
-    out.push_str("    def _invoke(\n        self, action: str, values: Dict[str, Any], timeout: Optional[float]\n");
-    out.push_str("    ) -> Any:  # pragma: no cover - provided by Client\n        raise NotImplementedError\n");
+    let _ = write!(
+        out,
+        "    {def} _invoke(\n        self, action: str, values: Dict[str, Any], timeout: Optional[float]\n    ) -> {ret}\n        raise NotImplementedError\n\n"
+    );
+    let _ = write!(
+        out,
+        "    {def} _send_results(\n        self,\n        action: str,\n        request: Optional[Mapping[str, Any]],\n        values: Dict[str, Any],\n        timeout: Optional[float],\n    ) -> {}\n        raise NotImplementedError\n",
+        ret.replacen("Any", "SendResults", 1)
+    );
     for a in actions.iter().filter(|a| !HAND_WRITTEN.contains(&a.name.as_str())) {
-        method(out, a, inputs);
+        method(out, a, inputs, is_async);
+        if let Some((_, doc)) = RESULTS.iter().find(|(n, _)| *n == a.name) {
+            results_method(out, a, inputs, is_async, doc);
+        }
     }
 }
 
-fn method(out: &mut String, a: &Action, inputs: &Inputs) {
+fn method(out: &mut String, a: &Action, inputs: &Inputs, is_async: bool) {
     let (required, optional): (Vec<&Field>, Vec<&Field>) = a.request_fields.iter().partition(|f| f.is_required());
-    let _ = write!(out, "\n    def {}(\n        self,\n        *,\n", snake(&a.name));
+    let def = if is_async { "async def" } else { "def" };
+    let _ = write!(out, "\n    {def} {}(\n        self,\n        *,\n", snake(&a.name));
     for f in &required {
         let _ = writeln!(out, "        {}: {},", snake(&f.name), param_type(f, inputs));
     }
@@ -189,18 +240,58 @@ fn method(out: &mut String, a: &Action, inputs: &Inputs) {
         let _ = writeln!(out, "        {}: {} = None,", snake(&f.name), param_type(f, inputs));
     }
     let _ = writeln!(out, "        timeout: Optional[float] = None,\n    ) -> {}:", a.response_struct);
-    method_doc(out, a, required.iter().chain(&optional).copied(), inputs);
-    let _ = writeln!(out, "        response = self._invoke(\n            {},\n            {{", quote(&a.name));
-    for f in &a.request_fields {
-        let _ = writeln!(out, "                {}: {},", quote(&f.name), snake(&f.name));
-    }
-    out.push_str("            },\n            timeout,\n        )\n");
+    method_doc(out, a, required.iter().chain(&optional).copied(), inputs, is_async);
+    let wait = if is_async { "await " } else { "" };
+    let _ = writeln!(out, "        response = {wait}self._invoke(\n            {},\n            {{", quote(&a.name));
+    values(out, a);
+    out.push_str("            timeout,\n        )\n");
     let _ = writeln!(out, "        return cast({}, response)", quote(&a.response_struct));
 }
 
-fn method_doc<'a>(out: &mut String, a: &Action, fields: impl Iterator<Item = &'a Field>, inputs: &Inputs) {
+/// The `values` dict of a typed method: PascalCase name -> the keyword.
+fn values(out: &mut String, a: &Action) {
+    for f in &a.request_fields {
+        let _ = writeln!(out, "                {}: {},", quote(&f.name), snake(&f.name));
+    }
+    out.push_str("            },\n");
+}
+
+/// `send_sms_results` and its twin: a request dict or the typed method's keywords.
+fn results_method(out: &mut String, a: &Action, inputs: &Inputs, is_async: bool, doc: &str) {
+    let def = if is_async { "async def" } else { "def" };
+    let _ = write!(
+        out,
+        "\n    {def} {}_results(\n        self,\n        request: Optional[Mapping[str, Any]] = None,\n        *,\n",
+        snake(&a.name)
+    );
+    for f in &a.request_fields {
+        let base = param_type(f, inputs);
+        let ty = if base.starts_with("Optional[") { base } else { format!("Optional[{base}]") };
+        let _ = writeln!(out, "        {}: {ty} = None,", snake(&f.name));
+    }
+    out.push_str("        timeout: Optional[float] = None,\n    ) -> SendResults:\n");
+    let coroutine = if is_async { "  A coroutine." } else { "" };
+    let _ = writeln!(out, "        \"\"\"{doc}{coroutine}\n        \"\"\"");
+    let wait = if is_async { "await " } else { "" };
+    let _ = writeln!(
+        out,
+        "        return {wait}self._send_results(\n            {},\n            request,\n            {{",
+        quote(&a.name)
+    );
+    values(out, a);
+    out.push_str("            timeout,\n        )\n");
+}
+
+fn method_doc<'a>(
+    out: &mut String,
+    a: &Action,
+    fields: impl Iterator<Item = &'a Field>,
+    inputs: &Inputs,
+    is_async: bool,
+) {
     let _ = writeln!(out, "        \"\"\"{}\n", a.description.replace("\"\"\"", "'''"));
-    let _ = writeln!(out, "        Calls the ``{}`` action and returns its ``Response`` object", a.name);
+    let calls = if is_async { "A coroutine: calls" } else { "Calls" };
+    let _ = writeln!(out, "        {calls} the ``{}`` action and returns its ``Response`` object", a.name);
     out.push_str("        (a dict, ``RequestId`` included).\n\n        Args:\n");
     for f in fields {
         let req = if f.is_required() { "required" } else { "optional" };

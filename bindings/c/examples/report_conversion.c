@@ -34,37 +34,16 @@
 #define APP_ID "1400000001"
 
 /*
- * Returns a malloc'd copy of the first string value of `"key": "..."` in `json`, or
- * NULL. This tiny strstr-based extraction is enough for an example, because the values
- * read here (SerialNo, Code, Message) are short and the first match is the one wanted.
- * It does not decode escapes. Real programs should use a JSON parser (cJSON, jansson,
- * json-c, ...).
+ * Returns the value at `path` in `json` (tcsms_json_get: a string unquoted and unescaped),
+ * or NULL when `json` is NULL or has no such value. Release it with tcsms_free().
  */
-static char *json_string_value(const char *json, const char *key)
+static char *json_value(const char *json, const char *path)
 {
-    char pattern[64];
-    const char *start;
-    const char *end;
-    char *value;
-
-    snprintf(pattern, sizeof pattern, "\"%s\"", key);
-    start = json ? strstr(json, pattern) : NULL;
-    if (start == NULL)
+    char *value = NULL;
+    if (json == NULL || tcsms_json_get(json, path, &value) != TCSMS_STATUS_OK) {
+        tcsms_free(value); /* an error envelope, not wanted here */
         return NULL;
-    start += strlen(pattern);
-    while (*start == ' ' || *start == ':' || *start == '\n' || *start == '\t')
-        start++;
-    if (*start != '"')
-        return NULL;
-    start++;
-    for (end = start; *end != '\0' && *end != '"'; end++)
-        if (*end == '\\' && end[1] != '\0')
-            end++; /* skip an escaped character, e.g. \" */
-    value = (char *)malloc((size_t)(end - start) + 1);
-    if (value == NULL)
-        return NULL;
-    memcpy(value, start, (size_t)(end - start));
-    value[end - start] = '\0';
+    }
     return value;
 }
 
@@ -103,16 +82,16 @@ static int add_member(char *buf, size_t size, const char *name, const char *valu
 /* Prints a failed call: the status, and the Code and Message of the error envelope. */
 static void print_failure(const char *what, tcsms_status status, const char *out)
 {
-    char *code = json_string_value(out, "Code");
-    char *message = json_string_value(out, "Message");
-    char *request_id = json_string_value(out, "RequestId");
+    char *code = json_value(out, "Response.Error.Code");
+    char *message = json_value(out, "Response.Error.Message");
+    char *request_id = json_value(out, "Response.RequestId");
     fprintf(stderr, "%s failed: status %d (%s)\n", what, (int)status, tcsms_status_str(status));
     fprintf(stderr, "  Code:      %s\n", code ? code : "?");
     fprintf(stderr, "  Message:   %s\n", message ? message : "?");
     fprintf(stderr, "  RequestId: %s\n", request_id && request_id[0] ? request_id : "(none: local error)");
-    free(code);
-    free(message);
-    free(request_id);
+    tcsms_free(code);
+    tcsms_free(message);
+    tcsms_free(request_id);
 }
 
 int main(int argc, char **argv)
@@ -175,10 +154,9 @@ int main(int argc, char **argv)
     printf("SendSms answer: %s\n", out);
 
     /* 3. Each number has its own result in Response.SendStatusSet: "Code" is "Ok" when
-     *    the message was accepted, and "SerialNo" identifies it. (One number was sent,
-     *    so the first match is the one we want.) */
-    code = json_string_value(out, "Code");
-    serial_no = json_string_value(out, "SerialNo");
+     *    the message was accepted, and "SerialNo" identifies it. */
+    code = json_value(out, "Response.SendStatusSet[0].Code");
+    serial_no = json_value(out, "Response.SendStatusSet[0].SerialNo");
     if (code == NULL || strcmp(code, "Ok") != 0 || serial_no == NULL || serial_no[0] == '\0') {
         fprintf(stderr, "SendSms did not accept the message (Code %s)\n", code ? code : "?");
         goto done;
@@ -202,7 +180,7 @@ too_long:
 done:
     tcsms_free(out);           /* NULL is fine */
     tcsms_client_free(client); /* NULL is fine */
-    free(serial_no);           /* ours, from malloc */
-    free(code);
+    tcsms_free(serial_no);     /* from tcsms_json_get */
+    tcsms_free(code);
     return exit_code;
 }

@@ -62,7 +62,8 @@ else
     echo "ok   exports: every exported tcsms_* symbol is declared in tcsms.h"
 fi
 # Functions whose C signature an issue fixes exactly: declared with it, and exported.
-contracts=("tcsms_status tcsms_parse_callback(const char *body, size_t len, char **out_json);")
+contracts=("tcsms_status tcsms_parse_callback(const char *body, size_t len, char **out_json);"
+           "tcsms_status tcsms_json_get(const char *json, const char *path, char **out_value);")
 for c in "${contracts[@]}"; do
     name="$(echo "$c" | grep -oE 'tcsms_[a-z_]+\(' | tr -d '(')"
     if grep -qF "$c" "$header" && grep -qx "$name" <<< "$exported"; then

@@ -4,29 +4,7 @@
  * "N passed, M failed" and the exit status is 0 only when nothing failed. Run under
  * valgrind by bindings/c/run-tests.sh (every returned string is freed with tcsms_free).
  */
-#include "tcsms.h"
-
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-static int g_passed;
-static int g_failed;
-
-static void check(int ok, const char *fmt, ...)
-{
-    va_list ap;
-    printf("%s ", ok ? "ok  " : "FAIL");
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-    if (ok)
-        g_passed++;
-    else
-        g_failed++;
-}
+#include "test_helpers.h"
 
 static const char DELIVERY[] =
     "[{\"user_receive_time\":\"2015-10-17 08:03:04\",\"nationcode\":\"86\",\"mobile\":\"13900000001\","
@@ -103,6 +81,5 @@ int main(void)
 
     check(tcsms_parse_callback(REPLY, strlen(REPLY), NULL) == TCSMS_STATUS_NULL_ARGUMENT, "NULL out_json");
 
-    printf("%d passed, %d failed\n", g_passed, g_failed);
-    return g_failed == 0 ? 0 : 1;
+    return finish();
 }

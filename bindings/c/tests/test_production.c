@@ -5,13 +5,9 @@
  * (tcsms_client_set_credentials). Run under valgrind by run-tests.sh.
  *
  * The helpers (checks, the JSON validator, take(), emulator processes, make_client) are
- * those of test_tcsms.c, included without its main().
+ * those of test_helpers.h.
  */
-#define TCSMS_TEST_NO_MAIN 1
-#if defined(__GNUC__)
-#pragma GCC diagnostic ignored "-Wunused-function"
-#endif
-#include "test_tcsms.c"
+#include "test_helpers.h"
 
 #define OTHER_SECRET_ID "AKIDtcsmsrotated000000000000000000000"
 #define OTHER_SECRET_KEY "tcsmsrotatedsecretkey000000000000"
@@ -107,10 +103,8 @@ static void test_send_sms(const char *endpoint)
     body = many_numbers_request(17);
     st = tcsms_send_sms(client, body, &out);
     free(body);
-    json = take(out);
-    check_error("tcsms_send_sms with a bad number at place 17", st, TCSMS_STATUS_INVALID_ARGUMENT, json,
-                "ClientError.InvalidPhoneNumber", "PhoneNumberSet[17]");
-    free(json);
+    check_error_out("tcsms_send_sms with a bad number at place 17", st, TCSMS_STATUS_INVALID_ARGUMENT, out,
+                    "ClientError.InvalidPhoneNumber", "PhoneNumberSet[17]");
 
     /* 450 numbers: three batches, results in input order, PARTIAL. */
     body = many_numbers_request(-1);
@@ -163,10 +157,8 @@ static void test_send_sms(const char *endpoint)
     /* Refused as a whole: today's status and envelope. */
     sms_request(request, sizeof request, APP_ID, "+8613800000002", "9999", PARAMS_DIGITS);
     st = tcsms_send_sms(client, request, &out);
-    json = take(out);
-    check_error("tcsms_send_sms with an unknown template", st, TCSMS_STATUS_API_ERROR, json,
-                "FailedOperation.TemplateUnapprovedOrNotExist", NULL);
-    free(json);
+    check_error_out("tcsms_send_sms with an unknown template", st, TCSMS_STATUS_API_ERROR, out,
+                    "FailedOperation.TemplateUnapprovedOrNotExist", NULL);
 
     /* SendMultiGlobalSms. */
     snprintf(request, sizeof request,
@@ -182,14 +174,10 @@ static void test_send_sms(const char *endpoint)
 
     /* NULL arguments. */
     st = tcsms_send_sms(NULL, request, &out);
-    json = take(out);
-    check_error("tcsms_send_sms(NULL client)", st, TCSMS_STATUS_NULL_ARGUMENT, json, "ClientError.NullArgument", NULL);
-    free(json);
+    check_error_out("tcsms_send_sms(NULL client)", st, TCSMS_STATUS_NULL_ARGUMENT, out, "ClientError.NullArgument", NULL);
     st = tcsms_send_multi_global_sms(client, NULL, &out);
-    json = take(out);
-    check_error("tcsms_send_multi_global_sms(NULL request)", st, TCSMS_STATUS_NULL_ARGUMENT, json,
-                "ClientError.NullArgument", NULL);
-    free(json);
+    check_error_out("tcsms_send_multi_global_sms(NULL request)", st, TCSMS_STATUS_NULL_ARGUMENT, out,
+                    "ClientError.NullArgument", NULL);
     check(tcsms_send_sms(client, request, NULL) == TCSMS_STATUS_NULL_ARGUMENT, "tcsms_send_sms(NULL out_json)");
     check(str_eq(tcsms_status_str(TCSMS_STATUS_PARTIAL), "not every number was sent"), "tcsms_status_str(PARTIAL)");
     tcsms_client_free(client);
@@ -345,7 +333,6 @@ static void test_rotation(const char *endpoint)
     volatile int stop = 0;
     int i, calls = 0, failed = 0, rotations_ok = 1;
     char *out = NULL;
-    char *json;
     tcsms_status st;
     if (client == NULL)
         return;
@@ -377,20 +364,14 @@ static void test_rotation(const char *endpoint)
     st = tcsms_client_set_credentials(client, "AKIDunknown0000000000000000000000000", "unknown-secret-key", NULL, &out);
     check(st == TCSMS_STATUS_OK, "set_credentials(unknown pair)");
     st = tcsms_call(client, "DescribeSmsSignList", "{\"International\":0}", &out);
-    json = take(out);
-    check_error("a call after rotating to an unknown pair", st, TCSMS_STATUS_API_ERROR, json,
-                "AuthFailure.SecretIdNotFound", NULL);
-    free(json);
+    check_error_out("a call after rotating to an unknown pair", st, TCSMS_STATUS_API_ERROR, out,
+                    "AuthFailure.SecretIdNotFound", NULL);
     st = tcsms_client_set_credentials(client, "", DEMO_SECRET_KEY, NULL, &out);
-    json = take(out);
-    check_error("set_credentials(empty secret_id)", st, TCSMS_STATUS_INVALID_CONFIG, json, "ClientError.InvalidConfig",
-                "secret_id");
-    free(json);
+    check_error_out("set_credentials(empty secret_id)", st, TCSMS_STATUS_INVALID_CONFIG, out, "ClientError.InvalidConfig",
+                    "secret_id");
     st = tcsms_client_set_credentials(client, DEMO_SECRET_ID, NULL, NULL, &out);
-    json = take(out);
-    check_error("set_credentials(NULL secret_key)", st, TCSMS_STATUS_NULL_ARGUMENT, json, "ClientError.NullArgument",
-                "secret_key");
-    free(json);
+    check_error_out("set_credentials(NULL secret_key)", st, TCSMS_STATUS_NULL_ARGUMENT, out, "ClientError.NullArgument",
+                    "secret_key");
     st = tcsms_client_set_credentials(client, DEMO_SECRET_ID, DEMO_SECRET_KEY, NULL, &out);
     check(st == TCSMS_STATUS_OK, "set_credentials back to a known pair");
     st = tcsms_call(client, "DescribeSmsSignList", "{\"International\":0}", &out);
@@ -427,6 +408,5 @@ int main(void)
     check(g_secret_leaks == 0, "no secret key in any of the %ld strings tcsms returned", g_strings_seen);
     check(g_invalid_json == 0, "every one of the %ld strings tcsms returned is valid JSON (%ld not)", g_strings_seen,
           g_invalid_json);
-    printf("%d passed, %d failed\n", g_passed, g_failed);
-    return g_failed == 0 ? 0 : 1;
+    return finish();
 }

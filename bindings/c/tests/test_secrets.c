@@ -9,9 +9,7 @@
  * Output: one "ok"/"FAIL" line per check, then "N passed, M failed"; exit 0 only if none
  * failed. Plain C11.
  */
-#define _POSIX_C_SOURCE 200809L
-
-#include "tcsms.h"
+#include "test_helpers.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -29,15 +27,10 @@
 /* base64("proxyuser:" PROXY_PASSWORD), as Proxy-Authorization carries it. */
 #define PROXY_BASIC "cHJveHl1c2VyOk1BUktFUnByb3h5UFcwMTIz"
 
-static int g_passed, g_failed;
-
-static void check(int ok, const char *what, const char *detail)
+/* A check whose line names what was tried and what came back (at most 300 bytes). */
+static void check_detail(int ok, const char *what, const char *detail)
 {
-    printf("%s %s%s%.300s\n", ok ? "ok  " : "FAIL", what, detail ? ": " : "", detail ? detail : "");
-    if (ok)
-        g_passed++;
-    else
-        g_failed++;
+    check(ok, "%s%s%.300s", what, detail ? ": " : "", detail ? detail : "");
 }
 
 /* The first marker found in text, or NULL. */
@@ -189,7 +182,7 @@ static void expect_clean(const char *what, const char *extra)
 {
     tcsms_status st;
     const char *seen = run_case(extra, &st);
-    check(st != TCSMS_STATUS_OK && seen == NULL, what, seen ? seen : tcsms_status_str(st));
+    check_detail(st != TCSMS_STATUS_OK && seen == NULL, what, seen ? seen : tcsms_status_str(st));
 }
 
 int main(void)
@@ -224,7 +217,7 @@ int main(void)
                           "\"Message\":\"signature mismatch\"},\"RequestId\":\"r-1\"}}");
     snprintf(extra, sizeof extra, ",\"endpoint\":\"http://127.0.0.1:%d\"", s.port);
     seen = run_case(extra, &st);
-    check(st == TCSMS_STATUS_API_ERROR && seen == NULL, "API error", seen ? seen : tcsms_status_str(st));
+    check_detail(st == TCSMS_STATUS_API_ERROR && seen == NULL, "API error", seen ? seen : tcsms_status_str(st));
     server_stop(&s);
 
     for (i = 0; i < sizeof echo_statuses / sizeof echo_statuses[0]; i++) {
@@ -233,10 +226,9 @@ int main(void)
         snprintf(extra, sizeof extra, ",\"endpoint\":\"http://127.0.0.1:%d\"", s.port);
         seen = run_case(extra, &st);
         snprintf(what, sizeof what, "echoing server %d leaks nothing", echo_statuses[i]);
-        check(st != TCSMS_STATUS_OK && seen == NULL, what, seen ? seen : tcsms_status_str(st));
+        check_detail(st != TCSMS_STATUS_OK && seen == NULL, what, seen ? seen : tcsms_status_str(st));
         server_stop(&s);
     }
 
-    printf("%d passed, %d failed\n", g_passed, g_failed);
-    return g_failed == 0 ? 0 : 1;
+    return finish();
 }

@@ -210,7 +210,8 @@ def test_garbage_collected_client_is_freed(emulator, monkeypatch) -> None:
 
     monkeypatch.setattr(_ffi.lib, "tcsms_client_free", counting_free)
     client = emulator.client()
-    handle = client._handle
+    assert client._owner is not None
+    handle = client._owner._pointer
     assert handle
     del client
     gc.collect()
@@ -257,6 +258,7 @@ def test_close_waits_for_calls_in_flight(start_emulator) -> None:
     client = emu.client(max_retries=0, timeout=30)
     started = threading.Event()
     result: List[object] = []
+    finished: List[float] = []
 
     def slow_call() -> None:
         started.set()
@@ -264,14 +266,19 @@ def test_close_waits_for_calls_in_flight(start_emulator) -> None:
             result.append(client.pull_sms_send_status(limit=1, sms_sdk_app_id=APP_ID))
         except Exception as exc:  # pragma: no cover - reported below
             result.append(exc)
+        finished.append(time.monotonic())
 
     t = threading.Thread(target=slow_call)
     t.start()
     started.wait()
     time.sleep(0.2)  # the call is now inside the library
     client.close()  # must wait for it, not free the handle under it
-    assert not t.is_alive(), "close() returned while a call was still running"
+    closed = time.monotonic()
     t.join()
+    # Not waiting, close() would have returned >= 1.3 s before the call (the emulator's delay is
+    # 1.5 s). The thread itself may still be finishing when close() returns: Python 3.13 hands
+    # the GIL back to close() at once, so "not t.is_alive()" is no test.
+    assert finished[0] - closed < 1.0, "close() returned while a call was still running"
     assert isinstance(result[0], dict) and result[0]["RequestId"], result
     with pytest.raises(tcsms.ClientClosedError):
         client.pull_sms_send_status(limit=1, sms_sdk_app_id=APP_ID)
@@ -436,3 +443,38 @@ def test_unclosed_clients_at_interpreter_exit(emulator) -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip()
     assert "Exception ignored" not in out.stderr, out.stderr
+
+
+# -- connections opened ahead ----------------------------------------------------------
+
+
+def test_connect_ahead_opens_pooled_connections(emulator) -> None:
+    with emulator.client() as client:
+        assert client.connect_ahead(2) == 2
+        assert client.connect_ahead(1, timeout=2) == 1, "enough connections are idle already"
+        assert client.report_conversion(APP_ID, "2433:1")["RequestId"]
+        assert client.connect_ahead(0) == 0
+        with pytest.raises(tcsms.InvalidArgument):
+            client.connect_ahead(-1)
+        with pytest.raises(tcsms.InvalidArgument):
+            client.connect_ahead(1, timeout=0)
+
+
+def test_connect_ahead_to_a_closed_port_is_a_network_error_in_time() -> None:
+    from conftest import closed_port  # type: ignore[attr-defined]
+
+    port = closed_port()
+    with tcsms.Client(DEMO_SECRET_ID, DEMO_SECRET_KEY, endpoint=f"http://127.0.0.1:{port}",
+                      timeout=5) as client:
+        started = time.monotonic()
+        with pytest.raises(tcsms.NetworkError) as info:
+            client.connect_ahead(3, timeout=1)
+        assert time.monotonic() - started < 2
+        assert info.value.code == "ClientError.Network"
+        assert DEMO_SECRET_KEY not in repr(info.value)
+    aclient = tcsms.AsyncClient(DEMO_SECRET_ID, DEMO_SECRET_KEY, endpoint=f"http://127.0.0.1:{port}")
+    try:
+        with pytest.raises(tcsms.NetworkError):
+            aclient.connect_ahead(1, timeout=1)
+    finally:
+        aclient.close()

@@ -8,6 +8,7 @@ number, with status OK) or failed with parse errors and timeouts.
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import signal
@@ -18,7 +19,15 @@ import pytest
 
 import tcsms
 
-from conftest import Emulator, send_verify_sms
+from conftest import (
+    APP_ID,
+    DEMO_SECRET_ID,
+    DEMO_SECRET_KEY,
+    SIGN_MAINLAND,
+    TEMPLATE_VERIFY,
+    Emulator,
+    send_verify_sms,
+)
 
 ROUNDS = 30
 
@@ -63,7 +72,8 @@ def wait_child(pid: int, timeout: float) -> Optional[int]:
     while time.monotonic() < end:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done == pid:
-            return os.waitstatus_to_exitcode(status)
+            # os.waitstatus_to_exitcode is 3.9+
+            return os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
         time.sleep(0.02)
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
@@ -121,3 +131,62 @@ def test_multiprocessing_fork_pool_workers_and_parent_each_get_their_own_answers
     assert parent_wrong == [], f"parent: {parent_wrong[:3]}"
     for who, wrong in zip([10, 11, 12, 13], workers_wrong):
         assert wrong == [], f"worker {who}: {len(wrong)} of {ROUNDS} not its own: {wrong[:3]}"
+
+
+# -- AsyncClient across fork() ------------------------------------------------------------
+
+def _async_call(client: tcsms.AsyncClient, loop: "asyncio.AbstractEventLoop", phone_no: str) -> str:
+    """One SendSms through ``client`` on ``loop``, bounded: the number answered for."""
+    answer = loop.run_until_complete(
+        asyncio.wait_for(
+            client.send_sms(phone_number_set=[phone_no], sms_sdk_app_id=APP_ID,
+                            template_id=TEMPLATE_VERIFY, sign_name=SIGN_MAINLAND,
+                            template_param_set=["1234", "5"]),
+            10.0,
+        )
+    )
+    return str(answer["SendStatusSet"][0]["PhoneNumber"])
+
+
+def test_async_client_works_in_a_fork_child_and_keeps_working_in_the_parent(emulator: Emulator) -> None:
+    client = tcsms.AsyncClient(DEMO_SECRET_ID, DEMO_SECRET_KEY, endpoint=emulator.url, max_retries=0)
+    loop = asyncio.new_event_loop()  # the parent's loop stays open (and registered) across the fork
+    try:
+        assert _async_call(client, loop, phone(30, 0)) == phone(30, 0)
+        pid = os.fork()
+        if pid == 0:  # the child: never return into pytest
+            code = 3
+            try:
+                asyncio.events._set_running_loop(None)  # not running here; 3.12+ does it itself
+                # Its own loop: the client makes a queue of its own.
+                got = [asyncio.run(_child_send(client, phone(31, n))) for n in range(3)]
+                code = 0 if got == [phone(31, n) for n in range(3)] else 1
+                # The inherited loop is refused clearly (never registered on).
+                try:
+                    _async_call(client, loop, phone(31, 9))
+                    code = code or 4
+                except RuntimeError as exc:
+                    code = code or (0 if "inherited across fork" in str(exc) else 5)
+                client.close()
+            except BaseException as exc:  # noqa: BLE001
+                os.write(2, f"fork child: {type(exc).__name__}: {exc}\n".encode())
+                code = code or 2
+            finally:
+                os._exit(code)
+        child = wait_child(pid, 60.0)
+        # The parent's loop, queue and registration are intact: calls still complete.
+        got = [_async_call(client, loop, phone(32, n)) for n in range(3)]
+        assert child == 0, f"child: exit status {child}"
+        assert got == [phone(32, n) for n in range(3)]
+    finally:
+        client.close()
+        loop.close()
+
+
+async def _child_send(client: tcsms.AsyncClient, phone_no: str) -> str:
+    answer = await asyncio.wait_for(
+        client.send_sms(phone_number_set=[phone_no], sms_sdk_app_id=APP_ID, template_id=TEMPLATE_VERIFY,
+                        sign_name=SIGN_MAINLAND, template_param_set=["1234", "5"]),
+        10.0,
+    )
+    return str(answer["SendStatusSet"][0]["PhoneNumber"])

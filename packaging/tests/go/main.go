@@ -22,7 +22,7 @@ func main() {
 	}
 	c, err := tcsms.NewClient(tcsms.Config{
 		SecretID:  "AKIDtcsmsdemo00000000000000000000000",
-		SecretKey: "tcsmsdemosecretkey00000000000000",
+		SecretKey: tcsms.NewSecret("tcsmsdemosecretkey00000000000000"),
 		Endpoint:  os.Args[1],
 		Timeout:   10 * time.Second,
 	})

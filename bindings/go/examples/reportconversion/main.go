@@ -49,7 +49,7 @@ func main() {
 
 	c, err := tcsms.NewClient(tcsms.Config{
 		SecretID:  *secretID,
-		SecretKey: *secretKey,
+		SecretKey: tcsms.NewSecret(*secretKey),
 		Region:    *region,
 		Endpoint:  *endpoint,
 		Timeout:   15 * time.Second,

@@ -13,8 +13,6 @@ Every API failure raises a :class:`TcsmsError` subclass (:class:`APIError`,
 Set ``TCSMS_LIBRARY`` to load another build of libtcsms than the bundled one.
 """
 
-from __future__ import annotations
-
 from . import _ffi
 from ._actions import ACTION_FIELDS, ACTIONS, API_VERSION, Response
 from ._async import AsyncClient
@@ -43,7 +41,7 @@ from ._errors import (
     TimeoutError,
 )
 from ._ffi import AbiMismatchError, LibraryNotFoundError
-from ._send import NumberClass, NumberResult, SendResults
+from ._results import NumberClass, NumberResult, SendResults
 
 __version__ = "0.1.0"
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, TypedDict, cast
 
+from ._results import SendResults
+
 Response = Dict[str, Any]
 """A ``Response`` object: the decoded ``Response`` member of the service's answer."""
 
@@ -695,11 +697,20 @@ class SmsPackagesStatisticsResponse(TypedDict):
 
 
 class ActionsMixin:
-    """One method per action; mixed into :class:`tcsms.Client`."""
+    """One method per action, and the ``*_results`` methods; mixed into :class:`tcsms.Client`."""
 
     def _invoke(
         self, action: str, values: Dict[str, Any], timeout: Optional[float]
     ) -> Any:  # pragma: no cover - provided by Client
+        raise NotImplementedError
+
+    def _send_results(
+        self,
+        action: str,
+        request: Optional[Mapping[str, Any]],
+        values: Dict[str, Any],
+        timeout: Optional[float],
+    ) -> SendResults:  # pragma: no cover - provided by Client
         raise NotImplementedError
 
     def add_sms_sign(
@@ -1361,6 +1372,30 @@ class ActionsMixin:
         )
         return cast("SendMultiGlobalSmsResponse", response)
 
+    def send_multi_global_sms_results(
+        self,
+        request: Optional[Mapping[str, Any]] = None,
+        *,
+        sms_sdk_app_id: Optional[str] = None,
+        multi_sms_info_set: Optional[Sequence[Mapping[str, Any]]] = None,
+        timeout: Optional[float] = None,
+    ) -> SendResults:
+        """SendMultiGlobalSms to any number of numbers, with one result per number.
+
+        As ``send_sms_results``, for SendMultiGlobalSms (``MultiSmsInfoSet`` of any length;
+        its entries may use PascalCase or snake_case keys): a request dict or the keywords
+        of ``send_multi_global_sms``, not both.
+        """
+        return self._send_results(
+            "SendMultiGlobalSms",
+            request,
+            {
+                "SmsSdkAppId": sms_sdk_app_id,
+                "MultiSmsInfoSet": multi_sms_info_set,
+            },
+            timeout,
+        )
+
     def send_sms(
         self,
         *,
@@ -1423,6 +1458,52 @@ class ActionsMixin:
             timeout,
         )
         return cast("SendSmsResponse", response)
+
+    def send_sms_results(
+        self,
+        request: Optional[Mapping[str, Any]] = None,
+        *,
+        phone_number_set: Optional[Sequence[str]] = None,
+        sms_sdk_app_id: Optional[str] = None,
+        template_id: Optional[str] = None,
+        sign_name: Optional[str] = None,
+        template_param_set: Optional[Sequence[str]] = None,
+        extend_code: Optional[str] = None,
+        session_context: Optional[str] = None,
+        sender_id: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> SendResults:
+        """SendSms to any number of numbers, with one result per number.
+
+        The request is a dict (PascalCase keys, as for ``call``; an unknown key is refused,
+        naming the key meant) or the keywords of ``send_sms``, not both.  Numbers are checked
+        before anything is sent (E.164 such as ``+8613800000000``, or an 11-digit mainland
+        number sent as ``+86...``); a bad one raises :class:`tcsms.InvalidArgument` with code
+        ``ClientError.InvalidPhoneNumber`` naming its 0-based index.  A number given again is
+        sent once (its later places: ``ClientError.DuplicatePhoneNumber``, ``rejected``).
+        More than 200 numbers go in batches of at most 200, in order, each limited by the
+        client's timeout; ``timeout`` (seconds), when given, limits the whole send (batches
+        that no longer fit: ``ClientError.NotSent``).
+
+        Returns :class:`tcsms.SendResults` (``.all_ok`` is true only when every number is
+        ``ok``).  A request refused as a whole (authentication, app, template, network)
+        raises as ``call`` does.
+        """
+        return self._send_results(
+            "SendSms",
+            request,
+            {
+                "PhoneNumberSet": phone_number_set,
+                "SmsSdkAppId": sms_sdk_app_id,
+                "TemplateId": template_id,
+                "SignName": sign_name,
+                "TemplateParamSet": template_param_set,
+                "ExtendCode": extend_code,
+                "SessionContext": session_context,
+                "SenderId": sender_id,
+            },
+            timeout,
+        )
 
     def send_status_statistics(
         self,
@@ -1505,6 +1586,909 @@ class ActionsMixin:
             InvalidArgument: an argument was refused before sending.
         """
         response = self._invoke(
+            "SmsPackagesStatistics",
+            {
+                "SmsSdkAppId": sms_sdk_app_id,
+                "Limit": limit,
+                "Offset": offset,
+                "BeginTime": begin_time,
+                "EndTime": end_time,
+            },
+            timeout,
+        )
+        return cast("SmsPackagesStatisticsResponse", response)
+
+
+class AsyncActionsMixin:
+    """One method per action, and the ``*_results`` methods; mixed into :class:`tcsms.AsyncClient`."""
+
+    async def _invoke(
+        self, action: str, values: Dict[str, Any], timeout: Optional[float]
+    ) -> Any:  # pragma: no cover - provided by AsyncClient
+        raise NotImplementedError
+
+    async def _send_results(
+        self,
+        action: str,
+        request: Optional[Mapping[str, Any]],
+        values: Dict[str, Any],
+        timeout: Optional[float],
+    ) -> SendResults:  # pragma: no cover - provided by AsyncClient
+        raise NotImplementedError
+
+    async def add_sms_sign(
+        self,
+        *,
+        sign_name: str,
+        sign_type: int,
+        document_type: int,
+        international: int,
+        sign_purpose: int,
+        proof_image: str,
+        commission_image: Optional[str] = None,
+        remark: Optional[str] = None,
+        qualification_id: Optional[int] = None,
+        timeout: Optional[float] = None,
+    ) -> AddSmsSignResponse:
+        """Submit a new SMS signature for review (not available to individually-verified accounts).
+
+        A coroutine: calls the ``AddSmsSign`` action and returns its ``Response`` object
+        (a dict, ``RequestId`` included).
+
+        Args:
+            sign_name: ``SignName``, String, required. Signature text to apply for; an
+                already approved or pending identical signature cannot be re-submitted.
+            sign_type: ``SignType``, Integer, required. Signature category enum (0
+                company, 1 app, 4 trademark, 5 government/public institution); types
+                2/3/6 are no longer accepted and type 1 is no longer accepted for
+                Chinese-mainland signatures.
+            document_type: ``DocumentType``, Integer, required. Proof-document type enum
+                (0 unified certificate, 1 business licence, 2 organisation code cert, 3
+                social credit code cert, 4 app backend screenshot, 7 trademark cert);
+                must be compatible with SignType; 5/6/8 no longer accepted, 4 not
+                accepted for mainland.
+            international: ``International``, Integer, required. 0 = Chinese-mainland
+                SMS, 1 = international / HK-Macao-Taiwan SMS.
+            sign_purpose: ``SignPurpose``, Integer, required. 0 = for own use, 1 = on
+                behalf of another party.
+            proof_image: ``ProofImage``, String, required. Proof image as a base64
+                string without the 'data:image/jpeg;base64,' prefix.
+            commission_image: ``CommissionImage``, String, optional. Authorisation
+                letter image (base64, no data-URL prefix); only used when SignPurpose =
+                1.
+            remark: ``Remark``, String, optional. Free-text note attached to the
+                application.
+            qualification_id: ``QualificationId``, Integer, optional. ID of an approved
+                mainland qualification record; needed for mainland signatures, not for
+                international ones.
+            timeout: seconds capping this call, retries included (at most the client's
+                timeout); None uses the client's timeout.
+
+        Raises:
+            APIError: the service refused the request (``.code``, ``.request_id``).
+            NetworkError, TimeoutError: no valid answer arrived.
+            InvalidArgument: an argument was refused before sending.
+        """
+        response = await self._invoke(
+            "AddSmsSign",
+            {
+                "SignName": sign_name,
+                "SignType": sign_type,
+                "DocumentType": document_type,
+                "International": international,
+                "SignPurpose": sign_purpose,
+                "ProofImage": proof_image,
+                "CommissionImage": commission_image,
+                "Remark": remark,
+                "QualificationId": qualification_id,
+            },
+            timeout,
+        )
+        return cast("AddSmsSignResponse", response)
+
+    async def add_sms_template(
+        self,
+        *,
+        template_name: str,
+        template_content: str,
+        sms_type: int,
+        international: int,
+        remark: str,
+        timeout: Optional[float] = None,
+    ) -> AddSmsTemplateResponse:
+        """Submit a new SMS body template for review (not available to individually-verified accounts).
+
+        A coroutine: calls the ``AddSmsTemplate`` action and returns its ``Response`` object
+        (a dict, ``RequestId`` included).
+
+        Args:
+            template_name: ``TemplateName``, String, required. Template name.
+            template_content: ``TemplateContent``, String, required. Template body text;
+                variables are written as {1}, {2}, ...
+            sms_type: ``SmsType``, Integer, required. Template type: 1 marketing, 2
+                notification, 3 verification code.
+            international: ``International``, Integer, required. 0 = Chinese-mainland
+                SMS, 1 = international / HK-Macao-Taiwan SMS.
+            remark: ``Remark``, String, required. Application note (reason / use case).
+            timeout: seconds capping this call, retries included (at most the client's
+                timeout); None uses the client's timeout.
+
+        Raises:
+            APIError: the service refused the request (``.code``, ``.request_id``).
+            NetworkError, TimeoutError: no valid answer arrived.
+            InvalidArgument: an argument was refused before sending.
+        """
+        response = await self._invoke(
+            "AddSmsTemplate",
+            {
+                "TemplateName": template_name,
+                "TemplateContent": template_content,
+                "SmsType": sms_type,
+                "International": international,
+                "Remark": remark,
+            },
+            timeout,
+        )
+        return cast("AddSmsTemplateResponse", response)
+
+    async def callback_status_statistics(
+        self,
+        *,
+        begin_time: str,
+        end_time: str,
+        sms_sdk_app_id: str,
+        limit: int,
+        offset: int,
+        timeout: Optional[float] = None,
+    ) -> CallbackStatusStatisticsResponse:
+        """Aggregate delivery-receipt statistics for an app over an hour range.
+
+        A coroutine: calls the ``CallbackStatusStatistics`` action and returns its ``Response`` object
+        (a dict, ``RequestId`` included).
+
+        Args:
+            begin_time: ``BeginTime``, String, required. Start hour as a yyyymmddhh
+                string, e.g. 2024050113.
+            end_time: ``EndTime``, String, required. End hour as a yyyymmddhh string;
+                must be >= BeginTime and at most 32 days after it.
+            sms_sdk_app_id: ``SmsSdkAppId``, String, required. SMS application ID
+                (SdkAppId) from the console, e.g. 1400006666.
+            limit: ``Limit``, Integer, required. Upper bound; documented as currently
+                fixed to 0.
+            offset: ``Offset``, Integer, required. Offset; documented as currently fixed
+                to 0.
+            timeout: seconds capping this call, retries included (at most the client's
+                timeout); None uses the client's timeout.
+
+        Raises:
+            APIError: the service refused the request (``.code``, ``.request_id``).
+            NetworkError, TimeoutError: no valid answer arrived.
+            InvalidArgument: an argument was refused before sending.
+        """
+        response = await self._invoke(
+            "CallbackStatusStatistics",
+            {
+                "BeginTime": begin_time,
+                "EndTime": end_time,
+                "SmsSdkAppId": sms_sdk_app_id,
+                "Limit": limit,
+                "Offset": offset,
+            },
+            timeout,
+        )
+        return cast("CallbackStatusStatisticsResponse", response)
+
+    async def delete_sms_sign(
+        self,
+        *,
+        sign_id: int,
+        timeout: Optional[float] = None,
+    ) -> DeleteSmsSignResponse:
+        """Delete an SMS signature.
+
+        A coroutine: calls the ``DeleteSmsSign`` action and returns its ``Response`` object
+        (a dict, ``RequestId`` included).
+
+        Args:
+            sign_id: ``SignId``, Integer, required. ID of the signature to delete.
+            timeout: seconds capping this call, retries included (at most the client's
+                timeout); None uses the client's timeout.
+
+        Raises:
+            APIError: the service refused the request (``.code``, ``.request_id``).
+            NetworkError, TimeoutError: no valid answer arrived.
+            InvalidArgument: an argument was refused before sending.
+        """
+        response = await self._invoke(
+            "DeleteSmsSign",
+            {
+                "SignId": sign_id,
+            },
+            timeout,
+        )
+        return cast("DeleteSmsSignResponse", response)
+
+    async def delete_sms_template(
+        self,
+        *,
+        template_id: int,
+        timeout: Optional[float] = None,
+    ) -> DeleteSmsTemplateResponse:
+        """Delete an SMS template.
+
+        A coroutine: calls the ``DeleteSmsTemplate`` action and returns its ``Response`` object
+        (a dict, ``RequestId`` included).
+
+        Args:
+            template_id: ``TemplateId``, Integer, required. ID of the template to
+                delete.
+            timeout: seconds capping this call, retries included (at most the client's
+                timeout); None uses the client's timeout.
+
+        Raises:
+            APIError: the service refused the request (``.code``, ``.request_id``).
+            NetworkError, TimeoutError: no valid answer arrived.
+            InvalidArgument: an argument was refused before sending.
+        """
+        response = await self._invoke(
+            "DeleteSmsTemplate",
+            {
+                "TemplateId": template_id,
+            },
+            timeout,
+        )
+        return cast("DeleteSmsTemplateResponse", response)
+
+    async def describe_phone_number_info(
+        self,
+        *,
+        phone_number_set: Sequence[str],
+        timeout: Optional[float] = None,
+    ) -> DescribePhoneNumberInfoResponse:
+        """Parse/normalise phone numbers (country code, E.164 form, ISO code).
+
+        A coroutine: calls the ``DescribePhoneNumberInfo`` action and returns its ``Response`` object
+        (a dict, ``RequestId`` included).
+
+        Args:
+            phone_number_set: ``PhoneNumberSet``, Array of String, required. Numbers to
+                look up in E.164 form (+<country code><number>); at most 200 per
+                request.
+            timeout: seconds capping this call, retries included (at most the client's
+                timeout); None uses the client's timeout.
+
+        Raises:
+            APIError: the service refused the request (``.code``, ``.request_id``).
+            NetworkError, TimeoutError: no valid answer arrived.
+            InvalidArgument: an argument was refused before sending.
+        """
+        response = await self._invoke(
+            "DescribePhoneNumberInfo",
+            {
+                "PhoneNumberSet": phone_number_set,
+            },
+            timeout,
+        )
+        return cast("DescribePhoneNumberInfoResponse", response)
+
+    async def describe_sms_sign_list(
+        self,
+        *,
+        international: int,
+        sign_id_set: Optional[Sequence[int]] = None,
+        limit: Optional[int] = None,
+        offset: Optional[int] = None,
+        timeout: Optional[float] = None,
+    ) -> DescribeSmsSignListResponse:
+        """Query review status of SMS signatures.
+
+        A coroutine: calls the ``DescribeSmsSignList`` action and returns its ``Response`` object
+        (a dict, ``RequestId`` included).
+
+        Args:
+            international: ``International``, Integer, required. 0 = mainland, 1 =
+                international / HK-Macao-Taiwan.
+            sign_id_set: ``SignIdSet``, Array of Integer, optional. Signature IDs to
+                query (max 100); when empty, Limit/Offset paging is used.
+            limit: ``Limit``, Integer, optional. Page size, max 100, default 10; only
+                used when SignIdSet is empty.
+            offset: ``Offset``, Integer, optional. Page offset, default 0; only used
+                when SignIdSet is empty.
+            timeout: seconds capping this call, retries included (at most the client's
+                timeout); None uses the client's timeout.
+
+        Raises:
+            APIError: the service refused the request (``.code``, ``.request_id``).
+            NetworkError, TimeoutError: no valid answer arrived.
+            InvalidArgument: an argument was refused before sending.
+        """
+        response = await self._invoke(
+            "DescribeSmsSignList",
+            {
+                "International": international,
+                "SignIdSet": sign_id_set,
+                "Limit": limit,
+                "Offset": offset,
+            },
+            timeout,
+        )
+        return cast("DescribeSmsSignListResponse", response)
+
+    async def describe_sms_template_list(
+        self,
+        *,
+        international: int,
+        template_id_set: Optional[Sequence[int]] = None,
+        limit: Optional[int] = None,
+        offset: Optional[int] = None,
+        timeout: Optional[float] = None,
+    ) -> DescribeSmsTemplateListResponse:
+        """Query review status of SMS templates.
+
+        A coroutine: calls the ``DescribeSmsTemplateList`` action and returns its ``Response`` object
+        (a dict, ``RequestId`` included).
+
+        Args:
+            international: ``International``, Integer, required. 0 = mainland, 1 =
+                international / HK-Macao-Taiwan.
+            template_id_set: ``TemplateIdSet``, Array of Integer, optional. Template IDs
+                to query (max 100); when empty, the list is paged with Limit/Offset.
+            limit: ``Limit``, Integer, optional. Page size, max 100 (documented default
+                0); only used when TemplateIdSet is empty.
+            offset: ``Offset``, Integer, optional. Page offset, default 0; only used
+                when TemplateIdSet is empty.
+            timeout: seconds capping this call, retries included (at most the client's
+                timeout); None uses the client's timeout.
+
+        Raises:
+            APIError: the service refused the request (``.code``, ``.request_id``).
+            NetworkError, TimeoutError: no valid answer arrived.
+            InvalidArgument: an argument was refused before sending.
+        """
+        response = await self._invoke(
+            "DescribeSmsTemplateList",
+            {
+                "International": international,
+                "TemplateIdSet": template_id_set,
+                "Limit": limit,
+                "Offset": offset,
+            },
+            timeout,
+        )
+        return cast("DescribeSmsTemplateListResponse", response)
+
+    async def modify_sms_sign(
+        self,
+        *,
+        sign_id: int,
+        sign_name: str,
+        sign_type: int,
+        document_type: int,
+        international: int,
+        sign_purpose: int,
+        proof_image: str,
+        commission_image: Optional[str] = None,
+        remark: Optional[str] = None,
+        qualification_id: Optional[int] = None,
+        timeout: Optional[float] = None,
+    ) -> ModifySmsSignResponse:
+        """Modify a pending or rejected SMS signature.
+
+        A coroutine: calls the ``ModifySmsSign`` action and returns its ``Response`` object
+        (a dict, ``RequestId`` included).
+
+        Args:
+            sign_id: ``SignId``, Integer, required. ID of the signature to modify (only
+                pending or rejected signatures can be modified).
+            sign_name: ``SignName``, String, required. New signature text.
+            sign_type: ``SignType``, Integer, required. Signature category enum; same
+                values and restrictions as AddSmsSign.
+            document_type: ``DocumentType``, Integer, required. Proof-document type
+                enum; same values and restrictions as AddSmsSign.
+            international: ``International``, Integer, required. 0 = mainland, 1 =
+                international; must equal the existing signature's value (cannot switch
+                mainland<->international).
+            sign_purpose: ``SignPurpose``, Integer, required. 0 = own use, 1 = on behalf
+                of another party.
+            proof_image: ``ProofImage``, String, required. Proof image as base64 without
+                the data-URL prefix.
+            commission_image: ``CommissionImage``, String, optional. Authorisation
+                letter image (base64); only used when SignPurpose = 1.
+            remark: ``Remark``, String, optional. Application note.
+            qualification_id: ``QualificationId``, Integer, optional. Approved mainland
+                qualification ID; needed for mainland, not for international.
+            timeout: seconds capping this call, retries included (at most the client's
+                timeout); None uses the client's timeout.
+
+        Raises:
+            APIError: the service refused the request (``.code``, ``.request_id``).
+            NetworkError, TimeoutError: no valid answer arrived.
+            InvalidArgument: an argument was refused before sending.
+        """
+        response = await self._invoke(
+            "ModifySmsSign",
+            {
+                "SignId": sign_id,
+                "SignName": sign_name,
+                "SignType": sign_type,
+                "DocumentType": document_type,
+                "International": international,
+                "SignPurpose": sign_purpose,
+                "ProofImage": proof_image,
+                "CommissionImage": commission_image,
+                "Remark": remark,
+                "QualificationId": qualification_id,
+            },
+            timeout,
+        )
+        return cast("ModifySmsSignResponse", response)
+
+    async def modify_sms_template(
+        self,
+        *,
+        template_id: int,
+        template_name: str,
+        template_content: str,
+        sms_type: int,
+        international: int,
+        remark: str,
+        timeout: Optional[float] = None,
+    ) -> ModifySmsTemplateResponse:
+        """Modify a pending or rejected SMS template.
+
+        A coroutine: calls the ``ModifySmsTemplate`` action and returns its ``Response`` object
+        (a dict, ``RequestId`` included).
+
+        Args:
+            template_id: ``TemplateId``, Integer, required. ID of the template to modify
+                (only pending or rejected templates can be modified).
+            template_name: ``TemplateName``, String, required. New template name.
+            template_content: ``TemplateContent``, String, required. New template body
+                text.
+            sms_type: ``SmsType``, Integer, required. Template type: 1 marketing, 2
+                notification, 3 verification code.
+            international: ``International``, Integer, required. 0 = mainland, 1 =
+                international; must equal the existing template's value.
+            remark: ``Remark``, String, required. Application note.
+            timeout: seconds capping this call, retries included (at most the client's
+                timeout); None uses the client's timeout.
+
+        Raises:
+            APIError: the service refused the request (``.code``, ``.request_id``).
+            NetworkError, TimeoutError: no valid answer arrived.
+            InvalidArgument: an argument was refused before sending.
+        """
+        response = await self._invoke(
+            "ModifySmsTemplate",
+            {
+                "TemplateId": template_id,
+                "TemplateName": template_name,
+                "TemplateContent": template_content,
+                "SmsType": sms_type,
+                "International": international,
+                "Remark": remark,
+            },
+            timeout,
+        )
+        return cast("ModifySmsTemplateResponse", response)
+
+    async def pull_sms_reply_status(
+        self,
+        *,
+        limit: int,
+        sms_sdk_app_id: str,
+        timeout: Optional[float] = None,
+    ) -> PullSmsReplyStatusResponse:
+        """Pull user replies (MO) in queue mode; needs activation by Tencent.
+
+        A coroutine: calls the ``PullSmsReplyStatus`` action and returns its ``Response`` object
+        (a dict, ``RequestId`` included).
+
+        Args:
+            limit: ``Limit``, Integer, required. Max records to return, at most 100.
+            sms_sdk_app_id: ``SmsSdkAppId``, String, required. SMS application ID
+                (SdkAppId).
+            timeout: seconds capping this call, retries included (at most the client's
+                timeout); None uses the client's timeout.
+
+        Raises:
+            APIError: the service refused the request (``.code``, ``.request_id``).
+            NetworkError, TimeoutError: no valid answer arrived.
+            InvalidArgument: an argument was refused before sending.
+        """
+        response = await self._invoke(
+            "PullSmsReplyStatus",
+            {
+                "Limit": limit,
+                "SmsSdkAppId": sms_sdk_app_id,
+            },
+            timeout,
+        )
+        return cast("PullSmsReplyStatusResponse", response)
+
+    async def pull_sms_reply_status_by_phone_number(
+        self,
+        *,
+        begin_time: int,
+        offset: int,
+        limit: int,
+        phone_number: str,
+        sms_sdk_app_id: str,
+        end_time: Optional[int] = None,
+        timeout: Optional[float] = None,
+    ) -> PullSmsReplyStatusByPhoneNumberResponse:
+        """Pull user replies for one number within a time window.
+
+        A coroutine: calls the ``PullSmsReplyStatusByPhoneNumber`` action and returns its ``Response`` object
+        (a dict, ``RequestId`` included).
+
+        Args:
+            begin_time: ``BeginTime``, Integer, required. Start of the window, Unix
+                seconds; data at most 7 days old can be pulled.
+            offset: ``Offset``, Integer, required. Offset; documented as currently fixed
+                to 0.
+            limit: ``Limit``, Integer, required. Max records to return, at most 100.
+            phone_number: ``PhoneNumber``, String, required. Number to query in E.164
+                form.
+            sms_sdk_app_id: ``SmsSdkAppId``, String, required. SMS application ID
+                (SdkAppId).
+            end_time: ``EndTime``, Integer, optional. End of the window, Unix seconds.
+            timeout: seconds capping this call, retries included (at most the client's
+                timeout); None uses the client's timeout.
+
+        Raises:
+            APIError: the service refused the request (``.code``, ``.request_id``).
+            NetworkError, TimeoutError: no valid answer arrived.
+            InvalidArgument: an argument was refused before sending.
+        """
+        response = await self._invoke(
+            "PullSmsReplyStatusByPhoneNumber",
+            {
+                "BeginTime": begin_time,
+                "Offset": offset,
+                "Limit": limit,
+                "PhoneNumber": phone_number,
+                "SmsSdkAppId": sms_sdk_app_id,
+                "EndTime": end_time,
+            },
+            timeout,
+        )
+        return cast("PullSmsReplyStatusByPhoneNumberResponse", response)
+
+    async def pull_sms_send_status(
+        self,
+        *,
+        limit: int,
+        sms_sdk_app_id: str,
+        timeout: Optional[float] = None,
+    ) -> PullSmsSendStatusResponse:
+        """Pull delivery receipts in queue mode; needs activation by Tencent.
+
+        A coroutine: calls the ``PullSmsSendStatus`` action and returns its ``Response`` object
+        (a dict, ``RequestId`` included).
+
+        Args:
+            limit: ``Limit``, Integer, required. Max records to return, at most 100.
+            sms_sdk_app_id: ``SmsSdkAppId``, String, required. SMS application ID
+                (SdkAppId).
+            timeout: seconds capping this call, retries included (at most the client's
+                timeout); None uses the client's timeout.
+
+        Raises:
+            APIError: the service refused the request (``.code``, ``.request_id``).
+            NetworkError, TimeoutError: no valid answer arrived.
+            InvalidArgument: an argument was refused before sending.
+        """
+        response = await self._invoke(
+            "PullSmsSendStatus",
+            {
+                "Limit": limit,
+                "SmsSdkAppId": sms_sdk_app_id,
+            },
+            timeout,
+        )
+        return cast("PullSmsSendStatusResponse", response)
+
+    async def pull_sms_send_status_by_phone_number(
+        self,
+        *,
+        begin_time: int,
+        offset: int,
+        limit: int,
+        phone_number: str,
+        sms_sdk_app_id: str,
+        end_time: Optional[int] = None,
+        timeout: Optional[float] = None,
+    ) -> PullSmsSendStatusByPhoneNumberResponse:
+        """Pull delivery receipts for one number within a time window.
+
+        A coroutine: calls the ``PullSmsSendStatusByPhoneNumber`` action and returns its ``Response`` object
+        (a dict, ``RequestId`` included).
+
+        Args:
+            begin_time: ``BeginTime``, Integer, required. Start of the window, Unix
+                seconds; data at most 7 days old can be pulled.
+            offset: ``Offset``, Integer, required. Offset; documented as currently fixed
+                to 0.
+            limit: ``Limit``, Integer, required. Max records to return, at most 100.
+            phone_number: ``PhoneNumber``, String, required. Number to query in E.164
+                form.
+            sms_sdk_app_id: ``SmsSdkAppId``, String, required. SMS application ID
+                (SdkAppId).
+            end_time: ``EndTime``, Integer, optional. End of the window, Unix seconds.
+            timeout: seconds capping this call, retries included (at most the client's
+                timeout); None uses the client's timeout.
+
+        Raises:
+            APIError: the service refused the request (``.code``, ``.request_id``).
+            NetworkError, TimeoutError: no valid answer arrived.
+            InvalidArgument: an argument was refused before sending.
+        """
+        response = await self._invoke(
+            "PullSmsSendStatusByPhoneNumber",
+            {
+                "BeginTime": begin_time,
+                "Offset": offset,
+                "Limit": limit,
+                "PhoneNumber": phone_number,
+                "SmsSdkAppId": sms_sdk_app_id,
+                "EndTime": end_time,
+            },
+            timeout,
+        )
+        return cast("PullSmsSendStatusByPhoneNumberResponse", response)
+
+    async def send_multi_global_sms(
+        self,
+        *,
+        sms_sdk_app_id: str,
+        multi_sms_info_set: Sequence[Mapping[str, Any]],
+        timeout: Optional[float] = None,
+    ) -> SendMultiGlobalSmsResponse:
+        """Send international messages where each recipient can have its own template, params and Sender ID.
+
+        A coroutine: calls the ``SendMultiGlobalSms`` action and returns its ``Response`` object
+        (a dict, ``RequestId`` included).
+
+        Args:
+            sms_sdk_app_id: ``SmsSdkAppId``, String, required. SMS application ID
+                (SdkAppId).
+            multi_sms_info_set: ``MultiSmsInfoSet``, Array of MultiSmsInfo (dicts with
+                PascalCase or snake_case keys), required. Per-recipient send entries
+                (number, template, params, sender ID); at most 200, all international /
+                HK-Macao-Taiwan.
+            timeout: seconds capping this call, retries included (at most the client's
+                timeout); None uses the client's timeout.
+
+        Raises:
+            APIError: the service refused the request (``.code``, ``.request_id``).
+            NetworkError, TimeoutError: no valid answer arrived.
+            InvalidArgument: an argument was refused before sending.
+        """
+        response = await self._invoke(
+            "SendMultiGlobalSms",
+            {
+                "SmsSdkAppId": sms_sdk_app_id,
+                "MultiSmsInfoSet": multi_sms_info_set,
+            },
+            timeout,
+        )
+        return cast("SendMultiGlobalSmsResponse", response)
+
+    async def send_multi_global_sms_results(
+        self,
+        request: Optional[Mapping[str, Any]] = None,
+        *,
+        sms_sdk_app_id: Optional[str] = None,
+        multi_sms_info_set: Optional[Sequence[Mapping[str, Any]]] = None,
+        timeout: Optional[float] = None,
+    ) -> SendResults:
+        """SendMultiGlobalSms to any number of numbers, with one result per number.
+
+        As ``send_sms_results``, for SendMultiGlobalSms (``MultiSmsInfoSet`` of any length;
+        its entries may use PascalCase or snake_case keys): a request dict or the keywords
+        of ``send_multi_global_sms``, not both.  A coroutine.
+        """
+        return await self._send_results(
+            "SendMultiGlobalSms",
+            request,
+            {
+                "SmsSdkAppId": sms_sdk_app_id,
+                "MultiSmsInfoSet": multi_sms_info_set,
+            },
+            timeout,
+        )
+
+    async def send_sms(
+        self,
+        *,
+        phone_number_set: Sequence[str],
+        sms_sdk_app_id: str,
+        template_id: str,
+        sign_name: Optional[str] = None,
+        template_param_set: Optional[Sequence[str]] = None,
+        extend_code: Optional[str] = None,
+        session_context: Optional[str] = None,
+        sender_id: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> SendSmsResponse:
+        """Send verification, notification or marketing SMS to up to 200 numbers with one template.
+
+        A coroutine: calls the ``SendSms`` action and returns its ``Response`` object
+        (a dict, ``RequestId`` included).
+
+        Args:
+            phone_number_set: ``PhoneNumberSet``, Array of String, required. Destination
+                numbers in E.164 form, at most 200, all mainland or all non-mainland;
+                mainland numbers may also be given as 0086/86-prefixed or bare 11-digit
+                numbers.
+            sms_sdk_app_id: ``SmsSdkAppId``, String, required. SMS application ID
+                (SdkAppId), e.g. 1400006666.
+            template_id: ``TemplateId``, String, required. Approved template ID;
+                international numbers require an international template.
+            sign_name: ``SignName``, String, optional. Approved signature text (UTF-8,
+                the text not the ID); required for mainland SMS, optional for
+                international.
+            template_param_set: ``TemplateParamSet``, Array of String, optional.
+                Template variable values; count must match the template; empty if the
+                template has none.
+            extend_code: ``ExtendCode``, String, optional. Extension code of the sending
+                number (feature off by default).
+            session_context: ``SessionContext``, String, optional. Caller context echoed
+                back unchanged; must be shorter than 512 bytes.
+            sender_id: ``SenderId``, String, optional. Dedicated international Sender ID
+                if applied for; not used for mainland SMS.
+            timeout: seconds capping this call, retries included (at most the client's
+                timeout); None uses the client's timeout.
+
+        Raises:
+            APIError: the service refused the request (``.code``, ``.request_id``).
+            NetworkError, TimeoutError: no valid answer arrived.
+            InvalidArgument: an argument was refused before sending.
+        """
+        response = await self._invoke(
+            "SendSms",
+            {
+                "PhoneNumberSet": phone_number_set,
+                "SmsSdkAppId": sms_sdk_app_id,
+                "TemplateId": template_id,
+                "SignName": sign_name,
+                "TemplateParamSet": template_param_set,
+                "ExtendCode": extend_code,
+                "SessionContext": session_context,
+                "SenderId": sender_id,
+            },
+            timeout,
+        )
+        return cast("SendSmsResponse", response)
+
+    async def send_sms_results(
+        self,
+        request: Optional[Mapping[str, Any]] = None,
+        *,
+        phone_number_set: Optional[Sequence[str]] = None,
+        sms_sdk_app_id: Optional[str] = None,
+        template_id: Optional[str] = None,
+        sign_name: Optional[str] = None,
+        template_param_set: Optional[Sequence[str]] = None,
+        extend_code: Optional[str] = None,
+        session_context: Optional[str] = None,
+        sender_id: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> SendResults:
+        """SendSms to any number of numbers, with one result per number.
+
+        The request is a dict (PascalCase keys, as for ``call``; an unknown key is refused,
+        naming the key meant) or the keywords of ``send_sms``, not both.  Numbers are checked
+        before anything is sent (E.164 such as ``+8613800000000``, or an 11-digit mainland
+        number sent as ``+86...``); a bad one raises :class:`tcsms.InvalidArgument` with code
+        ``ClientError.InvalidPhoneNumber`` naming its 0-based index.  A number given again is
+        sent once (its later places: ``ClientError.DuplicatePhoneNumber``, ``rejected``).
+        More than 200 numbers go in batches of at most 200, in order, each limited by the
+        client's timeout; ``timeout`` (seconds), when given, limits the whole send (batches
+        that no longer fit: ``ClientError.NotSent``).
+
+        Returns :class:`tcsms.SendResults` (``.all_ok`` is true only when every number is
+        ``ok``).  A request refused as a whole (authentication, app, template, network)
+        raises as ``call`` does.  A coroutine.
+        """
+        return await self._send_results(
+            "SendSms",
+            request,
+            {
+                "PhoneNumberSet": phone_number_set,
+                "SmsSdkAppId": sms_sdk_app_id,
+                "TemplateId": template_id,
+                "SignName": sign_name,
+                "TemplateParamSet": template_param_set,
+                "ExtendCode": extend_code,
+                "SessionContext": session_context,
+                "SenderId": sender_id,
+            },
+            timeout,
+        )
+
+    async def send_status_statistics(
+        self,
+        *,
+        begin_time: str,
+        end_time: str,
+        sms_sdk_app_id: str,
+        limit: int,
+        offset: int,
+        timeout: Optional[float] = None,
+    ) -> SendStatusStatisticsResponse:
+        """Aggregate send statistics for an app over an hour range.
+
+        A coroutine: calls the ``SendStatusStatistics`` action and returns its ``Response`` object
+        (a dict, ``RequestId`` included).
+
+        Args:
+            begin_time: ``BeginTime``, String, required. Start hour as a yyyymmddhh
+                string.
+            end_time: ``EndTime``, String, required. End hour as a yyyymmddhh string;
+                must be >= BeginTime.
+            sms_sdk_app_id: ``SmsSdkAppId``, String, required. SMS application ID
+                (SdkAppId).
+            limit: ``Limit``, Integer, required. Upper bound; documented as currently
+                fixed to 0.
+            offset: ``Offset``, Integer, required. Offset; documented as currently fixed
+                to 0.
+            timeout: seconds capping this call, retries included (at most the client's
+                timeout); None uses the client's timeout.
+
+        Raises:
+            APIError: the service refused the request (``.code``, ``.request_id``).
+            NetworkError, TimeoutError: no valid answer arrived.
+            InvalidArgument: an argument was refused before sending.
+        """
+        response = await self._invoke(
+            "SendStatusStatistics",
+            {
+                "BeginTime": begin_time,
+                "EndTime": end_time,
+                "SmsSdkAppId": sms_sdk_app_id,
+                "Limit": limit,
+                "Offset": offset,
+            },
+            timeout,
+        )
+        return cast("SendStatusStatisticsResponse", response)
+
+    async def sms_packages_statistics(
+        self,
+        *,
+        sms_sdk_app_id: str,
+        limit: int,
+        offset: int,
+        begin_time: str,
+        end_time: str,
+        timeout: Optional[float] = None,
+    ) -> SmsPackagesStatisticsResponse:
+        """Statistics of SMS packages created in an hour range.
+
+        A coroutine: calls the ``SmsPackagesStatistics`` action and returns its ``Response`` object
+        (a dict, ``RequestId`` included).
+
+        Args:
+            sms_sdk_app_id: ``SmsSdkAppId``, String, required. SMS application ID
+                (SdkAppId).
+            limit: ``Limit``, Integer, required. Max number of packages to return
+                (documented maximum 500); combine with Offset for paging.
+            offset: ``Offset``, Integer, required. Page offset.
+            begin_time: ``BeginTime``, String, required. Start hour as a yyyymmddhh
+                string; packages created between BeginTime and EndTime are returned.
+            end_time: ``EndTime``, String, required. End hour as a yyyymmddhh string;
+                must be > BeginTime and earlier than now.
+            timeout: seconds capping this call, retries included (at most the client's
+                timeout); None uses the client's timeout.
+
+        Raises:
+            APIError: the service refused the request (``.code``, ``.request_id``).
+            NetworkError, TimeoutError: no valid answer arrived.
+            InvalidArgument: an argument was refused before sending.
+        """
+        response = await self._invoke(
             "SmsPackagesStatistics",
             {
                 "SmsSdkAppId": sms_sdk_app_id,

@@ -22,16 +22,12 @@ caller.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 from ctypes import CFUNCTYPE, c_char_p, c_void_p
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Optional
 
-from . import _ffi
-from ._errors import Status
-
-__all__ = ["EventsMixin", "EventCallback", "logger"]
+__all__ = ["EventCallback", "logger", "make_thunk"]
 
 #: The logger events go to (at DEBUG).
 logger = logging.getLogger("tcsms")
@@ -42,7 +38,7 @@ EventCallback = Callable[[Dict[str, Any]], None]
 _EVENT_FN = CFUNCTYPE(None, c_void_p, c_char_p)
 
 
-def _make_thunk(on_event: Optional[EventCallback]) -> Any:
+def make_thunk(on_event: Optional[EventCallback]) -> Any:
     """The C callback: decodes the event, logs it, calls ``on_event``; never raises."""
 
     def thunk(_user_data: Optional[int], event_json: Optional[bytes]) -> None:
@@ -66,65 +62,3 @@ def _make_thunk(on_event: Optional[EventCallback]) -> Any:
                 pass
 
     return _EVENT_FN(thunk)
-
-
-class EventsMixin:
-    """``set_event_callback`` and ``stats`` of :class:`tcsms.Client`."""
-
-    _event_thunks: List[Any]
-
-    def _acquire(self) -> int:  # pragma: no cover - provided by Client
-        raise NotImplementedError
-
-    def _release(self) -> None:  # pragma: no cover - provided by Client
-        raise NotImplementedError
-
-    def _install_events(self, on_event: Optional[EventCallback]) -> None:
-        """At creation: hook events when there is a callable or the logger wants DEBUG."""
-        self._event_thunks = []
-        if on_event is not None or logger.isEnabledFor(logging.DEBUG):
-            self.set_event_callback(on_event, log=True)
-
-    def set_event_callback(self, on_event: Optional[EventCallback], *, log: bool = True) -> None:
-        """Send every event to ``on_event`` (a callable taking the event dict) and, when
-        ``log`` is true, to the ``"tcsms"`` logger at DEBUG.  ``on_event=None, log=False``
-        turns events off.  Safe at any time from any thread.
-        """
-        handle = self._acquire()
-        try:
-            if on_event is None and not log:
-                fn = None
-            else:
-                thunk = _make_thunk(on_event)
-                # Kept until close(): calls in flight may still call an older one.
-                self._event_thunks.append(thunk)
-                fn = ctypes.cast(thunk, c_void_p)
-            status, data = _ffi.call_out(
-                _ffi.out_lib.tcsms_client_set_event_callback, handle, fn, None
-            )
-        finally:
-            self._release()
-        if status != Status.OK:
-            raise self._error(status, data)  # type: ignore[attr-defined]
-
-    def stats(self) -> Dict[str, Any]:
-        """Statistics since the client was made::
-
-            {"Actions": {"SendSms": {"Calls": 3, "Attempts": 4, "Retries": 1,
-                                     "Codes": {"ok": 3}, "LatencyUs": {"p50": .., "p90": ..,
-                                     "p99": .., "max": ..}, "RateLimitWaits": 0,
-                                     "RateLimitWaitUs": 0}},
-             "RateLimitWaits": 0, "RateLimitWaitUs": 0}
-
-        ``Codes`` counts calls by final outcome (successes under ``"ok"``) and sums to
-        ``Calls``.
-        """
-        handle = self._acquire()
-        try:
-            status, data = _ffi.call_out(_ffi.out_lib.tcsms_client_stats, handle)
-        finally:
-            self._release()
-        if status != Status.OK or not data:
-            raise self._error(status, data)  # type: ignore[attr-defined]
-        stats: Dict[str, Any] = json.loads(data.decode("utf-8"))
-        return stats
