@@ -8,7 +8,8 @@
 //! answers with bytes left over, 101 Switching Protocols, an HTTP/1.0 answer with
 //! Transfer-Encoding, whose framing RFC 9112 section 6.1 calls faulty, and a final transfer
 //! coding other than chunked, which it never asks for and which ureq-proto frames by a
-//! Content-Length beside it where RFC 9112 section 6.3 reads until close.)
+//! Content-Length beside it where RFC 9112 section 6.3 reads until close, and a
+//! Transfer-Encoding with non-ASCII bytes, whose line ureq-proto skips whole.)
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

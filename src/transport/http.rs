@@ -616,15 +616,24 @@ fn parse_head(input: &[u8]) -> Result<Option<(usize, Head)>, ureq::Error> {
     for header in response.headers.iter() {
         let name = header.name;
         if name.eq_ignore_ascii_case("content-length") {
-            let value = std::str::from_utf8(header.value).ok().and_then(|v| v.trim().parse::<u64>().ok());
+            // 1*DIGIT (RFC 9110 section 8.6): no sign, no other whitespace than OWS.
+            let digits = header.value.trim_ascii_start().trim_ascii_end();
+            let value = (!digits.is_empty() && digits.iter().all(u8::is_ascii_digit))
+                .then(|| std::str::from_utf8(digits).ok()?.parse::<u64>().ok())
+                .flatten();
             match (value, length) {
                 (None, _) => return Err(invalid("the response has an invalid Content-Length")),
                 (Some(v), Some(l)) if v != l => return Err(invalid("the response has conflicting Content-Lengths")),
                 (v, _) => length = v,
             }
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            // Codings are ASCII tokens; a value with other bytes is read differently by
+            // different readers (one skips the whole line, one only the odd bytes), so
+            // the answer is refused rather than framed by a guess.
+            let Some(value) = std::str::from_utf8(header.value).ok().filter(|v| v.is_ascii()) else {
+                return Err(invalid("the response's Transfer-Encoding is not ASCII"));
+            };
             // The last coding decides: chunked, or one this client never asked for (refused below).
-            let value = String::from_utf8_lossy(header.value);
             let last = value.rsplit(',').next().unwrap_or("").trim();
             chunked = last.eq_ignore_ascii_case("chunked");
             other_coding = !chunked;
@@ -985,6 +994,20 @@ mod tests {
                 let refused = read(answer.as_bytes(), 1000, 100).err().map(|e| e.to_string()).unwrap_or_default();
                 assert!(refused.contains("does not end in chunked"), "{coding:?} {extra:?}: {refused}");
             }
+        }
+        // A coding list with non-ASCII bytes: refused, though its last coding reads "chunked"
+        // (ureq-proto skips such a line whole and would read the body until close).
+        for value in [&b"\x80, chunked"[..], b"chunked\r\nTransfer-Encoding: \xff"] {
+            let mut answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: ".to_vec();
+            answer.extend_from_slice(value);
+            answer.extend_from_slice(b"\r\n\r\n2\r\nok\r\n0\r\n\r\n");
+            let refused = read(&answer, 1000, 100).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(refused.contains("Transfer-Encoding is not ASCII"), "{value:?}: {refused}");
+        }
+        for length in ["+2", "0x2", "2 2", "\u{a0}2", ""] {
+            let answer = format!("HTTP/1.1 200 OK\r\nContent-Length: {length}\r\n\r\nok");
+            let refused = read(answer.as_bytes(), 1000, 100).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(refused.contains("invalid Content-Length"), "{length:?}: {refused}");
         }
         assert!(!keep(b"HTTP/1.1 200 OK\r\n\r\nuntil close"), "no length");
         assert!(!keep(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA"), "bytes beyond the answer");
