@@ -3,10 +3,11 @@
 //! ureq resolves the host before it looks for a pooled connection, on every request, and
 //! with a timeout set it does so on a new thread. That costs more than a whole loopback
 //! round trip. This resolver keeps each answer for [`TTL`] and forgets every answer when
-//! connecting failed, so the next attempt resolves afresh. IP literals take the same
-//! path (the standard library parses them without asking the system resolver).
+//! connecting failed, so the next attempt resolves afresh. IP literals are answered
+//! without ureq's resolver (and without its thread).
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
@@ -28,7 +29,32 @@ pub struct CachingResolver {
 
 impl Default for CachingResolver {
     fn default() -> Self {
-        CachingResolver::over(DefaultResolver::default())
+        CachingResolver::over(System::default())
+    }
+}
+
+/// The system's resolver, except that an IP literal is answered here: ureq's starts a
+/// thread for every lookup that has a time limit, even for an address that needs no
+/// lookup, and that thread cost a new client's first call more than its loopback round
+/// trip. (A [`Hook`] sees IP literals too: tests may answer them as they please.)
+#[derive(Debug, Default)]
+struct System(DefaultResolver);
+
+impl Resolver for System {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let literal = uri.host().map(|h| h.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>());
+        if let Some(Ok(ip)) = literal {
+            let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("http") { 80 } else { 443 });
+            let mut addrs = self.empty();
+            addrs.push(SocketAddr::new(ip, port));
+            return Ok(addrs);
+        }
+        self.0.resolve(uri, config, timeout)
     }
 }
 
@@ -115,5 +141,22 @@ mod tests {
         assert_eq!(again[0], first[0]);
         resolver.forget_all();
         assert!(resolver.lock().is_empty());
+    }
+
+    #[test]
+    fn ip_literals_are_answered_with_the_scheme_s_port() {
+        let resolver = CachingResolver::default();
+        let config = ureq::config::Config::default();
+        for (uri, expected) in [
+            ("https://127.0.0.1/", "127.0.0.1:443"),
+            ("http://10.1.2.3/", "10.1.2.3:80"),
+            ("https://[::1]:8443/", "[::1]:8443"),
+            ("http://[fe80::1]/", "[fe80::1]:80"),
+        ] {
+            let uri: ureq::http::Uri = uri.parse().unwrap();
+            let addrs = resolver.resolve(&uri, &config, NextTimeout::default()).unwrap();
+            assert_eq!(addrs.len(), 1, "{uri}");
+            assert_eq!(addrs[0], expected.parse().unwrap(), "{uri}");
+        }
     }
 }
