@@ -1,14 +1,17 @@
-//! A caching name resolver for the HTTP agent.
+//! A caching name resolver for the connectors.
 //!
-//! ureq resolves the host before it looks for a pooled connection, on every request, and
-//! with a timeout set it does so on a new thread. That costs more than a whole loopback
-//! round trip. This resolver keeps each answer for [`TTL`] and forgets every answer when
-//! connecting failed, so the next attempt resolves afresh. IP literals are answered
-//! without ureq's resolver (and without its thread).
+//! A connection is opened after its host is resolved, and ureq's resolver does each
+//! lookup that has a time limit on a new thread. This resolver keeps each answer for
+//! [`TTL`] and forgets every answer when connecting failed, so the next attempt resolves
+//! afresh. The answers of the system's resolver are kept once per process, for every
+//! client that uses it (a new client then starts with the addresses its predecessors
+//! found, as it starts with their TLS roots and sessions); a client with its own
+//! [`super::NameResolver`] keeps its own. IP literals are answered without ureq's resolver
+//! (and without its thread).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::NextTimeout;
@@ -16,9 +19,16 @@ use ureq::unversioned::transport::NextTimeout;
 /// How long a resolved address is reused.
 pub const TTL: Duration = Duration::from_secs(30);
 
+/// How often a busy cache lock is tried before the cache is bypassed for one lookup (a
+/// lock that another thread held when the process forked never comes free in the child).
+const LOCK_ATTEMPTS: u32 = 1000;
+
 /// Resolved addresses by scheme, then by authority (`host[:port]`); nested so that a
 /// lookup borrows the request's strings instead of building a key for every request.
 type Cache = HashMap<String, HashMap<String, (Instant, ResolvedSocketAddrs)>>;
+
+/// The system resolver's answers, shared by the clients of the process.
+static SYSTEM_ANSWERS: LazyLock<Arc<Mutex<Cache>>> = LazyLock::new(Arc::default);
 
 /// Clones share one cache.
 #[derive(Debug, Clone)]
@@ -27,9 +37,38 @@ pub struct CachingResolver {
     cache: Arc<Mutex<Cache>>,
 }
 
+/// The system's resolver, with the process's cache.
 impl Default for CachingResolver {
     fn default() -> Self {
-        CachingResolver::over(System::default())
+        CachingResolver { inner: Arc::new(System::default()), cache: SYSTEM_ANSWERS.clone() }
+    }
+}
+
+impl CachingResolver {
+    /// Caches the answers of `inner` in a cache of its own (tests inject failing
+    /// resolvers, so that no test ever resolves a real name).
+    pub fn over(inner: impl Resolver) -> Self {
+        CachingResolver { inner: Arc::new(inner), cache: Arc::default() }
+    }
+
+    /// Drops every cached address (after a failed connection).
+    pub fn forget_all(&self) {
+        if let Some(mut cache) = self.lock() {
+            cache.clear();
+        }
+    }
+
+    /// The cache, or `None` when its lock stays busy (the lookup then goes without it).
+    fn lock(&self) -> Option<MutexGuard<'_, Cache>> {
+        for _ in 0..LOCK_ATTEMPTS {
+            match self.cache.try_lock() {
+                Ok(guard) => return Some(guard),
+                // Only addresses with their time: still good after a panic.
+                Err(TryLockError::Poisoned(poisoned)) => return Some(poisoned.into_inner()),
+                Err(TryLockError::WouldBlock) => std::thread::yield_now(),
+            }
+        }
+        None
     }
 }
 
@@ -55,23 +94,6 @@ impl Resolver for System {
             return Ok(addrs);
         }
         self.0.resolve(uri, config, timeout)
-    }
-}
-
-impl CachingResolver {
-    /// Caches the answers of `inner` (the system's resolver by default; tests inject
-    /// failing ones, so that no test ever resolves a real name).
-    pub fn over(inner: impl Resolver) -> Self {
-        CachingResolver { inner: Arc::new(inner), cache: Arc::default() }
-    }
-
-    /// Drops every cached address (after a failed connection).
-    pub fn forget_all(&self) {
-        self.lock().clear();
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
-        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -111,14 +133,17 @@ impl Resolver for CachingResolver {
         };
         let scheme = uri.scheme_str().unwrap_or("");
         let now = Instant::now();
-        if let Some((at, addrs)) = self.lock().get(scheme).and_then(|by_authority| by_authority.get(authority.as_str()))
-        {
-            if now.duration_since(*at) < TTL {
-                return Ok(addrs.clone());
-            }
+        let cached = self.lock().and_then(|cache| {
+            let (at, addrs) = cache.get(scheme)?.get(authority.as_str())?;
+            (now.duration_since(*at) < TTL).then(|| addrs.clone())
+        });
+        if let Some(addrs) = cached {
+            return Ok(addrs);
         }
         let addrs = self.inner.resolve(uri, config, timeout)?;
-        self.lock().entry(scheme.to_owned()).or_default().insert(authority.as_str().to_owned(), (now, addrs.clone()));
+        if let Some(mut cache) = self.lock() {
+            cache.entry(scheme.to_owned()).or_default().insert(authority.as_str().to_owned(), (now, addrs.clone()));
+        }
         Ok(addrs)
     }
 }
@@ -127,20 +152,70 @@ impl Resolver for CachingResolver {
 mod tests {
     use super::*;
 
+    /// Answers every lookup with one address, counting the lookups.
+    #[derive(Debug, Default)]
+    struct Counting(std::sync::atomic::AtomicUsize);
+
+    impl Resolver for Counting {
+        fn resolve(
+            &self,
+            uri: &ureq::http::Uri,
+            _: &ureq::config::Config,
+            _: NextTimeout,
+        ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            assert_eq!(uri.host(), Some("sms.example.test"), "only the test's name is looked up");
+            let mut addrs = self.empty();
+            addrs.push("192.0.2.7:443".parse().unwrap());
+            Ok(addrs)
+        }
+    }
+
     #[test]
-    fn answers_are_cached_and_forgotten() {
-        let resolver = CachingResolver::default();
-        let uri: ureq::http::Uri = "http://127.0.0.1:8080/".parse().unwrap();
+    fn answers_are_cached_shared_by_clones_and_forgotten() {
+        let counting = Arc::new(Counting::default());
+        let resolver = CachingResolver { inner: counting.clone(), cache: Arc::default() };
+        let other = resolver.clone();
+        let uri: ureq::http::Uri = "https://sms.example.test/".parse().unwrap();
         let config = ureq::config::Config::default();
         let timeout = NextTimeout::default();
+        let lookups = || counting.0.load(std::sync::atomic::Ordering::SeqCst);
         let first = resolver.resolve(&uri, &config, timeout).unwrap();
         assert_eq!(first.len(), 1);
-        assert_eq!(first[0], "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(resolver.lock().len(), 1);
-        let again = resolver.resolve(&uri, &config, timeout).unwrap();
-        assert_eq!(again[0], first[0]);
-        resolver.forget_all();
-        assert!(resolver.lock().is_empty());
+        assert_eq!(first[0], "192.0.2.7:443".parse().unwrap());
+        assert_eq!(other.resolve(&uri, &config, timeout).unwrap()[0], first[0]);
+        assert_eq!(lookups(), 1, "the second lookup, through a clone, is answered from the cache");
+        other.forget_all();
+        assert!(resolver.lock().unwrap().is_empty());
+        resolver.resolve(&uri, &config, timeout).unwrap();
+        assert_eq!(lookups(), 2, "after forget_all the name is looked up again");
+    }
+
+    #[test]
+    fn clients_of_the_system_resolver_share_the_process_s_answers_others_keep_their_own() {
+        let (a, b) = (CachingResolver::default(), CachingResolver::default());
+        assert!(Arc::ptr_eq(&a.cache, &b.cache));
+        assert!(Arc::ptr_eq(&a.cache, &SYSTEM_ANSWERS));
+        let own = CachingResolver::over(Counting::default());
+        assert!(!Arc::ptr_eq(&own.cache, &a.cache));
+    }
+
+    #[test]
+    fn a_cache_whose_lock_stays_busy_is_bypassed() {
+        let counting = Arc::new(Counting::default());
+        let resolver = CachingResolver { inner: counting.clone(), cache: Arc::default() };
+        let uri: ureq::http::Uri = "https://sms.example.test/".parse().unwrap();
+        let config = ureq::config::Config::default();
+        let held = resolver.cache.lock().unwrap();
+        // As in a child forked while another thread held the lock: the lookup goes on.
+        let resolver_in_thread = resolver.clone();
+        let answer =
+            std::thread::spawn(move || resolver_in_thread.resolve(&uri, &config, NextTimeout::default()).map(|a| a[0]))
+                .join()
+                .unwrap();
+        assert_eq!(answer.unwrap(), "192.0.2.7:443".parse().unwrap());
+        assert_eq!(counting.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(held.is_empty(), "nothing was stored past the held lock");
     }
 
     #[test]
