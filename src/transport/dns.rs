@@ -86,15 +86,20 @@ impl Resolver for System {
         config: &ureq::config::Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let literal = uri.host().map(|h| h.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>());
-        if let Some(Ok(ip)) = literal {
-            let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("http") { 80 } else { 443 });
+        if let Some((Ok(ip), port)) = host_and_port(uri).map(|(host, port)| (host.parse::<IpAddr>(), port)) {
             let mut addrs = self.empty();
             addrs.push(SocketAddr::new(ip, port));
             return Ok(addrs);
         }
         self.0.resolve(uri, config, timeout)
     }
+}
+
+/// The host of `uri` (an IPv6 literal without its brackets) and its port (the scheme's
+/// when none is given).
+fn host_and_port(uri: &ureq::http::Uri) -> Option<(&str, u16)> {
+    let host = uri.host()?.trim_start_matches('[').trim_end_matches(']');
+    Some((host, uri.port_u16().unwrap_or(if uri.scheme_str() == Some("http") { 80 } else { 443 })))
 }
 
 /// A [`super::NameResolver`] as ureq's resolver hook.
@@ -108,8 +113,7 @@ impl Resolver for Hook {
         _: &ureq::config::Config,
         _: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let host = uri.host().ok_or(ureq::Error::HostNotFound)?.trim_start_matches('[').trim_end_matches(']');
-        let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("http") { 80 } else { 443 });
+        let (host, port) = host_and_port(uri).ok_or(ureq::Error::HostNotFound)?;
         let mut addrs = self.empty();
         for addr in self.0.resolve(host, port).map_err(ureq::Error::Io)?.into_iter().take(16) {
             addrs.push(addr);
