@@ -9,7 +9,6 @@
 //! [`super::NameResolver`] keeps its own. IP literals are answered without ureq's resolver
 //! (and without its thread).
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
@@ -23,9 +22,17 @@ pub const TTL: Duration = Duration::from_secs(30);
 /// lock that another thread held when the process forked never comes free in the child).
 const LOCK_ATTEMPTS: u32 = 1000;
 
-/// Resolved addresses by scheme, then by authority (`host[:port]`); nested so that a
-/// lookup borrows the request's strings instead of building a key for every request.
-type Cache = HashMap<String, HashMap<String, (Instant, ResolvedSocketAddrs)>>;
+/// The most answers a cache keeps (a process talks to a handful of hosts: the endpoint,
+/// STS, the metadata service, a proxy); the oldest goes first.
+const MAX_ANSWERS: usize = 32;
+
+/// One resolved address list: scheme, authority (`host[:port]`), when, the addresses.
+type Answer = (String, String, Instant, ResolvedSocketAddrs);
+
+/// A few answers, searched in order. (A list rather than a hash map: a lookup borrows the
+/// request's strings, and memory that only a static holds stays plainly reachable for
+/// leak checkers, where a hash table's interior pointers look "possibly lost".)
+type Cache = Vec<Answer>;
 
 /// The system resolver's answers, shared by the clients of the process.
 static SYSTEM_ANSWERS: LazyLock<Arc<Mutex<Cache>>> = LazyLock::new(Arc::default);
@@ -138,7 +145,7 @@ impl Resolver for CachingResolver {
         let scheme = uri.scheme_str().unwrap_or("");
         let now = Instant::now();
         let cached = self.lock().and_then(|cache| {
-            let (at, addrs) = cache.get(scheme)?.get(authority.as_str())?;
+            let (_, _, at, addrs) = cache.iter().find(|(s, a, _, _)| s == scheme && a == authority.as_str())?;
             (now.duration_since(*at) < TTL).then(|| addrs.clone())
         });
         if let Some(addrs) = cached {
@@ -146,7 +153,11 @@ impl Resolver for CachingResolver {
         }
         let addrs = self.inner.resolve(uri, config, timeout)?;
         if let Some(mut cache) = self.lock() {
-            cache.entry(scheme.to_owned()).or_default().insert(authority.as_str().to_owned(), (now, addrs.clone()));
+            cache.retain(|(s, a, _, _)| !(s == scheme && a == authority.as_str()));
+            if cache.len() >= MAX_ANSWERS {
+                cache.remove(0);
+            }
+            cache.push((scheme.to_owned(), authority.as_str().to_owned(), now, addrs.clone()));
         }
         Ok(addrs)
     }
@@ -193,6 +204,27 @@ mod tests {
         assert!(resolver.lock().unwrap().is_empty());
         resolver.resolve(&uri, &config, timeout).unwrap();
         assert_eq!(lookups(), 2, "after forget_all the name is looked up again");
+    }
+
+    #[test]
+    fn a_cache_keeps_at_most_max_answers_the_oldest_goes_first() {
+        let counting = Arc::new(Counting::default());
+        let resolver = CachingResolver { inner: counting.clone(), cache: Arc::default() };
+        let config = ureq::config::Config::default();
+        let resolve = |port: usize| {
+            let uri: ureq::http::Uri = format!("https://sms.example.test:{port}/").parse().unwrap();
+            resolver.resolve(&uri, &config, NextTimeout::default()).unwrap();
+        };
+        for port in 1000..1000 + MAX_ANSWERS + 8 {
+            resolve(port);
+        }
+        assert_eq!(resolver.lock().unwrap().len(), MAX_ANSWERS);
+        let lookups = || counting.0.load(std::sync::atomic::Ordering::SeqCst);
+        let before = lookups();
+        resolve(1000 + MAX_ANSWERS + 7);
+        assert_eq!(lookups(), before, "the newest answer is kept");
+        resolve(1000);
+        assert_eq!(lookups(), before + 1, "the oldest answer was dropped");
     }
 
     #[test]
