@@ -10,17 +10,13 @@
 //! (and without its thread).
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::NextTimeout;
 
 /// How long a resolved address is reused.
 pub const TTL: Duration = Duration::from_secs(30);
-
-/// How often a busy cache lock is tried before the cache is bypassed for one lookup (a
-/// lock that another thread held when the process forked never comes free in the child).
-const LOCK_ATTEMPTS: u32 = 1000;
 
 /// The most answers a cache keeps (a process talks to a handful of hosts: the endpoint,
 /// STS, the metadata service, a proxy); the oldest goes first.
@@ -67,15 +63,7 @@ impl CachingResolver {
 
     /// The cache, or `None` when its lock stays busy (the lookup then goes without it).
     fn lock(&self) -> Option<MutexGuard<'_, Cache>> {
-        for _ in 0..LOCK_ATTEMPTS {
-            match self.cache.try_lock() {
-                Ok(guard) => return Some(guard),
-                // Only addresses with their time: still good after a panic.
-                Err(TryLockError::Poisoned(poisoned)) => return Some(poisoned.into_inner()),
-                Err(TryLockError::WouldBlock) => std::thread::yield_now(),
-            }
-        }
-        None
+        super::lock_soon(&self.cache)
     }
 }
 

@@ -25,6 +25,24 @@ use std::time::{Duration, Instant};
 
 pub use http::{Method, Request, Response, Reusable, MAX_HEADERS};
 
+/// How many times a busy lock on state shared by the process's clients is tried before
+/// it is given up.
+const LOCK_ATTEMPTS: u32 = 1000;
+
+/// `mutex`'s guard, or `None` when it stays busy: a lock that another thread held when
+/// the process forked never comes free in the child, so the caller goes on without the
+/// shared state. Only for caches, which stay good after a panic (poisoning is ignored).
+fn lock_soon<T>(mutex: &std::sync::Mutex<T>) -> Option<std::sync::MutexGuard<'_, T>> {
+    for _ in 0..LOCK_ATTEMPTS {
+        match mutex.try_lock() {
+            Ok(guard) => return Some(guard),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => return Some(poisoned.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => std::thread::yield_now(),
+        }
+    }
+    None
+}
+
 /// Resolves host names: the hook through which tests simulate DNS failure without
 /// resolving a real name ([`crate::Client::with_name_resolver`]). Answers are cached by
 /// the transport and forgotten when connecting fails.

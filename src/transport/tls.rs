@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use ureq::unversioned::transport::time::{Duration as Remaining, Instant as At};
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, Transport, TransportAdapter,
@@ -46,8 +46,6 @@ pub const MAX_SESSIONS: usize = 256;
 /// The most distinct trust configurations kept for the process; clients beyond that
 /// build their own.
 const MAX_SHARED_CONFIGS: usize = 16;
-/// How many times a busy lock on the shared state is tried before it is given up.
-const LOCK_ATTEMPTS: u32 = 1000;
 
 /// The roots a configuration trusts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,15 +70,7 @@ static BUILT: AtomicU64 = AtomicU64::new(0);
 
 /// The shared state, or `None` when its lock stays busy (see the module's notes).
 fn shared() -> Option<MutexGuard<'static, Shared>> {
-    for _ in 0..LOCK_ATTEMPTS {
-        match SHARED.try_lock() {
-            Ok(guard) => return Some(guard),
-            // The state is only caches of immutable values: still good after a panic.
-            Err(TryLockError::Poisoned(poisoned)) => return Some(poisoned.into_inner()),
-            Err(TryLockError::WouldBlock) => std::thread::yield_now(),
-        }
-    }
-    None
+    super::lock_soon(&SHARED)
 }
 
 /// The rustls configuration for clients trusting the built-in roots, or `ca_file`'s
