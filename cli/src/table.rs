@@ -72,17 +72,8 @@ fn field(key: &str, value: &Value) -> String {
 /// Unix seconds as `YYYY-MM-DDThh:mm:ssZ` (the proleptic Gregorian calendar, UTC).
 fn iso8601(seconds: u64) -> String {
     let (days, rest) = (seconds / 86_400, seconds % 86_400);
-    // Days since 1970-01-01 to a civil date (H. Hinnant, "chrono-Compatible Low-Level Date
-    // Algorithms"), in unsigned arithmetic from 0000-03-01.
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
+    // Below u64::MAX / 86_400 days, so the conversion cannot fail.
+    let (year, month, day) = tcsms::sign::civil_from_days(i64::try_from(days).unwrap_or(i64::MAX));
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest % 3600 / 60, rest % 60)
 }
 
