@@ -30,6 +30,9 @@ struct Server {
     /// The most requests the server was handling at one moment.
     max_in_flight: Arc<AtomicUsize>,
     seen: Arc<Mutex<Vec<Seen>>>,
+    /// Connections accepted, and connections the client has closed since.
+    accepted: Arc<AtomicUsize>,
+    closed: Arc<AtomicUsize>,
 }
 
 /// A thread-per-connection HTTP/1.1 server with keep-alive, just enough for these tests.
@@ -50,15 +53,24 @@ fn serve_with(
     let max_in_flight = Arc::new(AtomicUsize::new(0));
     let seen = Arc::new(Mutex::new(Vec::new()));
     let script: Arc<Script> = Arc::new(script);
+    let (accepted, closed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let (h, f, m, s) = (hits.clone(), in_flight.clone(), max_in_flight.clone(), seen.clone());
+    let (a, c) = (accepted.clone(), closed.clone());
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
+            a.fetch_add(1, Ordering::SeqCst);
             let (hits, in_flight, max_in_flight, seen, script) =
                 (h.clone(), f.clone(), m.clone(), s.clone(), script.clone());
+            let closed = c.clone();
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut writer = stream;
-                while let Some(request) = read_request(&mut reader) {
+                loop {
+                    let Some(request) = read_request(&mut reader) else {
+                        // The client closed the connection (or sent garbage).
+                        closed.fetch_add(1, Ordering::SeqCst);
+                        return;
+                    };
                     let n = hits.fetch_add(1, Ordering::SeqCst);
                     let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                     max_in_flight.fetch_max(now, Ordering::SeqCst);
@@ -79,7 +91,7 @@ fn serve_with(
             });
         }
     });
-    Server { url, hits, max_in_flight, seen }
+    Server { url, hits, max_in_flight, seen, accepted, closed }
 }
 
 fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Seen> {
@@ -658,4 +670,95 @@ fn a_server_that_answers_every_request_twice_never_hands_a_call_another_call_s_a
         }
     }
     assert!(not_their_own.is_empty(), "{} of 20 calls: {not_their_own:#?}", not_their_own.len());
+}
+
+/// A connection rests after each exchange (at least 1 ms) before it carries another
+/// request; the tests below wait that out.
+const REST: Duration = Duration::from_millis(20);
+
+const REPORT: &str = r#"{"SmsSdkAppId":"1400000001","SerialNo":"1"}"#;
+
+#[test]
+fn a_freed_client_leaves_its_connection_to_the_next_client() {
+    let server = serve(|_, _| (200, ok_body(), Duration::ZERO));
+    for round in 0..5 {
+        let c = client(&server.url, "");
+        c.call("ReportConversion", REPORT).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        drop(c);
+        std::thread::sleep(REST);
+    }
+    assert_eq!(server.hits.load(Ordering::SeqCst), 5);
+    assert_eq!(server.accepted.load(Ordering::SeqCst), 1, "five clients, one after the other, share one connection");
+    assert_eq!(server.closed.load(Ordering::SeqCst), 0, "the connection stays open for the next client");
+}
+
+#[test]
+fn a_handed_over_connection_still_rests_before_its_next_request() {
+    let server = serve(|_, _| (200, ok_body(), Duration::ZERO));
+    let first = client(&server.url, "");
+    first.call("ReportConversion", REPORT).unwrap();
+    drop(first);
+    // At once: the connection is still resting, so the next client opens its own.
+    client(&server.url, "").call("ReportConversion", REPORT).unwrap();
+    assert_eq!(server.accepted.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_client_with_its_own_name_resolver_neither_takes_nor_leaves_connections() {
+    #[derive(Debug)]
+    struct Loopback;
+    impl tcsms::NameResolver for Loopback {
+        fn resolve(&self, _host: &str, port: u16) -> std::io::Result<Vec<std::net::SocketAddr>> {
+            Ok(vec![std::net::SocketAddr::from(([127, 0, 0, 1], port))])
+        }
+    }
+    let server = serve(|_, _| (200, ok_body(), Duration::ZERO));
+    let hooked = |url: &str| {
+        let config = tcsms::Config::from_json(&format!(
+            r#"{{"secret_id":"{SECRET_ID}","secret_key":"{SECRET_KEY}","endpoint":"{url}","timeout_ms":5000}}"#
+        ))
+        .unwrap();
+        Client::with_name_resolver(config, Loopback).unwrap()
+    };
+    // A plain client's connection is left behind, but not to a client with a hook ...
+    let plain = client(&server.url, "");
+    plain.call("ReportConversion", REPORT).unwrap();
+    drop(plain);
+    std::thread::sleep(REST);
+    let first = hooked(&server.url);
+    first.call("ReportConversion", REPORT).unwrap();
+    assert_eq!(server.accepted.load(Ordering::SeqCst), 2, "the hooked client opened its own connection");
+    // ... whose own connection closes with it.
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.closed.load(Ordering::SeqCst) < 1 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(server.closed.load(Ordering::SeqCst), 1, "the hooked client's connection closed when it was freed");
+}
+
+#[test]
+fn freed_clients_leave_at_most_eight_connections() {
+    let server = serve(|_, _| (200, ok_body(), Duration::ZERO));
+    let c = client(&server.url, "");
+    assert_eq!(c.connect_ahead(12, Some(Duration::from_secs(5))).unwrap(), 12);
+    let until = |what: &AtomicUsize, n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while what.load(Ordering::SeqCst) < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    until(&server.accepted, 12);
+    assert_eq!(server.accepted.load(Ordering::SeqCst), 12);
+    drop(c);
+    // At least 4 close at once; other tests of this process hand over connections too,
+    // so more may.
+    until(&server.closed, 4);
+    let closed = server.closed.load(Ordering::SeqCst);
+    assert!(closed >= 4, "only {closed} of 12 closed");
+    std::thread::sleep(REST);
+    if closed < 12 {
+        client(&server.url, "").call("ReportConversion", REPORT).unwrap();
+        assert_eq!(server.accepted.load(Ordering::SeqCst), 12, "the next client took a connection left behind");
+    }
 }

@@ -20,8 +20,25 @@ const LOCAL_HOST_CERT: &str = include_str!("support/certs/local-host.pem");
 const LOCAL_HOST_KEY: &str = include_str!("support/certs/local-host.key");
 
 /// A TLS server on 127.0.0.1 speaking `versions`; it answers every request and records
-/// the kind of each handshake.
+/// the kind of each handshake. It closes each connection after one answer (with
+/// `Connection: close`), so that every client makes its own connection (a freed
+/// client's kept-alive connection would serve the next client, see
+/// [`keep_alive_server`]).
 fn server(versions: &[&'static rustls::SupportedProtocolVersion]) -> (Hostile, Arc<Mutex<Vec<HandshakeKind>>>) {
+    serve(versions, false)
+}
+
+/// As [`server`], keeping connections alive.
+fn keep_alive_server(
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> (Hostile, Arc<Mutex<Vec<HandshakeKind>>>) {
+    serve(versions, true)
+}
+
+fn serve(
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    keep_alive: bool,
+) -> (Hostile, Arc<Mutex<Vec<HandshakeKind>>>) {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -49,8 +66,9 @@ fn server(versions: &[&'static rustls::SupportedProtocolVersion]) -> (Hostile, A
         let mut stream = rustls::Stream::new(&mut tls, &mut s);
         while read_request_from(&mut stream) {
             let envelope = r#"{"Response":{"ReportConversionStatus":{"Code":"ok","Message":"ok"},"RequestId":"tls"}}"#;
-            let answer = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{envelope}", envelope.len());
-            if stream.write_all(answer.as_bytes()).and_then(|()| stream.flush()).is_err() {
+            let close = if keep_alive { "" } else { "Connection: close\r\n" };
+            let answer = format!("HTTP/1.1 200 OK\r\n{close}Content-Length: {}\r\n\r\n{envelope}", envelope.len());
+            if stream.write_all(answer.as_bytes()).and_then(|()| stream.flush()).is_err() || !keep_alive {
                 return;
             }
         }
@@ -76,7 +94,7 @@ fn client(server: &Hostile, ca_file: &std::path::Path) -> Client {
     .expect("client")
 }
 
-/// One call with a new client that is dropped afterwards (which closes its connection).
+/// One call with a new client that is dropped afterwards.
 fn cold_call(server: &Hostile, ca_file: &std::path::Path) {
     let client = client(server, ca_file);
     let answer = client
@@ -112,6 +130,28 @@ fn new_clients_resume_tls13_sessions() {
 #[test]
 fn new_clients_resume_tls12_sessions() {
     new_clients_resume(&[&rustls::version::TLS12], "12");
+}
+
+/// A freed client leaves its connection to the next client that trusts the same roots
+/// (the same `ca_file` content), and only to such a client.
+#[test]
+fn a_freed_client_s_connection_serves_only_clients_trusting_the_same_roots() {
+    let (server, kinds) = keep_alive_server(&[&rustls::version::TLS13]);
+    let first = ca_file("share-first", "share-first");
+    let other = ca_file("share-other", "share-other");
+    // A connection rests (at least 1 ms) after each exchange before it carries another.
+    let rest = || std::thread::sleep(Duration::from_millis(20));
+    cold_call(&server, &first);
+    rest();
+    cold_call(&server, &other);
+    assert_eq!(server.connections(), 2, "other roots, another connection");
+    rest();
+    cold_call(&server, &first);
+    cold_call(&server, &other);
+    assert_eq!(server.connections(), 2, "each later client took the connection its roots made");
+    assert_eq!(kinds.lock().unwrap().clone(), [HandshakeKind::Full; 2]);
+    let _ = std::fs::remove_file(&first);
+    let _ = std::fs::remove_file(&other);
 }
 
 /// Connections opened ahead: three wait after `connect_ahead(3)`, handshaken, the next

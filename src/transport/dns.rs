@@ -54,6 +54,12 @@ impl CachingResolver {
         CachingResolver { inner: Arc::new(inner), cache: Arc::default() }
     }
 
+    /// The system's resolver (not a [`super::NameResolver`] hook): its answers are the
+    /// process's, the same for every client.
+    pub fn is_system(&self) -> bool {
+        Arc::ptr_eq(&self.cache, &SYSTEM_ANSWERS)
+    }
+
     /// Drops every cached address (after a failed connection).
     pub fn forget_all(&self) {
         if let Some(mut cache) = self.lock() {

@@ -23,6 +23,20 @@
 //! resent). A connection goes back to the pool only after a complete HTTP/1.1 answer
 //! without `Connection: close` and with nothing left over.
 //!
+//! A client that is freed leaves its idle connections to the process's later clients (at
+//! most [`MAX_HANDED_OVER`] per endpoint and [`MAX_HANDED_OVER_IN_ALL`] in all, the most
+//! recently used kept): a client that has no rested connection of its own takes one of
+//! those before it opens one, if it would have made that connection the same way: the
+//! same scheme, host and port, the same trusted roots (the same shared rustls
+//! configuration), the same buffers, no proxy and the system's resolver (a
+//! [`super::NameResolver`] hook, which tests use to stand in for DNS, keeps its
+//! connections to its own client). HTTP/1.1 carries no credentials on a connection: each
+//! request is signed on its own. A program that makes a client per request (a CGI-style
+//! handler) then pays for a connection and its TLS handshake once, not per client. The
+//! same checks apply as to a client's own pool, rest included; a handed-over connection
+//! idle for [`MAX_IDLE`] is closed when a client is next freed or comes for it; those
+//! left at exit close with the process.
+//!
 //! # Time limits
 //!
 //! Every step (resolving, connecting, each write and each read) gets the time left until
@@ -59,6 +73,11 @@ pub const MAX_HEAD_BYTES: usize = 64 << 10;
 pub const MIN_SETTLE: Duration = Duration::from_millis(1);
 /// The most a connection rests between exchanges (see [`Connection::settle`]).
 pub const MAX_SETTLE: Duration = Duration::from_millis(500);
+/// The most idle connections freed clients leave to the process's later clients, per
+/// endpoint ...
+pub const MAX_HANDED_OVER: usize = 8;
+/// ... and in all.
+pub const MAX_HANDED_OVER_IN_ALL: usize = 32;
 /// The most header lines a response head may have: proxies and CDNs add many. Memory
 /// stays bounded by [`MAX_HEAD_BYTES`]; this array of borrowed slices lives on the stack.
 pub const MAX_HEADERS: usize = 256;
@@ -136,6 +155,28 @@ pub struct Failed {
     pub written: bool,
 }
 
+/// What a connection was made with that decides whether another client may use it.
+#[derive(Clone)]
+struct ShareKey {
+    /// Scheme, host and port.
+    uri: String,
+    /// The trusted roots: the rustls configuration shared by the clients that trust the
+    /// same roots (held, so that its address is never another configuration's).
+    tls: Arc<rustls::ClientConfig>,
+    output_buffer: usize,
+}
+
+impl ShareKey {
+    fn same(&self, other: &ShareKey) -> bool {
+        self.uri == other.uri && Arc::ptr_eq(&self.tls, &other.tls) && self.output_buffer == other.output_buffer
+    }
+}
+
+/// Idle connections of freed clients, for the process's later clients; the most
+/// recently handed over last. Taken with [`super::lock_soon`]: in a child forked while
+/// another thread held it, clients go on without it.
+static HANDED_OVER: Mutex<Vec<(ShareKey, Connection)>> = Mutex::new(Vec::new());
+
 /// Connections to one endpoint, made through ureq's connector chain.
 pub struct Http {
     /// `Host` of every request: the endpoint's authority.
@@ -148,6 +189,55 @@ pub struct Http {
     config: ureq::config::Config,
     uri: ureq::http::Uri,
     idle: Mutex<Vec<Connection>>,
+    /// Set when this client's connections may serve other clients of the process (no
+    /// proxy, the system's resolver): see the module's notes.
+    share: Option<ShareKey>,
+}
+
+/// Leaves the idle connections to the process's later clients (see the module's notes).
+impl Drop for Http {
+    fn drop(&mut self) {
+        let Some(key) = self.share.take() else { return };
+        let pid = std::process::id();
+        let idle = std::mem::take(&mut *self.pool());
+        let mut left: Vec<Connection> =
+            idle.into_iter().filter(|c| c.pid == pid && c.idle_since.elapsed() < MAX_IDLE).collect();
+        if left.is_empty() {
+            return;
+        }
+        for connection in &mut left {
+            // The last request head (its signature, a token) leaves with its client.
+            connection.transport.buffers().output().zeroize();
+        }
+        let Some(mut list) = super::lock_soon(&HANDED_OVER) else { return };
+        let mut closed: Vec<(ShareKey, Connection)> = Vec::new();
+        let mut i = 0;
+        while i < list.len() {
+            if list[i].1.pid != pid || list[i].1.idle_since.elapsed() >= MAX_IDLE {
+                closed.push(list.remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        list.extend(left.into_iter().map(|connection| (key.clone(), connection)));
+        // The oldest go first: beyond MAX_HANDED_OVER for this endpoint, then beyond
+        // MAX_HANDED_OVER_IN_ALL.
+        let mut excess = list.iter().filter(|(k, _)| k.same(&key)).count().saturating_sub(MAX_HANDED_OVER);
+        let mut i = 0;
+        while excess > 0 {
+            if list[i].0.same(&key) {
+                closed.push(list.remove(i));
+                excess -= 1;
+            } else {
+                i += 1;
+            }
+        }
+        let excess = list.len().saturating_sub(MAX_HANDED_OVER_IN_ALL);
+        closed.extend(list.drain(..excess));
+        drop(list);
+        // Closed outside the lock.
+        drop(closed);
+    }
 }
 
 impl std::fmt::Debug for Http {
@@ -212,6 +302,11 @@ impl Http {
     ) -> Result<Http, ureq::Error> {
         let uri: ureq::http::Uri =
             url.parse().map_err(|e: ureq::http::uri::InvalidUri| ureq::Error::BadUri(e.to_string()))?;
+        let share = (config.proxy().is_none() && resolver.is_system()).then(|| ShareKey {
+            uri: uri.to_string(),
+            tls: Arc::clone(tls.config()),
+            output_buffer: config.output_buffer_size(),
+        });
         Ok(Http {
             host: authority.to_owned(),
             user_agent: user_agent.to_owned(),
@@ -220,6 +315,7 @@ impl Http {
             config,
             uri,
             idle: Mutex::new(Vec::new()),
+            share,
         })
     }
 
@@ -304,7 +400,8 @@ impl Http {
     }
 
     /// The most recently used pooled connection that is still good and has rested (and
-    /// true), or a new one (and false).
+    /// true), else such a connection a freed client left (see the module's notes), or a
+    /// new one (and false).
     ///
     /// A connection rests, after an answer, at least twice as long as its slowest
     /// exchange took: an answer to an earlier request that is still on its way (a server that
@@ -322,17 +419,16 @@ impl Http {
                 rested.map(|i| pool.remove(i))
             };
             let Some(mut connection) = taken else { break };
-            // Checked outside the lock: is_open costs syscalls. It is false when the
-            // server closed the connection and also when any byte arrived while it was
-            // idle: an answer nobody asked for, which must not be taken for the next one.
-            if connection.pid == pid
-                && connection.idle_since.elapsed() < MAX_IDLE
-                && connection.transport.buffers().input().is_empty()
-                && connection.transport.is_open()
-            {
+            // Checked outside the lock.
+            if usable(&mut connection, pid) {
                 return Ok((connection, true));
             }
             // Dropped: closes this process's descriptor only (no shutdown(2)).
+        }
+        if let Some(key) = &self.share {
+            if let Some(connection) = handed_over(key, pid) {
+                return Ok((connection, true));
+            }
         }
         Ok((self.connect(pid, deadline, connect_timeout)?, false))
     }
@@ -395,6 +491,36 @@ impl Http {
         }
         Ok(Connection { transport, pid, idle_since: Instant::now(), settle: Duration::ZERO })
     }
+}
+
+/// A connection a freed client left that fits `key`, has rested and is still good (the
+/// checks of [`Http::checkout`]), the most recently used first.
+fn handed_over(key: &ShareKey, pid: u32) -> Option<Connection> {
+    loop {
+        let taken = {
+            let mut list = super::lock_soon(&HANDED_OVER)?;
+            let now = Instant::now();
+            let rested = list
+                .iter()
+                .rposition(|(k, c)| k.same(key) && now.saturating_duration_since(c.idle_since) >= c.settle)?;
+            list.remove(rested).1
+        };
+        let mut connection = taken;
+        if usable(&mut connection, pid) {
+            return Some(connection);
+        }
+    }
+}
+
+/// Opened by this process, idle for less than [`MAX_IDLE`], and nothing waiting to be
+/// read: `is_open` (syscalls, so called outside any lock) is false when the server
+/// closed the connection and also when any byte arrived while it was idle, an answer
+/// nobody asked for, which must not be taken for the next one.
+fn usable(connection: &mut Connection, pid: u32) -> bool {
+    connection.pid == pid
+        && connection.idle_since.elapsed() < MAX_IDLE
+        && connection.transport.buffers().input().is_empty()
+        && connection.transport.is_open()
 }
 
 /// The connector chain: an HTTP CONNECT proxy when one is configured, else TCP

@@ -161,6 +161,12 @@ impl TlsConnector {
     pub(crate) fn new(ca_file: Option<&Path>) -> Result<TlsConnector, Error> {
         Ok(TlsConnector { config: client_config(ca_file)? })
     }
+
+    /// The rustls configuration its connections were made with: shared by the clients
+    /// that trust the same roots, so the same `Arc` means the same trust.
+    pub(crate) fn config(&self) -> &Arc<ClientConfig> {
+        &self.config
+    }
 }
 
 impl<In: Transport> Connector<In> for TlsConnector {

@@ -800,6 +800,54 @@ static void test_fork(const char *endpoint)
     tcsms_client_free(client);
 }
 
+/* fork() after a hand-over: a freed client leaves its kept-alive connection to the      */
+/* process's later clients (issue 21); after fork() only the process that opened it may */
+/* use it, so new clients in parent and child, calling at once, each get their answers. */
+
+static void test_fork_handover(const char *endpoint)
+{
+    const char *options = ",\"timeout_ms\":5000,\"max_retries\":0";
+    tcsms_client *client = make_client(endpoint, DEMO_SECRET_KEY, options);
+    struct timespec rest = {0, 20 * 1000 * 1000}; /* past the connection's rest (>= 1 ms) */
+    char *serial;
+    int go[2];
+    int status = -1;
+    int bad;
+    pid_t child;
+    if (client == NULL)
+        return;
+    serial = send_one(client, "+8613900000001", "2001", PARAMS_DIGITS, 0, "fork after hand-over: before");
+    free(serial);
+    tcsms_client_free(client); /* its connection is left to the next client */
+    nanosleep(&rest, NULL);
+    if (!check(pipe(go) == 0, "fork after hand-over: pipe"))
+        return;
+    child = fork();
+    if (child == 0) {
+        char c;
+        close(go[1]);
+        if (read(go[0], &c, 1) < 0) {
+        }
+        client = make_client(endpoint, DEMO_SECRET_KEY, options);
+        bad = client ? fork_traffic(client, 4, "hand-over child") : -1;
+        tcsms_client_free(client);
+        _exit(bad == 0 ? 0 : 1);
+    }
+    close(go[0]);
+    client = make_client(endpoint, DEMO_SECRET_KEY, options);
+    if (write(go[1], "g", 1) < 0) {
+    }
+    bad = child > 0 && client ? fork_traffic(client, 3, "hand-over parent") : -1;
+    close(go[1]);
+    if (child > 0)
+        waitpid(child, &status, 0);
+    check(bad == 0, "fork after hand-over: the parent's new client got its own answer to each of its %d SendSms",
+          FORK_ROUNDS);
+    check(child > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "fork after hand-over: the child's new client got its own answer to each of its %d SendSms", FORK_ROUNDS);
+    tcsms_client_free(client);
+}
+
 /* ------------------------------------------------------------------------------------ */
 
 
@@ -854,6 +902,7 @@ int main(void)
             test_api_errors(normal.endpoint);
             test_threads(normal.endpoint);
             test_fork(normal.endpoint);
+            test_fork_handover(normal.endpoint);
         }
         emulator_stop(&normal);
 
