@@ -225,7 +225,7 @@ impl CompletionQueue {
             options,
         });
         Ok(CompletionQueue {
-            pid: std::process::id(),
+            pid: crate::process::id(),
             shared,
             taking: Mutex::new(VecDeque::new()),
             threads: Mutex::new(Vec::new()),
@@ -234,7 +234,7 @@ impl CompletionQueue {
 
     /// Whether this is a copy of the queue inherited across `fork()`.
     fn forked(&self) -> bool {
-        std::process::id() != self.pid
+        crate::process::id() != self.pid
     }
 
     pub fn options(&self) -> QueueOptions {

@@ -29,6 +29,7 @@ pub mod events;
 mod ffi;
 mod files;
 mod json_path;
+mod process;
 pub mod provider;
 pub mod ratelimit;
 pub mod ratelimit_store;

@@ -453,7 +453,7 @@ impl SharedLimiter {
             nonce: hasher.finish(),
             created: Instant::now(),
             registered_ms: AtomicU64::new(0),
-            registered_pid: AtomicU32::new(std::process::id()),
+            registered_pid: AtomicU32::new(crate::process::id()),
             sharers: AtomicU32::new(0),
             sharers_at_ms: AtomicU64::new(0),
             down: AtomicBool::new(false),
@@ -623,7 +623,7 @@ impl SharedLimiter {
     fn registration(&self) -> String {
         let now = self.elapsed_ms();
         let last = self.registered_ms.load(Ordering::Relaxed);
-        let pid = std::process::id();
+        let pid = crate::process::id();
         // The child of a fork() is a sharer of its own: it registers at its first call.
         let forked = self.registered_pid.swap(pid, Ordering::Relaxed) != pid;
         if !forked && last != 0 && now < last + REGISTER_INTERVAL_MS {
@@ -673,7 +673,7 @@ impl SharedLimiter {
         let register = self.registration();
         let keys = [format!("{}{}", self.key_prefix, action.name), format!("{}sharers", self.key_prefix)];
         let interval = format!("{interval_us:.6}");
-        let pid = std::process::id();
+        let pid = crate::process::id();
         // A pooled connection may be stale (Redis restarted, the child of a fork): then
         // one more try on a fresh connection.
         for _ in 0..2 {

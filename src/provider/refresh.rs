@@ -188,7 +188,7 @@ impl Drop for Refresher {
     /// the delivery sees `alive` false, or this sees it in progress).
     fn drop(&mut self) {
         self.inner.alive.store(false, Ordering::SeqCst);
-        let me = std::process::id();
+        let me = crate::process::id();
         while self.inner.emitting.load(Ordering::SeqCst) == me {
             std::thread::sleep(Duration::from_millis(1));
         }
@@ -198,7 +198,7 @@ impl Drop for Refresher {
 impl Inner {
     /// Delivers an event unless the client is gone.
     fn emit(&self, event: &str) {
-        self.emitting.store(std::process::id(), Ordering::SeqCst);
+        self.emitting.store(crate::process::id(), Ordering::SeqCst);
         if self.alive.load(Ordering::SeqCst) {
             self.observer.emit(event);
         }
@@ -210,7 +210,7 @@ impl Inner {
     }
 
     fn running(&self, state: &State) -> bool {
-        state.in_flight == Some(std::process::id())
+        state.in_flight == Some(crate::process::id())
     }
 
     /// The error of a call that found no valid keys after `error`.
@@ -228,7 +228,7 @@ impl Inner {
 
     /// Starts a refresh thread; `state` is locked.
     fn start(inner: &Arc<Inner>, state: &mut State) {
-        state.in_flight = Some(std::process::id());
+        state.in_flight = Some(crate::process::id());
         let worker = Arc::clone(inner);
         let spawned = std::thread::Builder::new().name("tcsms-credentials".into()).spawn(move || worker.refresh());
         if let Err(e) = spawned {

@@ -198,7 +198,7 @@ pub struct Http {
 impl Drop for Http {
     fn drop(&mut self) {
         let Some(key) = self.share.take() else { return };
-        let pid = std::process::id();
+        let pid = crate::process::id();
         let idle = std::mem::take(&mut *self.pool());
         let mut left: Vec<Connection> =
             idle.into_iter().filter(|c| c.pid == pid && c.idle_since.elapsed() < MAX_IDLE).collect();
@@ -381,7 +381,7 @@ impl Http {
         deadline: Instant,
         connect_timeout: Duration,
     ) -> Result<usize, ureq::Error> {
-        let pid = std::process::id();
+        let pid = crate::process::id();
         let count = count.min(MAX_IDLE_CONNECTIONS);
         let mut ready =
             self.pool().iter().filter(|c| c.pid == pid && c.idle_since.elapsed() < MAX_IDLE).count().min(count);
@@ -409,7 +409,7 @@ impl Http {
     /// arrived, and the check below sees it. Without the rest, a caller faster than
     /// the server keeps reading the previous request's answer for ever.
     fn checkout(&self, deadline: Instant, connect_timeout: Duration) -> Result<(Connection, bool), ureq::Error> {
-        let pid = std::process::id();
+        let pid = crate::process::id();
         loop {
             let taken = {
                 let mut pool = self.pool();
@@ -441,7 +441,7 @@ impl Http {
             // just used): the least recently used has rested and is the next one a call
             // can take.
             let ready_at = |c: &Connection| c.idle_since + c.settle;
-            let pid = std::process::id();
+            let pid = crate::process::id();
             let stale = idle.iter().position(|c| c.pid != pid || c.idle_since.elapsed() >= MAX_IDLE);
             let last =
                 stale.unwrap_or_else(|| idle.iter().enumerate().max_by_key(|(_, c)| ready_at(c)).map_or(0, |(i, _)| i));
