@@ -760,43 +760,57 @@ static int fork_traffic(const tcsms_client *client, int who, const char *name)
     return bad;
 }
 
-static void test_fork(const char *endpoint)
+#define FORK_OPTIONS ",\"timeout_ms\":5000,\"max_retries\":0"
+
+/* Forks; parent and child start together and each sends FORK_ROUNDS SMS, with `shared`
+ * (the child with its inherited copy, which it frees), or when it is NULL with a client
+ * each makes after the fork. Checks that each got its own answers. */
+static void fork_and_send(const char *endpoint, tcsms_client *shared, int who, const char *what)
 {
-    tcsms_client *client = make_client(endpoint, DEMO_SECRET_KEY, ",\"timeout_ms\":5000,\"max_retries\":0");
-    char *serial;
+    tcsms_client *client;
     int go[2];
     int status = -1;
     int bad;
     pid_t child;
-    if (client == NULL)
+    if (!check(pipe(go) == 0, "%s: pipe", what))
         return;
-    /* One call first, so that the pool holds a connection when the process forks. */
-    serial = send_one(client, "+8613900000000", "2001", PARAMS_DIGITS, 0, "fork: before");
-    free(serial);
-    if (!check(pipe(go) == 0, "fork: pipe")) {
-        tcsms_client_free(client);
-        return;
-    }
     child = fork();
     if (child == 0) {
         char c;
         close(go[1]);
         if (read(go[0], &c, 1) < 0) { /* start together with the parent */
         }
-        bad = fork_traffic(client, 2, "fork child");
+        client = shared ? shared : make_client(endpoint, DEMO_SECRET_KEY, FORK_OPTIONS);
+        bad = client ? fork_traffic(client, who + 1, "child") : -1;
         tcsms_client_free(client);
         _exit(bad == 0 ? 0 : 1);
     }
     close(go[0]);
+    client = shared ? shared : make_client(endpoint, DEMO_SECRET_KEY, FORK_OPTIONS);
     if (write(go[1], "g", 1) < 0) {
     }
-    bad = child > 0 ? fork_traffic(client, 1, "fork parent") : -1;
+    bad = child > 0 && client ? fork_traffic(client, who, "parent") : -1;
     close(go[1]);
     if (child > 0)
         waitpid(child, &status, 0);
-    check(bad == 0, "fork: the parent got its own answer to each of its %d SendSms (%d not)", FORK_ROUNDS, bad);
+    check(bad == 0, "%s: the parent got its own answer to each of its %d SendSms", what, FORK_ROUNDS);
     check(child > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
-          "fork: the child, calling at the same time, got its own answer to each of its %d SendSms", FORK_ROUNDS);
+          "%s: the child, calling at the same time, got its own answer to each of its %d SendSms", what,
+          FORK_ROUNDS);
+    if (!shared)
+        tcsms_client_free(client);
+}
+
+static void test_fork(const char *endpoint)
+{
+    tcsms_client *client = make_client(endpoint, DEMO_SECRET_KEY, FORK_OPTIONS);
+    char *serial;
+    if (client == NULL)
+        return;
+    /* One call first, so that the pool holds a connection when the process forks. */
+    serial = send_one(client, "+8613900000000", "2001", PARAMS_DIGITS, 0, "fork: before");
+    free(serial);
+    fork_and_send(endpoint, client, 1, "fork");
     tcsms_client_free(client);
 }
 
@@ -806,46 +820,16 @@ static void test_fork(const char *endpoint)
 
 static void test_fork_handover(const char *endpoint)
 {
-    const char *options = ",\"timeout_ms\":5000,\"max_retries\":0";
-    tcsms_client *client = make_client(endpoint, DEMO_SECRET_KEY, options);
+    tcsms_client *client = make_client(endpoint, DEMO_SECRET_KEY, FORK_OPTIONS);
     struct timespec rest = {0, 20 * 1000 * 1000}; /* past the connection's rest (>= 1 ms) */
     char *serial;
-    int go[2];
-    int status = -1;
-    int bad;
-    pid_t child;
     if (client == NULL)
         return;
     serial = send_one(client, "+8613900000001", "2001", PARAMS_DIGITS, 0, "fork after hand-over: before");
     free(serial);
     tcsms_client_free(client); /* its connection is left to the next client */
     nanosleep(&rest, NULL);
-    if (!check(pipe(go) == 0, "fork after hand-over: pipe"))
-        return;
-    child = fork();
-    if (child == 0) {
-        char c;
-        close(go[1]);
-        if (read(go[0], &c, 1) < 0) {
-        }
-        client = make_client(endpoint, DEMO_SECRET_KEY, options);
-        bad = client ? fork_traffic(client, 4, "hand-over child") : -1;
-        tcsms_client_free(client);
-        _exit(bad == 0 ? 0 : 1);
-    }
-    close(go[0]);
-    client = make_client(endpoint, DEMO_SECRET_KEY, options);
-    if (write(go[1], "g", 1) < 0) {
-    }
-    bad = child > 0 && client ? fork_traffic(client, 3, "hand-over parent") : -1;
-    close(go[1]);
-    if (child > 0)
-        waitpid(child, &status, 0);
-    check(bad == 0, "fork after hand-over: the parent's new client got its own answer to each of its %d SendSms",
-          FORK_ROUNDS);
-    check(child > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
-          "fork after hand-over: the child's new client got its own answer to each of its %d SendSms", FORK_ROUNDS);
-    tcsms_client_free(client);
+    fork_and_send(endpoint, NULL, 3, "fork after hand-over, a new client in each");
 }
 
 /* ------------------------------------------------------------------------------------ */
