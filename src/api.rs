@@ -163,6 +163,110 @@ pub fn answer_keys(body: &[u8], fields: &[&str], numbers_in: Option<&str>) -> Op
     Some(keys)
 }
 
+/// [`parse_envelope_head`] and [`answer_keys`] of one body, in one pass over it when it
+/// is a well-formed answer (every real one): the same results as calling both, which
+/// each read the whole body. `None` when the body is no envelope; the keys are `None`
+/// when [`answer_keys`] would say so.
+pub fn parse_answer(
+    body: &[u8],
+    fields: &[&str],
+    numbers_in: Option<&str>,
+) -> Option<(ResponseHead, Option<AnswerKeys>)> {
+    use serde::de::{DeserializeSeed, Error as _, IgnoredAny};
+
+    #[derive(Deserialize)]
+    struct Entry {
+        #[serde(rename = "PhoneNumber", default)]
+        phone_number: Option<String>,
+    }
+
+    /// `Error` as [`ResponseHead`] reads it: an object or null.
+    #[derive(Deserialize)]
+    struct ErrorField(#[serde(deserialize_with = "optional_object")] Option<ApiError>);
+
+    #[derive(Clone, Copy)]
+    struct Seed<'s> {
+        fields: &'s [&'s str],
+        numbers_in: Option<&'s str>,
+    }
+
+    /// `Response`: the head's fields (each at most once, as the derived parser wants)
+    /// and the keys.
+    impl<'de> DeserializeSeed<'de> for Seed<'_> {
+        type Value = (ResponseHead, AnswerKeys);
+        fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+            deserializer.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Seed<'_> {
+        type Value = (ResponseHead, AnswerKeys);
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut keys = AnswerKeys::default();
+            let (mut error, mut request_id) = (None, None);
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if let Some(i) = self.fields.iter().position(|f| *f == key) {
+                    keys.present |= 1 << i;
+                }
+                if key == "Error" {
+                    if error.is_some() {
+                        return Err(A::Error::duplicate_field("Error"));
+                    }
+                    error = Some(map.next_value::<ErrorField>()?.0);
+                } else if key == "RequestId" {
+                    if request_id.is_some() {
+                        return Err(A::Error::duplicate_field("RequestId"));
+                    }
+                    request_id = Some(map.next_value::<Option<String>>()?);
+                } else if Some(&*key) == self.numbers_in {
+                    let entries: Vec<Entry> = map.next_value()?;
+                    keys.numbers = entries.into_iter().map(|e| e.phone_number).collect();
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok((ResponseHead { error: error.flatten(), request_id: request_id.flatten() }, keys))
+        }
+    }
+
+    /// The envelope: exactly one `Response`, other keys skipped.
+    struct Envelope<'s>(Seed<'s>);
+
+    impl<'de> Visitor<'de> for Envelope<'_> {
+        type Value = (ResponseHead, AnswerKeys);
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut response = None;
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if key == "Response" {
+                    if response.is_some() {
+                        return Err(A::Error::duplicate_field("Response"));
+                    }
+                    response = Some(map.next_value_seed(self.0)?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            response.ok_or_else(|| A::Error::missing_field("Response"))
+        }
+    }
+
+    let fields = &fields[..fields.len().min(64)];
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let parsed = serde::Deserializer::deserialize_map(&mut de, Envelope(Seed { fields, numbers_in }));
+    match parsed.and_then(|parsed| de.end().map(|()| parsed)) {
+        Ok((head, keys)) => Some((head, Some(keys))),
+        // Something the two parsers may judge differently (an answer whose number list
+        // is no list, a repeated field): ask each.
+        Err(_) => Some((parse_envelope_head(body)?, answer_keys(body, fields, numbers_in))),
+    }
+}
+
 /// Deserializes `T` from a JSON object only (never from an array).
 fn object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<T, D::Error> {
     struct ObjectVisitor<T>(PhantomData<T>);
@@ -319,6 +423,44 @@ mod tests {
         assert!(parse_envelope_head(ok).unwrap().error.is_none());
         assert!(parse_envelope_head(b"<html>").is_none());
         assert!(parse_envelope_head(br#"{"NotResponse":1}"#).is_none());
+    }
+
+    #[test]
+    fn one_pass_reads_what_the_head_and_keys_parsers_read() {
+        let fields = ["SendStatusSet", "Other"];
+        for body in [
+            &br#"{"Response":{"SendStatusSet":[{"PhoneNumber":"+8613800000000"},{}],"RequestId":"r"}}"#[..],
+            br#"{"Response":{"Error":{"Code":"X","Message":"m"},"RequestId":"r"},"Extra":[1,{"a":2}]}"#,
+            br#"{"Response":{"Error":null,"RequestId":null,"Other":1}}"#,
+            br#"{"Response":{"Re\u0071uestId":"escaped","SendStatusSet":[]}}"#,
+            br#"{"Response":{"SendStatusSet":"not a list","RequestId":"r"}}"#,
+            br#"{"Response":{"SendStatusSet":[1,2],"RequestId":"r"}}"#,
+            br#"{"Response":{"RequestId":"a","RequestId":"b"}}"#,
+            br#"{"Response":{"Error":null,"Error":{"Code":"X"}}}"#,
+            br#"{"Response":{"RequestId":"a"},"Response":{"RequestId":"b"}}"#,
+            br#"{"Response":{"Error":["AuthFailure","m"],"RequestId":"r"}}"#,
+            br#"{"Response":{"Error":{"Message":"no code"}}}"#,
+            br#"{"Response":{"RequestId":7}}"#,
+            br#"{"Response":[null,"id"]}"#,
+            br#"{"Response":{}} trailing"#,
+            br#"{"NotResponse":1}"#,
+            br#"[[]]"#,
+            b"<html>",
+            b"",
+        ] {
+            let shown = String::from_utf8_lossy(body);
+            let head = parse_envelope_head(body);
+            let keys = answer_keys(body, &fields, Some("SendStatusSet"));
+            match parse_answer(body, &fields, Some("SendStatusSet")) {
+                None => assert!(head.is_none(), "{shown}: the head parser reads it"),
+                Some((one_head, one_keys)) => {
+                    let head = head.unwrap_or_else(|| panic!("{shown}: only the one pass reads it"));
+                    assert_eq!(one_head.error, head.error, "{shown}");
+                    assert_eq!(one_head.request_id, head.request_id, "{shown}");
+                    assert_eq!(one_keys, keys, "{shown}");
+                }
+            }
+        }
     }
 
     #[test]

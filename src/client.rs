@@ -493,8 +493,14 @@ impl Client {
             let message = format!("HTTP status {status} from {}: {shown}", self.config.endpoint.url);
             return Err(Failure::new(reach, Error::local(ErrorKind::HttpStatus, codes::HTTP_STATUS, message)));
         }
-        let answer = interpret_answer(answer, || self.secrets(signer))?;
-        match answer_misfit(action, body, answer.as_bytes()) {
+        // One pass over the answer for both the head and what ties it to its request.
+        let numbers_in = numbers_field(action);
+        let (head, keys) = match api::parse_answer(&answer, action.result_fields, numbers_in) {
+            Some((head, keys)) => (Some(head), keys),
+            None => (None, None),
+        };
+        let answer = interpret_parsed(answer, head, || self.secrets(signer))?;
+        match answer_misfit(action, body, keys) {
             None => Ok(answer),
             Some(why) => Err(Failure::new(
                 Reach::MaybeActed,
@@ -655,9 +661,21 @@ fn check_request_json(json: &str) -> Result<&str, Error> {
     Ok(trimmed)
 }
 
-/// Turns a 200 answer into the body (success) or the service's error.
+/// [`interpret_parsed`], parsing the head itself.
+#[cfg(test)]
 fn interpret_answer<'a>(answer: Vec<u8>, secrets: impl Fn() -> Vec<&'a str>) -> Result<String, Failure> {
-    let Some(head) = api::parse_envelope_head(&answer) else {
+    let head = api::parse_envelope_head(&answer);
+    interpret_parsed(answer, head, secrets)
+}
+
+/// Turns a 200 answer into the body (success) or the service's error, given its
+/// envelope's head (`None`: the answer is no envelope).
+fn interpret_parsed<'a>(
+    answer: Vec<u8>,
+    head: Option<api::ResponseHead>,
+    secrets: impl Fn() -> Vec<&'a str>,
+) -> Result<String, Failure> {
+    let Some(head) = head else {
         return Err(Failure::new(
             Reach::MaybeActed,
             decode_error("answer is not the service's JSON envelope {\"Response\":{...}}".into(), &answer, &secrets()),
@@ -687,18 +705,25 @@ fn interpret_answer<'a>(answer: Vec<u8>, secrets: impl Fn() -> Vec<&'a str>) -> 
     }
 }
 
+/// The array of a success answer that lists the numbers sent to (SendSms and
+/// SendMultiGlobalSms).
+fn numbers_field(action: &Action) -> Option<&'static str> {
+    match action.name {
+        "SendSms" => Some("SendStatusSet"),
+        "SendMultiGlobalSms" => Some("SendMultiStatusSet"),
+        _ => None,
+    }
+}
+
 /// Why a success answer does not fit the request `body` of `action`, or `None` when it
 /// does: it must have the action's result fields, and for SendSms and
 /// SendMultiGlobalSms list only numbers that were in the request. HTTP/1.1 carries no
 /// request identity: this is what the client can check that an answer is its own (an
-/// answer to another request on a desynchronised connection, say).
-fn answer_misfit(action: &Action, body: &[u8], answer: &[u8]) -> Option<String> {
-    let numbers_in = match action.name {
-        "SendSms" => Some("SendStatusSet"),
-        "SendMultiGlobalSms" => Some("SendMultiStatusSet"),
-        _ => None,
-    };
-    let Some(keys) = api::answer_keys(answer, action.result_fields, numbers_in) else {
+/// answer to another request on a desynchronised connection, say). `keys`: what
+/// [`api::parse_answer`] read of the answer.
+fn answer_misfit(action: &Action, body: &[u8], keys: Option<api::AnswerKeys>) -> Option<String> {
+    let numbers_in = numbers_field(action);
+    let Some(keys) = keys else {
         return Some(format!("its {} is not a list of objects", numbers_in.unwrap_or("Response")));
     };
     if let Some((_, missing)) = action.result_fields.iter().enumerate().find(|(i, _)| keys.present & (1 << i) == 0) {

@@ -1,14 +1,26 @@
-//! The response envelope parsers: `api::parse_envelope_head` (every answer goes through it),
-//! the typed ReportConversion envelope, and the error envelope built from what they find.
+//! The response envelope parsers: `api::parse_envelope_head`, `api::parse_answer` (every
+//! answer goes through it: the head and the answer's keys in one pass, which must read
+//! what `parse_envelope_head` and `api::answer_keys` read), the typed ReportConversion
+//! envelope, and the error envelope built from what they find.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use tcsms::api::{parse_envelope_head, Envelope, ReportConversionResponse};
+use tcsms::api::{answer_keys, parse_answer, parse_envelope_head, Envelope, ReportConversionResponse};
 use tcsms::Error;
 
 fuzz_target!(|data: &[u8]| {
     let head = parse_envelope_head(data);
+    let fields = ["SendStatusSet", "ReportConversionStatus"];
+    match (parse_answer(data, &fields, Some("SendStatusSet")), &head) {
+        (None, None) => {}
+        (Some((one, keys)), Some(head)) => {
+            assert_eq!(one.error, head.error, "the one pass read another Error");
+            assert_eq!(one.request_id, head.request_id, "the one pass read another RequestId");
+            assert_eq!(keys, answer_keys(data, &fields, Some("SendStatusSet")), "the one pass read other keys");
+        }
+        (one, _) => panic!("only one of the parsers read it as an envelope (the one pass: {})", one.is_some()),
+    }
     let _ = serde_json::from_slice::<Envelope<ReportConversionResponse>>(data);
     let Some(head) = head else { return };
     // What was accepted is a JSON object with a `Response` object. The head parser skips
