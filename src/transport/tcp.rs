@@ -95,9 +95,16 @@ impl std::fmt::Debug for TcpTransport {
 }
 
 /// The socket timeout for an operation with `timeout` left: Err when none is left.
+/// Above one second it is rounded down to a multiple of [`super::http::TIMEOUT_STEP`],
+/// as the pool rounds what a call has left: the TLS layer above passes on what is left
+/// to the microsecond, which would reset both socket timeouts (two `setsockopt`) on
+/// every call over TLS; rounded, they repeat and are not set again. Rounding down
+/// never makes a wait longer than its limit.
 fn socket_timeout(timeout: NextTimeout) -> Result<Option<Duration>, Error> {
+    let step = super::http::TIMEOUT_STEP;
     match limit(timeout) {
         Some(left) if left.is_zero() => Err(Error::Timeout(timeout.reason)),
+        Some(left) if left > Duration::from_secs(1) => Ok(Some(step * (left.as_nanos() / step.as_nanos()) as u32)),
         other => Ok(other),
     }
 }
@@ -222,6 +229,23 @@ mod tests {
         // The probe only peeked: the byte is still there to read.
         assert!(transport.await_input(within(Duration::from_secs(1))).unwrap());
         assert_eq!(transport.buffers().input(), b"x");
+    }
+
+    #[test]
+    fn socket_timeouts_above_a_second_are_whole_steps() {
+        let left = |d: Duration| NextTimeout {
+            after: Remaining::Exact(d),
+            reason: Timeout::Global,
+            per_read: None,
+            per_write: None,
+        };
+        let step = super::super::http::TIMEOUT_STEP;
+        // What a TLS layer passes on: a whole step less a few microseconds.
+        let ragged = step * 49 - Duration::from_micros(12);
+        assert_eq!(socket_timeout(left(ragged)).unwrap(), Some(step * 48));
+        assert_eq!(socket_timeout(left(step * 49)).unwrap(), Some(step * 49));
+        assert_eq!(socket_timeout(left(Duration::from_millis(900))).unwrap(), Some(Duration::from_millis(900)));
+        assert!(socket_timeout(left(Duration::ZERO)).is_err());
     }
 
     #[test]
