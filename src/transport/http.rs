@@ -199,7 +199,9 @@ impl Drop for Http {
     fn drop(&mut self) {
         let Some(key) = self.share.take() else { return };
         let pid = crate::process::id();
-        let idle = std::mem::take(&mut *self.pool());
+        // No lock: `&mut self` is the only access (a lock another thread held when the
+        // process forked would never come free in the child).
+        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner()));
         let mut left: Vec<Connection> =
             idle.into_iter().filter(|c| c.pid == pid && c.idle_since.elapsed() < MAX_IDLE).collect();
         if left.is_empty() {
