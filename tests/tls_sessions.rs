@@ -139,13 +139,19 @@ fn a_freed_client_s_connection_serves_only_clients_trusting_the_same_roots() {
     let (server, kinds) = keep_alive_server(&[&rustls::version::TLS13]);
     let first = ca_file("share-first", "share-first");
     let other = ca_file("share-other", "share-other");
-    // A connection rests (at least 1 ms) after each exchange before it carries another.
-    let rest = || std::thread::sleep(Duration::from_millis(20));
-    cold_call(&server, &first);
-    rest();
-    cold_call(&server, &other);
+    // A connection rests after each exchange (twice the exchange, at least 1 ms) before
+    // it carries another: wait that out, whatever a slow run makes of it.
+    let timed = |ca_file: &std::path::Path| {
+        let started = std::time::Instant::now();
+        cold_call(&server, ca_file);
+        started.elapsed()
+    };
+    let rest = |slowest: Duration| std::thread::sleep(Duration::from_millis(20).max(slowest * 4));
+    let first_took = timed(&first);
+    rest(first_took);
+    let other_took = timed(&other);
     assert_eq!(server.connections(), 2, "other roots, another connection");
-    rest();
+    rest(first_took.max(other_took));
     cold_call(&server, &first);
     cold_call(&server, &other);
     assert_eq!(server.connections(), 2, "each later client took the connection its roots made");
