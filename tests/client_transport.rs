@@ -703,7 +703,8 @@ fn a_freed_client_leaves_its_connection_to_the_next_client() {
 
 #[test]
 fn a_handed_over_connection_still_rests_before_its_next_request() {
-    let server = serve(|_, _| (200, ok_body(), Duration::ZERO));
+    // A slow answer (200 ms) makes the connection rest twice that long.
+    let server = serve(|_, _| (200, ok_body(), Duration::from_millis(200)));
     let first = client(&server.url, "");
     first.call("ReportConversion", REPORT).unwrap();
     drop(first);
