@@ -202,8 +202,7 @@ impl Drop for Http {
         // No lock: `&mut self` is the only access (a lock another thread held when the
         // process forked would never come free in the child).
         let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner()));
-        let mut left: Vec<Connection> =
-            idle.into_iter().filter(|c| c.pid == pid && c.idle_since.elapsed() < MAX_IDLE).collect();
+        let mut left: Vec<Connection> = idle.into_iter().filter(|c| c.fresh(pid)).collect();
         if left.is_empty() {
             return;
         }
@@ -215,7 +214,7 @@ impl Drop for Http {
         let mut closed: Vec<(ShareKey, Connection)> = Vec::new();
         let mut i = 0;
         while i < list.len() {
-            if list[i].1.pid != pid || list[i].1.idle_since.elapsed() >= MAX_IDLE {
+            if !list[i].1.fresh(pid) {
                 closed.push(list.remove(i));
             } else {
                 i += 1;
@@ -259,6 +258,18 @@ struct Connection {
     /// for a while, halving with each later one), from [`MIN_SETTLE`] to
     /// [`MAX_SETTLE`]: it rests at least this long before it carries another request.
     settle: Duration,
+}
+
+impl Connection {
+    /// Opened by process `pid` and idle for less than [`MAX_IDLE`].
+    fn fresh(&self, pid: u32) -> bool {
+        self.pid == pid && self.idle_since.elapsed() < MAX_IDLE
+    }
+
+    /// Its rest after the last exchange is over at `now`.
+    fn rested(&self, now: Instant) -> bool {
+        now.saturating_duration_since(self.idle_since) >= self.settle
+    }
 }
 
 impl Drop for Connection {
@@ -385,8 +396,7 @@ impl Http {
     ) -> Result<usize, ureq::Error> {
         let pid = crate::process::id();
         let count = count.min(MAX_IDLE_CONNECTIONS);
-        let mut ready =
-            self.pool().iter().filter(|c| c.pid == pid && c.idle_since.elapsed() < MAX_IDLE).count().min(count);
+        let mut ready = self.pool().iter().filter(|c| c.fresh(pid)).count().min(count);
         while ready < count {
             if Instant::now() >= deadline {
                 return Err(ureq::Error::Timeout(Timeout::Connect));
@@ -417,7 +427,7 @@ impl Http {
                 let mut pool = self.pool();
                 // One clock read for the whole scan (it runs under the pool's lock).
                 let now = Instant::now();
-                let rested = pool.iter().rposition(|c| now.saturating_duration_since(c.idle_since) >= c.settle);
+                let rested = pool.iter().rposition(|c| c.rested(now));
                 rested.map(|i| pool.remove(i))
             };
             let Some(mut connection) = taken else { break };
@@ -444,7 +454,7 @@ impl Http {
             // can take.
             let ready_at = |c: &Connection| c.idle_since + c.settle;
             let pid = crate::process::id();
-            let stale = idle.iter().position(|c| c.pid != pid || c.idle_since.elapsed() >= MAX_IDLE);
+            let stale = idle.iter().position(|c| !c.fresh(pid));
             let last =
                 stale.unwrap_or_else(|| idle.iter().enumerate().max_by_key(|(_, c)| ready_at(c)).map_or(0, |(i, _)| i));
             if stale.is_none() && ready_at(&connection) >= ready_at(&idle[last]) {
@@ -502,9 +512,7 @@ fn handed_over(key: &ShareKey, pid: u32) -> Option<Connection> {
         let taken = {
             let mut list = super::lock_soon(&HANDED_OVER)?;
             let now = Instant::now();
-            let rested = list
-                .iter()
-                .rposition(|(k, c)| k.same(key) && now.saturating_duration_since(c.idle_since) >= c.settle)?;
+            let rested = list.iter().rposition(|(k, c)| k.same(key) && c.rested(now))?;
             list.remove(rested).1
         };
         let mut connection = taken;
@@ -519,10 +527,7 @@ fn handed_over(key: &ShareKey, pid: u32) -> Option<Connection> {
 /// closed the connection and also when any byte arrived while it was idle, an answer
 /// nobody asked for, which must not be taken for the next one.
 fn usable(connection: &mut Connection, pid: u32) -> bool {
-    connection.pid == pid
-        && connection.idle_since.elapsed() < MAX_IDLE
-        && connection.transport.buffers().input().is_empty()
-        && connection.transport.is_open()
+    connection.fresh(pid) && connection.transport.buffers().input().is_empty() && connection.transport.is_open()
 }
 
 /// The connector chain: an HTTP CONNECT proxy when one is configured, else TCP
@@ -552,10 +557,18 @@ fn remaining(deadline: Instant, cap: Option<Duration>, reason: Timeout) -> NextT
     if let Some(cap) = cap {
         left = left.min(cap);
     }
+    NextTimeout { after: Remaining::Exact(whole_steps(left)), reason, per_read: None, per_write: None }
+}
+
+/// `left`, rounded down to a multiple of [`TIMEOUT_STEP`] when above one second: a socket
+/// timeout set from it then repeats from one call to the next and is not set again.
+/// Rounding down never makes a wait longer than its limit.
+pub(super) fn whole_steps(left: Duration) -> Duration {
     if left > Duration::from_secs(1) {
-        left = TIMEOUT_STEP * (left.as_millis() / TIMEOUT_STEP.as_millis()) as u32;
+        TIMEOUT_STEP * (left.as_millis() / TIMEOUT_STEP.as_millis()) as u32
+    } else {
+        left
     }
-    NextTimeout { after: Remaining::Exact(left), reason, per_read: None, per_write: None }
 }
 
 /// Hands each piece of `request`'s head to `put`, in order, as [`Request`] lays them

@@ -95,17 +95,13 @@ impl std::fmt::Debug for TcpTransport {
 }
 
 /// The socket timeout for an operation with `timeout` left: Err when none is left.
-/// Above one second it is rounded down to a multiple of [`super::http::TIMEOUT_STEP`],
-/// as the pool rounds what a call has left: the TLS layer above passes on what is left
-/// to the microsecond, which would reset both socket timeouts (two `setsockopt`) on
-/// every call over TLS; rounded, they repeat and are not set again. Rounding down
-/// never makes a wait longer than its limit.
+/// In whole steps ([`super::http::whole_steps`]), as the pool rounds what a call has
+/// left: the TLS layer above passes on what is left to the microsecond, which would
+/// reset both socket timeouts (two `setsockopt`) on every call over TLS.
 fn socket_timeout(timeout: NextTimeout) -> Result<Option<Duration>, Error> {
-    let step = super::http::TIMEOUT_STEP;
     match limit(timeout) {
         Some(left) if left.is_zero() => Err(Error::Timeout(timeout.reason)),
-        Some(left) if left > Duration::from_secs(1) => Ok(Some(step * (left.as_nanos() / step.as_nanos()) as u32)),
-        other => Ok(other),
+        other => Ok(other.map(super::http::whole_steps)),
     }
 }
 
