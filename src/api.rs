@@ -95,16 +95,18 @@ pub struct AnswerKeys {
     pub numbers: Vec<Option<String>>,
 }
 
+/// An entry of the number list of an answer, as [`answer_keys`] and [`parse_answer`]
+/// read it.
+#[derive(Deserialize)]
+struct NumberEntry {
+    #[serde(rename = "PhoneNumber", default)]
+    phone_number: Option<String>,
+}
+
 /// Reads [`AnswerKeys`] from a body; `None` when it is not an envelope of that shape
 /// (`numbers_in` present but not an array of objects, say). `fields`: at most 64.
 pub fn answer_keys(body: &[u8], fields: &[&str], numbers_in: Option<&str>) -> Option<AnswerKeys> {
     use serde::de::{DeserializeSeed, IgnoredAny};
-
-    #[derive(Deserialize)]
-    struct Entry {
-        #[serde(rename = "PhoneNumber", default)]
-        phone_number: Option<String>,
-    }
 
     #[derive(Clone, Copy)]
     struct Seed<'s> {
@@ -142,7 +144,7 @@ pub fn answer_keys(body: &[u8], fields: &[&str], numbers_in: Option<&str>) -> Op
                         keys.present |= 1 << i;
                     }
                     if Some(&*key) == self.numbers_in {
-                        let entries: Vec<Entry> = map.next_value()?;
+                        let entries: Vec<NumberEntry> = map.next_value()?;
                         keys.numbers = entries.into_iter().map(|e| e.phone_number).collect();
                     } else {
                         map.next_value::<IgnoredAny>()?;
@@ -173,12 +175,6 @@ pub fn parse_answer(
     numbers_in: Option<&str>,
 ) -> Option<(ResponseHead, Option<AnswerKeys>)> {
     use serde::de::{DeserializeSeed, Error as _, IgnoredAny};
-
-    #[derive(Deserialize)]
-    struct Entry {
-        #[serde(rename = "PhoneNumber", default)]
-        phone_number: Option<String>,
-    }
 
     /// `Error` as [`ResponseHead`] reads it: an object or null.
     #[derive(Deserialize)]
@@ -222,7 +218,7 @@ pub fn parse_answer(
                     }
                     request_id = Some(map.next_value::<Option<String>>()?);
                 } else if Some(&*key) == self.numbers_in {
-                    let entries: Vec<Entry> = map.next_value()?;
+                    let entries: Vec<NumberEntry> = map.next_value()?;
                     keys.numbers = entries.into_iter().map(|e| e.phone_number).collect();
                 } else {
                     map.next_value::<IgnoredAny>()?;

@@ -676,6 +676,15 @@ fn a_server_that_answers_every_request_twice_never_hands_a_call_another_call_s_a
 /// exchange (at least 1 ms), or half its previous rest. The tests below wait that out.
 const REST: Duration = Duration::from_millis(20);
 
+/// Waits (at most 5 s) until `count` reaches `n`: the server's threads count
+/// connections a moment after the client's side is done.
+fn wait_until(count: &AtomicUsize, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while count.load(Ordering::SeqCst) < n && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Waits until a connection whose exchanges all took less than `slowest` has rested
 /// (a slow run, under a sanitizer say, makes every rest longer).
 fn wait_out_the_rest(slowest: Duration) {
@@ -740,10 +749,7 @@ fn a_client_with_its_own_name_resolver_neither_takes_nor_leaves_connections() {
     assert_eq!(server.accepted.load(Ordering::SeqCst), 2, "the hooked client opened its own connection");
     // ... whose own connection closes with it.
     drop(first);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while server.closed.load(Ordering::SeqCst) < 1 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(&server.closed, 1);
     assert_eq!(server.closed.load(Ordering::SeqCst), 1, "the hooked client's connection closed when it was freed");
 }
 
@@ -752,18 +758,12 @@ fn freed_clients_leave_at_most_eight_connections() {
     let server = serve(|_, _| (200, ok_body(), Duration::ZERO));
     let c = client(&server.url, "");
     assert_eq!(c.connect_ahead(12, Some(Duration::from_secs(5))).unwrap(), 12);
-    let until = |what: &AtomicUsize, n: usize| {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while what.load(Ordering::SeqCst) < n && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    };
-    until(&server.accepted, 12);
+    wait_until(&server.accepted, 12);
     assert_eq!(server.accepted.load(Ordering::SeqCst), 12);
     drop(c);
     // At least 4 close at once; other tests of this process hand over connections too,
     // so more may.
-    until(&server.closed, 4);
+    wait_until(&server.closed, 4);
     let closed = server.closed.load(Ordering::SeqCst);
     assert!(closed >= 4, "only {closed} of 12 closed");
     std::thread::sleep(REST);
