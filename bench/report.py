@@ -60,6 +60,8 @@ def peer_of(label: str) -> Optional[str]:
         return IN_PROCESS_LIMITER
     if label.startswith("plain C"):
         return "wrk (event loop)"
+    if label.startswith("what-if"):
+        return "plain C, blocking, prebuilt request"
     if label.startswith("tcsms C"):
         return "plain C, blocking, prebuilt request"
     if label.startswith("tcsms Python"):
@@ -125,7 +127,7 @@ def program_total(path: str) -> Optional[int]:
     return None
 
 
-def callgrind(path: str, calls: int, queued_path: Optional[str] = None) -> List[str]:
+def callgrind(path: str, calls: int, queued_path: Optional[str] = None, generic_path: Optional[str] = None) -> List[str]:
     total = None
     funcs: List[Tuple[int, str]] = []
     with open(path) as f:
@@ -157,10 +159,17 @@ def callgrind(path: str, calls: int, queued_path: Optional[str] = None) -> List[
         f"| outside SHA-256 (issue 13 target: at most 25,000) | {(total - sha) / calls:,.0f} |",
     ]
     queued = program_total(queued_path) if queued_path else None
+    generic = program_total(generic_path) if generic_path else None
+    if generic:
+        out.append(
+            f"| the same calls with `tcsms_call` and the request's JSON (the generic call, as the queue takes it) "
+            f"| {generic / calls:,.0f} ({(generic - total) / calls:+,.0f}) |"
+        )
     if queued:
+        against = f", {(queued - generic) / calls:+,.0f} against `tcsms_call`" if generic else ""
         out.append(
             f"| the same calls through the completion queue (submit, poll, take; 1 worker) "
-            f"| {queued / calls:,.0f} ({(queued - total) / calls:+,.0f}) |"
+            f"| {queued / calls:,.0f} ({(queued - total) / calls:+,.0f}{against}) |"
         )
     out += [
         "",
@@ -256,6 +265,10 @@ def tls_load(path: str) -> Tuple[List[str], Dict[Tuple[str, str], Dict[str, obje
     return order, cells
 
 
+# The plain blocking TLS peer (bench/c/tls_plain.c).
+PLAIN_TLS = "plain C (OpenSSL), blocking"
+
+
 def tls_report(argv: List[str]) -> str:
     rounds, cold_instr = 1, None
     if "--rounds" in argv:
@@ -315,6 +328,7 @@ def tls_report(argv: List[str]) -> str:
 
     c_cold, go_cold = rate_ratio("tcsms C", "official Go SDK", "cold"), cpu_ratio("tcsms C", "official Go SDK", "cold")
     ka8 = rate_ratio("tcsms C", "wrk (event loop)", "ka8")
+    plain_ka8 = rate_ratio(PLAIN_TLS, "wrk (event loop)", "ka8")
     lines += [
         "",
         "| issue 21 target | ratio | target | met |",
@@ -323,6 +337,8 @@ def tls_report(argv: List[str]) -> str:
         f"| tcsms C cold / official Go SDK cold, client CPU per call | {fmt_ratio(go_cold)} | <= 0.5x "
         f"| {verdict(go_cold, 0.5, at_most=True)} |",
         f"| tcsms C keep-alive, 8 callers / wrk -c8 | {fmt_ratio(ka8)} | >= 0.85x | {verdict(ka8, 0.85)} |",
+        f"| (what-if) a blocking client with no library work ({PLAIN_TLS}), 8 threads / wrk -c8 "
+        f"| {fmt_ratio(plain_ka8)} | >= 0.85x | {verdict(plain_ka8, 0.85)} |",
         "",
         "Other ratios of the same run (calls/s; CPU per call in brackets):",
         "",
@@ -331,6 +347,8 @@ def tls_report(argv: List[str]) -> str:
     ]
     pairs = [
         ("tcsms C", "wrk (event loop)"),
+        (PLAIN_TLS, "wrk (event loop)"),
+        ("tcsms C", PLAIN_TLS),
         ("tcsms C", "official Go SDK"),
         ("tcsms Go", "official Go SDK"),
         ("tcsms Python", "official Python SDK"),
@@ -391,6 +409,11 @@ def main() -> None:
         i = argv.index("--limiter-callgrind")
         limiter_counts = (argv[i + 1], argv[i + 2])
         del argv[i : i + 3]
+    cg_generic = None
+    if "--generic-callgrind" in argv:
+        i = argv.index("--generic-callgrind")
+        cg_generic = argv[i + 1]
+        del argv[i : i + 2]
     if "--write" in argv:
         i = argv.index("--write")
         write = argv[i + 1]
@@ -421,6 +444,8 @@ def main() -> None:
     targets = [
         ("8 C threads / plain blocking C, 8 threads", "tcsms C, blocking", "plain C, blocking, prebuilt request", 8, 0.75),
         ("8 C callers, completion queue / plain blocking C", "tcsms C, completion queue", "plain C, blocking, prebuilt request", 8, 0.75),
+        ("(what-if) the same work, one epoll loop / plain blocking C: an event-loop queue's ceiling",
+         "what-if: the same, one epoll loop", "plain C, blocking, prebuilt request", 8, 0.75),
         ("1 C caller / wrk -c1", "tcsms C, blocking", "wrk (event loop)", 1, 0.90),
         ("Python, 1 caller / official Python SDK", "tcsms Python, threads", "official Python SDK", 1, 6.0),
     ]
@@ -438,7 +463,7 @@ def main() -> None:
         met = "n/a" if got is None else ("yes" if got >= want else "no")
         lines.append(f"| {name} | {fmt_ratio(got)} | >= {want}x | {met} |")
     lines += limiter_lines(rows, limiter_counts, calls)
-    lines += [""] + callgrind(cg, calls, cg_queued)
+    lines += [""] + callgrind(cg, calls, cg_queued, cg_generic)
     report = "\n".join(lines) + "\n"
     print(report)
     if write:

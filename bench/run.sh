@@ -9,8 +9,10 @@
 # C (blocking and through the completion queue), Python (threads, asyncio) and Go
 # (GOMAXPROCS=1 and = the core count), the official Python and Go SDKs, and the cost of the
 # rate limiter: tcsms C with the in-process limiter and with the limiter shared through a
-# local redis-server (rate_limit_store); then counts the instructions of one tcsms C call
-# under callgrind. Prints a table with ratios against
+# local redis-server (rate_limit_store); three what-if rows that model tcsms's per-call
+# costs on the plain client, to bound what an event-loop completion queue could reach
+# (bench/c/bench.c `sim-threads`, `sim-loop`); then counts the instructions of one tcsms
+# C call under callgrind (typed, generic, and through the completion queue). Prints a table with ratios against
 # the peers of the same run; --write also puts it into bench/README.md. Every peer is
 # measured in R rounds (the peers alternate within a round) and the median counts, so a
 # burst of load on a shared machine does not decide a ratio.
@@ -32,7 +34,7 @@
 #
 # Needs: nginx, wrk, valgrind, redis-server (apt-get install nginx-light wrk valgrind
 # redis-server), go, python3 with tencentcloud-sdk-python-sms==3.1.153 (pip), cargo build
-# --release; openssl for --tls. Without redis-server the shared limiter row is left out,
+# --release; openssl and libssl-dev (the plain TLS peer) for --tls. Without redis-server the shared limiter row is left out,
 # with a warning.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -61,6 +63,10 @@ tools="nginx wrk valgrind callgrind_annotate go python3 gcc"
 for tool in $tools; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is missing (see bench/README.md)" >&2; exit 1; }
 done
+if [ "$tls" = 1 ] && ! echo '#include <openssl/ssl.h>' | gcc -E - >/dev/null 2>&1; then
+    echo "bench: --tls builds a plain OpenSSL peer: apt-get install libssl-dev" >&2
+    exit 1
+fi
 python3 -c 'import tencentcloud.sms.v20210111' 2>/dev/null ||
     { echo "bench: pip install tencentcloud-sdk-python-sms==3.1.153" >&2; exit 1; }
 
@@ -80,6 +86,7 @@ gcc -O2 -Wall -Wextra -Iinclude bench/c/bench.c -o "$work/cbench" \
     -Ltarget/release -ltcsms -Wl,-rpath,"$root/target/release" -lpthread
 [ "$tls" = 1 ] && gcc -O2 -Wall -Wextra -Iinclude bench/c/cold.c -o "$work/cold" \
     -Ltarget/release -ltcsms -Wl,-rpath,"$root/target/release"
+[ "$tls" = 1 ] && gcc -O2 -Wall -Wextra bench/c/tls_plain.c -o "$work/tls_plain" -lssl -lcrypto -lpthread
 # The Go binding links libtcsms through pkg-config, from an installed prefix (as
 # bindings/go/run-tests.sh does).
 stage="$root/target/go-stage"
@@ -125,10 +132,12 @@ selected() { [ -z "$only" ] || grep -qE -- "$only" <<<"$1"; }
 measure() {
     local label="$1" callers="$2"; shift 2
     local out rate cpu
+    last_cpu=""
     selected "$label" || return 0
     if out=$("$@" 2>"$work/err"); then
         rate=$(sed -n 's/.*rate=\([0-9.]*\).*/\1/p' <<<"$out")
         cpu=$(sed -n 's/.*cpu_us=\([0-9.]*\).*/\1/p' <<<"$out")
+        last_cpu=$cpu
     else
         rate=""; cpu=""
         echo "bench: $label x$callers failed: $(head -c 300 "$work/err")" >&2
@@ -187,7 +196,24 @@ for n in 1 8; do
     measure "wrk (event loop)" "$n" wrk_peer "$n"
     measure "plain C, blocking, prebuilt request" "$n" "${client_pin[@]}" "$work/cbench" plain "$n" "$seconds" "$port"
     measure "tcsms C, blocking" "$n" "${client_pin[@]}" "$work/cbench" tcsms "$n" "$seconds" "$port"
+    tcsms_cpu=$last_cpu
     measure "tcsms C, completion queue" "$n" "${client_pin[@]}" "$work/cbench" async "$n" "$seconds" "$port"
+    # What-if rows (issue 21): the plain client making tcsms's per-call syscalls (the idle
+    # check and the quick ACK of issue 19), first alone, then spinning as much CPU per call
+    # as this round's tcsms C costs beyond them: with blocking threads (a check of the
+    # model: its calls/s should come out near "tcsms C, blocking"), and multiplexed by one
+    # epoll loop (the ceiling of an event-loop completion queue doing tcsms's work), with
+    # and without the quick ACK. See bench/README.md.
+    measure "what-if: plain C + tcsms's syscalls, threads" "$n" \
+        env TCSMS_SIM_WORK_US=0 "${client_pin[@]}" "$work/cbench" sim-threads "$n" "$seconds" "$port"
+    work_us=$(python3 -c "import sys; a, b = sys.argv[1:]; print(max(0.0, float(a) - float(b)) if a and b else 6)" \
+        "${tcsms_cpu:-}" "${last_cpu:-}")
+    measure "what-if: plain C + tcsms's syscalls and CPU, threads" "$n" env TCSMS_SIM_WORK_US="$work_us" \
+        "${client_pin[@]}" "$work/cbench" sim-threads "$n" "$seconds" "$port"
+    measure "what-if: the same, one epoll loop" "$n" env TCSMS_SIM_WORK_US="$work_us" \
+        "${client_pin[@]}" "$work/cbench" sim-loop "$n" "$seconds" "$port"
+    measure "what-if: one epoll loop, no quick ACK" "$n" env TCSMS_SIM_WORK_US="$work_us" TCSMS_SIM_CHECKS=1 \
+        "${client_pin[@]}" "$work/cbench" sim-loop "$n" "$seconds" "$port"
     limiter_peers "$n"
     measure "tcsms Python, threads" "$n" "${client_pin[@]}" python3 bench/python_bench.py tcsms "$n" "$seconds" "$port"
     measure "tcsms Python, asyncio" "$n" "${client_pin[@]}" python3 bench/python_bench.py async "$n" "$seconds" "$port"
@@ -219,9 +245,11 @@ count() {
 }
 : > "$work/cg.txt"
 : > "$work/cga.txt"
+: > "$work/cgc.txt"
 if selected callgrind; then
     echo "callgrind: $calls sequential tcsms C calls, blocking and through the queue..." >&2
     count callgrind cg
+    count callgrind-call cgc
     count callgrind-async cga
 fi
 
@@ -243,6 +271,6 @@ if selected callgrind && [ -n "$redis_url" ]; then
 fi
 
 args=("$results" "$work/cg.txt" "$calls" "$cores" "$work/cga.txt" --rounds "$rounds")
-args+=(--limiter-callgrind "$work/cg-limiter.txt" "$work/cg-shared.txt")
+args+=(--limiter-callgrind "$work/cg-limiter.txt" "$work/cg-shared.txt" --generic-callgrind "$work/cgc.txt")
 [ "$write" = 1 ] && args+=(--write bench/README.md)
 python3 bench/report.py "${args[@]}"

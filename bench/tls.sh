@@ -95,6 +95,8 @@ for round in $(seq "$rounds"); do
     echo "round $round of $rounds" >&2
     for n in 1 8; do
         tls_measure "wrk (event loop)" "ka$n" "$port" wrk_tls "$n" "$port"
+        tls_measure "plain C (OpenSSL), blocking" "ka$n" "$port" \
+            "${client_pin[@]}" "$work/tls_plain" "$n" "$seconds" "$port" "$ca"
         tls_measure "tcsms C" "ka$n" "$port" c_peer tcsms "$n" "$port"
         tls_measure "tcsms Python" "ka$n" "$port" py_peer tcsms "$n" "$port"
         tls_measure "tcsms Go" "ka$n" "$port" go_peer tcsms "$n" "$port"

@@ -11,9 +11,23 @@
  *                                        in flight, collected from one thread with poll()
  *   bench callgrind CALLS 0 PORT         CALLS sequential tcsms calls with callgrind's
  *                                        instrumentation on only around them
+ *   bench callgrind-call CALLS 0 PORT    the same with tcsms_call and the request's JSON (the
+ *                                        generic call, as the completion queue takes it)
  *   bench callgrind-async CALLS 0 PORT   the same through the completion queue (1 worker)
  *   bench cold    THREADS SECONDS PORT   a new client per call: each thread creates a
  *                                        client, makes one call and frees it, in a loop
+ *   bench sim-threads THREADS SECONDS PORT  what-if for issue 21 (not a tcsms row): plain
+ *                                        blocking threads that also make tcsms's per-call
+ *                                        syscalls (the idle check, a recv with MSG_PEEK,
+ *                                        before the request; TCP_QUICKACK after the answer)
+ *                                        and spin TCSMS_SIM_WORK_US µs of CPU per call in
+ *                                        place of tcsms's own work (default 6; bench/run.sh
+ *                                        sets what tcsms C cost beyond the syscalls);
+ *                                        TCSMS_SIM_CHECKS: 1 only the idle check, 2 only
+ *                                        the quick ACK, 0 neither (default 3, both)
+ *   bench sim-loop THREADS SECONDS PORT  the same calls, THREADS in flight, multiplexed by
+ *                                        one thread with epoll: the ceiling of an
+ *                                        event-loop completion queue
  *
  * tcsms clients call http://127.0.0.1:PORT, or the endpoint in TCSMS_BENCH_ENDPOINT
  * (e.g. https://127.0.0.1:PORT) trusting the roots of TCSMS_BENCH_CA_FILE (`ca_file`)
@@ -30,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -57,6 +72,11 @@ static double cpu(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* The line every timed mode prints: N calls in T seconds, with C seconds of CPU. */
+static void report(long n, double t, double c) {
+    printf("calls=%ld seconds=%.3f rate=%.0f cpu_us=%.2f\n", n, t, n / t, 1e6 * c / (double)n);
 }
 
 static void die(const char *what) {
@@ -122,12 +142,138 @@ static void *plain_thread(void *arg) {
     return NULL;
 }
 
+/* ---- sim: plain calls with tcsms's per-call syscalls and CPU, blocking or one epoll loop ---- */
+
+static double work_us = 6.0;
+static int checks = 3; /* TCSMS_SIM_CHECKS: 1 the idle check, 2 the quick ACK, 3 both, 0 neither */
+
+static double iterations_per_us;
+
+/* A fixed amount of CPU work: `n` rounds of xorshift, which the compiler cannot fold. */
+static uint64_t churn(long n) {
+    static volatile uint64_t seed = 88172645463325252ull;
+    uint64_t x = seed;
+    for (long i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    return x;
+}
+
+static volatile uint64_t sink;
+
+/* Busy for about `us` µs of CPU: a counted amount of work, so that a thread preempted in
+   the middle still does all of it (a spin on the clock would count the time other
+   threads ran, one on the thread's CPU clock adds a syscall per turn). */
+static void spin(double us) {
+    if (us > 0) sink = churn((long)(us * iterations_per_us));
+}
+
+static void sim_options(void) {
+    const char *w = getenv("TCSMS_SIM_WORK_US");
+    if (w) work_us = atof(w);
+    const char *c = getenv("TCSMS_SIM_CHECKS");
+    if (c) checks = atoi(c);
+    /* Calibrated in pieces of the size used (one long run ran at another speed). */
+    double best = 1e9;
+    for (int round = 0; round < 5; round++) {
+        double t0 = now();
+        for (int i = 0; i < 2000; i++) sink = churn(2000);
+        double t = now() - t0;
+        if (t < best) best = t;
+    }
+    iterations_per_us = 2000.0 * 2000.0 / (best * 1e6);
+}
+
+/* The idle check tcsms makes before reusing a connection: nothing may wait to be read. */
+static void idle_check(int fd) {
+    if (!(checks & 1)) return;
+    char c;
+    if (recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) != -1) { fprintf(stderr, "sim: bytes on an idle connection\n"); exit(1); }
+}
+
+static void quick_ack(int fd) {
+    if (!(checks & 2)) return;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+}
+
+static void *sim_thread(void *arg) {
+    (void)arg;
+    int fd = plain_connect();
+    long n = 0;
+    while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+        idle_check(fd);
+        plain_call(fd);
+        quick_ack(fd);
+        spin(work_us);
+        n++;
+    }
+    close(fd);
+    atomic_fetch_add(&total, n);
+    return NULL;
+}
+
+/* One answer of the fixed-response server is complete in `buf[0..got)`. */
+static int answer_complete(const char *buf, size_t got) {
+    const char *end = memmem(buf, got, "\r\n\r\n", 4);
+    if (!end) return 0;
+    const char *cl = memmem(buf, (size_t)(end - buf), "Content-Length: ", 16);
+    if (!cl) { fprintf(stderr, "no Content-Length\n"); exit(1); }
+    return got >= (size_t)(end + 4 - buf) + strtoul(cl + 16, NULL, 10);
+}
+
+static long run_sim_loop(int inflight, double seconds) {
+    int ep = epoll_create1(0);
+    int fds[256];
+    size_t got[256] = {0};
+    static char bufs[256][4096];
+    for (int i = 0; i < inflight; i++) {
+        fds[i] = plain_connect();
+        struct epoll_event e = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+        epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &e);
+        idle_check(fds[i]);
+        if (write(fds[i], request, request_len) != (ssize_t)request_len) die("write");
+    }
+    long n = 0;
+    double end = now() + seconds;
+    struct epoll_event ev[64];
+    while (now() < end) {
+        int k = epoll_wait(ep, ev, 64, 100);
+        for (int j = 0; j < k; j++) {
+            int i = (int)ev[j].data.u32;
+            ssize_t r = read(fds[i], bufs[i] + got[i], sizeof bufs[i] - got[i]);
+            if (r <= 0) die("read");
+            got[i] += (size_t)r;
+            if (!answer_complete(bufs[i], got[i])) continue;
+            got[i] = 0;
+            quick_ack(fds[i]);
+            spin(work_us);
+            n++;
+            idle_check(fds[i]);
+            if (write(fds[i], request, request_len) != (ssize_t)request_len) die("write");
+        }
+    }
+    for (int i = 0; i < inflight; i++) close(fds[i]);
+    close(ep);
+    return n;
+}
+
 /* ---- tcsms ---- */
 
 static void tcsms_once(void) {
     char *out = NULL;
     tcsms_status st = tcsms_report_conversion(client, APP, SERIAL, 1700000000, &out);
     if (st != TCSMS_STATUS_OK) { fprintf(stderr, "tcsms: %d %s\n", st, out ? out : ""); exit(1); }
+    tcsms_free(out);
+}
+
+/* The same call through the generic entry point, with the request's JSON. */
+static void tcsms_generic_once(void) {
+    char *out = NULL;
+    tcsms_status st = tcsms_call(client, "ReportConversion", BODY, &out);
+    if (st != TCSMS_STATUS_OK) { fprintf(stderr, "tcsms_call: %d %s\n", st, out ? out : ""); exit(1); }
     tcsms_free(out);
 }
 
@@ -267,7 +413,7 @@ static void *cold_thread(void *arg) {
 
 int main(int argc, char **argv) {
     if (argc != 5) {
-        fprintf(stderr, "usage: bench plain|tcsms|async|cold|callgrind THREADS|CALLS SECONDS PORT\n");
+        fprintf(stderr, "usage: bench plain|tcsms|async|cold|sim-threads|sim-loop|callgrind|callgrind-call|callgrind-async THREADS|CALLS SECONDS PORT\n");
         return 2;
     }
     const char *mode = argv[1];
@@ -275,26 +421,35 @@ int main(int argc, char **argv) {
     double seconds = atof(argv[3]);
     port = atoi(argv[4]);
     build_request();
-    if (strcmp(mode, "plain") != 0) choose_config();
+    if (strcmp(mode, "plain") != 0 && strncmp(mode, "sim-", 4) != 0) choose_config();
 
-    if (strcmp(mode, "callgrind") == 0 || strcmp(mode, "callgrind-async") == 0) {
+    if (strncmp(mode, "callgrind", 9) == 0) {
         int queued = strcmp(mode, "callgrind-async") == 0;
+        void (*once)(void) = strcmp(mode, "callgrind-call") == 0 ? tcsms_generic_once : tcsms_once;
         char *out = NULL;
         new_client();
         if (queued && tcsms_queue_new("{\"workers\":1}", &queue, &out) != TCSMS_STATUS_OK) return 1;
         for (int i = 0; i < 50; i++) /* connection, daily key, DNS cache, worker thread */
-            queued ? (void)run_async_calls(1) : tcsms_once();
+            queued ? (void)run_async_calls(1) : once();
         CALLGRIND_ZERO_STATS;
         CALLGRIND_START_INSTRUMENTATION;
         if (queued)
             run_async_calls(threads);
         else
-            for (int i = 0; i < threads; i++) tcsms_once();
+            for (int i = 0; i < threads; i++) once();
         CALLGRIND_STOP_INSTRUMENTATION;
         if (queued) tcsms_queue_free(queue);
         CALLGRIND_DUMP_STATS_AT("calls");
         tcsms_client_free(client);
         printf("calls=%d\n", threads);
+        return 0;
+    }
+
+    if (strcmp(mode, "sim-loop") == 0) {
+        sim_options();
+        double c0 = cpu(), t0 = now();
+        long n = run_sim_loop(threads < 256 ? threads : 256, seconds);
+        report(n, now() - t0, cpu() - c0);
         return 0;
     }
 
@@ -307,8 +462,7 @@ int main(int argc, char **argv) {
         run_async(threads, 0.2); /* warm-up: workers, connections */
         double c0 = cpu(), t0 = now();
         long n = run_async(threads, seconds);
-        double t = now() - t0, c = cpu() - c0;
-        printf("calls=%ld seconds=%.3f rate=%.0f cpu_us=%.2f\n", n, t, n / t, 1e6 * c / (double)n);
+        report(n, now() - t0, cpu() - c0);
         tcsms_queue_free(queue);
         tcsms_client_free(client);
         return 0;
@@ -317,6 +471,9 @@ int main(int argc, char **argv) {
     void *(*body)(void *) = NULL;
     if (strcmp(mode, "plain") == 0) {
         body = plain_thread;
+    } else if (strcmp(mode, "sim-threads") == 0) {
+        sim_options();
+        body = sim_thread;
     } else if (strcmp(mode, "tcsms") == 0) {
         new_client();
         for (int i = 0; i < 200; i++) tcsms_once();
@@ -337,8 +494,7 @@ int main(int argc, char **argv) {
     atomic_store(&stop, 1);
     for (int i = 0; i < threads; i++) pthread_join(tid[i], NULL);
     double t = now() - t0, c = cpu() - c0;
-    long n = atomic_load(&total);
-    printf("calls=%ld seconds=%.3f rate=%.0f cpu_us=%.2f\n", n, t, n / t, 1e6 * c / (double)n);
+    report(atomic_load(&total), t, c);
     if (client) tcsms_client_free(client);
     return 0;
 }
