@@ -51,33 +51,13 @@
 #include <unistd.h>
 #include <valgrind/callgrind.h>
 
+#include "peer.h"
 #include "tcsms.h"
-
-#define APP "1400000001"
-#define SERIAL "2433:1045710669157053657849499619"
-#define BODY "{\"SmsSdkAppId\":\"" APP "\",\"SerialNo\":\"" SERIAL "\",\"ConversionTime\":1700000000}"
 
 static int port;
 static atomic_int stop;
 static atomic_long total;
 static tcsms_client *client;
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double cpu(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
-/* The line every timed mode prints: N calls in T seconds, with C seconds of CPU. */
-static void report(long n, double t, double c) {
-    printf("calls=%ld seconds=%.3f rate=%.0f cpu_us=%.2f\n", n, t, n / t, 1e6 * c / (double)n);
-}
 
 static void die(const char *what) {
     perror(what);
@@ -89,16 +69,7 @@ static void die(const char *what) {
 static char request[2048];
 static size_t request_len;
 
-static void build_request(void) {
-    request_len = (size_t)snprintf(request, sizeof request,
-        "POST / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
-        "X-TC-Action: ReportConversion\r\nX-TC-Version: 2021-01-11\r\nX-TC-Region: ap-guangzhou\r\n"
-        "X-TC-Timestamp: 1700000000\r\nX-TC-Language: en-US\r\nX-TC-RequestClient: tcsms-bench\r\n"
-        "Authorization: TC3-HMAC-SHA256 Credential=AKIDbench000000000000000000000000000/2023-11-14/sms/tc3_request, "
-        "SignedHeaders=content-type;host;x-tc-action, "
-        "Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\r\n"
-        "Content-Length: %zu\r\n\r\n%s", port, strlen(BODY), BODY);
-}
+static void build_request(void) { request_len = prebuilt_request(request, sizeof request, port); }
 
 static int plain_connect(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
@@ -118,14 +89,8 @@ static void plain_call(int fd) {
         ssize_t n = read(fd, buf + got, sizeof buf - got);
         if (n <= 0) die("read");
         got += (size_t)n;
-        if (!need) {
-            char *end = memmem(buf, got, "\r\n\r\n", 4);
-            if (!end) continue;
-            char *cl = memmem(buf, (size_t)(end - buf), "Content-Length: ", 16);
-            if (!cl) { fprintf(stderr, "no Content-Length\n"); exit(1); }
-            need = (size_t)(end + 4 - buf) + strtoul(cl + 16, NULL, 10);
-        }
-        if (got >= need) return;
+        if (!need) need = answer_length(buf, got);
+        if (need && got >= need) return;
     }
 }
 
@@ -215,15 +180,6 @@ static void *sim_thread(void *arg) {
     return NULL;
 }
 
-/* One answer of the fixed-response server is complete in `buf[0..got)`. */
-static int answer_complete(const char *buf, size_t got) {
-    const char *end = memmem(buf, got, "\r\n\r\n", 4);
-    if (!end) return 0;
-    const char *cl = memmem(buf, (size_t)(end - buf), "Content-Length: ", 16);
-    if (!cl) { fprintf(stderr, "no Content-Length\n"); exit(1); }
-    return got >= (size_t)(end + 4 - buf) + strtoul(cl + 16, NULL, 10);
-}
-
 static long run_sim_loop(int inflight, double seconds) {
     int ep = epoll_create1(0);
     int fds[256];
@@ -246,7 +202,8 @@ static long run_sim_loop(int inflight, double seconds) {
             ssize_t r = read(fds[i], bufs[i] + got[i], sizeof bufs[i] - got[i]);
             if (r <= 0) die("read");
             got[i] += (size_t)r;
-            if (!answer_complete(bufs[i], got[i])) continue;
+            size_t need = answer_length(bufs[i], got[i]);
+            if (!need || got[i] < need) continue;
             got[i] = 0;
             quick_ack(fds[i]);
             spin(work_us);
