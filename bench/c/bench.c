@@ -24,7 +24,10 @@
  *                                        place of tcsms's own work (default 6; bench/run.sh
  *                                        sets what tcsms C cost beyond the syscalls);
  *                                        TCSMS_SIM_CHECKS: 1 only the idle check, 2 only
- *                                        the quick ACK, 0 neither (default 3, both)
+ *                                        the quick ACK, 0 neither (default 3, both);
+ *                                        TCSMS_SIM_REGISTER=1: sim-loop adds and removes
+ *                                        each call's connection from epoll, 2: re-arms it
+ *                                        (EPOLLONESHOT, EPOLL_CTL_MOD) at each send
  *   bench sim-loop THREADS SECONDS PORT  the same calls, THREADS in flight, multiplexed by
  *                                        one thread with epoll: the ceiling of an
  *                                        event-loop completion queue
@@ -111,6 +114,11 @@ static void *plain_thread(void *arg) {
 
 static double work_us = 6.0;
 static int checks = 3; /* TCSMS_SIM_CHECKS: 1 the idle check, 2 the quick ACK, 3 both, 0 neither */
+/* TCSMS_SIM_REGISTER=1: sim-loop registers each call's connection with epoll when it
+   sends and removes it when the answer is in (a connection that goes back to a pool
+   between calls), instead of keeping the connections registered; 2: registered once
+   with EPOLLONESHOT and re-armed (EPOLL_CTL_MOD) at each send. */
+static int register_per_call;
 
 static double iterations_per_us;
 
@@ -140,6 +148,8 @@ static void sim_options(void) {
     if (w) work_us = atof(w);
     const char *c = getenv("TCSMS_SIM_CHECKS");
     if (c) checks = atoi(c);
+    const char *r = getenv("TCSMS_SIM_REGISTER");
+    if (r) register_per_call = atoi(r);
     /* Calibrated in pieces of the size used (one long run ran at another speed). */
     double best = 1e9;
     for (int round = 0; round < 5; round++) {
@@ -187,7 +197,7 @@ static long run_sim_loop(int inflight, double seconds) {
     static char bufs[256][4096];
     for (int i = 0; i < inflight; i++) {
         fds[i] = plain_connect();
-        struct epoll_event e = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+        struct epoll_event e = {.events = EPOLLIN | (register_per_call == 2 ? EPOLLONESHOT : 0), .data.u32 = (uint32_t)i};
         epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &e);
         idle_check(fds[i]);
         if (write(fds[i], request, request_len) != (ssize_t)request_len) die("write");
@@ -205,11 +215,19 @@ static long run_sim_loop(int inflight, double seconds) {
             size_t need = answer_length(bufs[i], got[i]);
             if (!need || got[i] < need) continue;
             got[i] = 0;
+            if (register_per_call == 1) epoll_ctl(ep, EPOLL_CTL_DEL, fds[i], NULL);
             quick_ack(fds[i]);
             spin(work_us);
             n++;
             idle_check(fds[i]);
             if (write(fds[i], request, request_len) != (ssize_t)request_len) die("write");
+            if (register_per_call == 1) {
+                struct epoll_event e = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+                epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &e);
+            } else if (register_per_call == 2) {
+                struct epoll_event e = {.events = EPOLLIN | EPOLLONESHOT, .data.u32 = (uint32_t)i};
+                epoll_ctl(ep, EPOLL_CTL_MOD, fds[i], &e);
+            }
         }
     }
     for (int i = 0; i < inflight; i++) close(fds[i]);
