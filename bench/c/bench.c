@@ -28,6 +28,10 @@
  *                                        TCSMS_SIM_REGISTER=1: sim-loop adds and removes
  *                                        each call's connection from epoll, 2: re-arms it
  *                                        (EPOLLONESHOT, EPOLL_CTL_MOD) at each send
+ *   bench sim-loop-thread THREADS SECONDS PORT  the loop on a thread of its own, the calls
+ *                                        handed over from and back to the caller's thread
+ *                                        (two lists, an eventfd each way): a library's
+ *                                        I/O thread behind a completion queue
  *   bench sim-loop THREADS SECONDS PORT  the same calls, THREADS in flight, multiplexed by
  *                                        one thread with epoll: the ceiling of an
  *                                        event-loop completion queue
@@ -48,6 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -235,6 +240,131 @@ static long run_sim_loop(int inflight, double seconds) {
     return n;
 }
 
+/* sim-loop-thread: the same loop on a thread of its own, as a library's I/O thread would
+   be, with the calls handed over from and back to the caller's thread: submissions and
+   completions go through two lists under one mutex, and an eventfd each way is written
+   once per batch (only while the other side may sleep). */
+
+static struct {
+    pthread_mutex_t lock;
+    int submitted[256], nsubmitted; /* connection indices to send on */
+    int done[256], ndone;           /* connection indices whose answer is in */
+    int to_loop, to_caller;         /* eventfds */
+    atomic_int loop_waiting, caller_waiting;
+    int inflight;
+} handover = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void signal_fd(int fd) {
+    uint64_t one = 1;
+    if (write(fd, &one, sizeof one) != sizeof one) die("eventfd write");
+}
+
+static void drain_fd(int fd) {
+    uint64_t v;
+    if (read(fd, &v, sizeof v) < 0) { /* EAGAIN: nothing to clear */ }
+}
+
+static void *sim_loop_thread(void *arg) {
+    (void)arg;
+    int ep = epoll_create1(0);
+    int fds[256];
+    size_t got[256] = {0};
+    static char bufs[256][4096];
+    struct epoll_event w = {.events = EPOLLIN, .data.u32 = 256};
+    epoll_ctl(ep, EPOLL_CTL_ADD, handover.to_loop, &w);
+    for (int i = 0; i < handover.inflight; i++) {
+        fds[i] = plain_connect();
+        struct epoll_event e = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+        epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &e);
+    }
+    struct epoll_event ev[64];
+    while (!atomic_load(&stop)) {
+        /* Says it may sleep, then looks: a submission queued before the flag was seen
+           is sent now, one after it writes the eventfd. */
+        atomic_store(&handover.loop_waiting, 1);
+        int todo[256], n;
+        pthread_mutex_lock(&handover.lock);
+        n = handover.nsubmitted;
+        memcpy(todo, handover.submitted, sizeof(int) * (size_t)n);
+        handover.nsubmitted = 0;
+        pthread_mutex_unlock(&handover.lock);
+        for (int t = 0; t < n; t++) {
+            idle_check(fds[todo[t]]);
+            if (write(fds[todo[t]], request, request_len) != (ssize_t)request_len) die("write");
+        }
+        int k = epoll_wait(ep, ev, 64, n ? 0 : 100);
+        atomic_store(&handover.loop_waiting, 0);
+        int finished = 0;
+        for (int j = 0; j < k; j++) {
+            int i = (int)ev[j].data.u32;
+            if (i == 256) {
+                drain_fd(handover.to_loop);
+                continue;
+            }
+            ssize_t r = read(fds[i], bufs[i] + got[i], sizeof bufs[i] - got[i]);
+            if (r <= 0) die("read");
+            got[i] += (size_t)r;
+            size_t need = answer_length(bufs[i], got[i]);
+            if (!need || got[i] < need) continue;
+            got[i] = 0;
+            quick_ack(fds[i]);
+            spin(work_us);
+            pthread_mutex_lock(&handover.lock);
+            handover.done[handover.ndone++] = i;
+            pthread_mutex_unlock(&handover.lock);
+            finished++;
+        }
+        if (finished && atomic_load(&handover.caller_waiting)) signal_fd(handover.to_caller);
+    }
+    for (int i = 0; i < handover.inflight; i++) close(fds[i]);
+    close(ep);
+    return NULL;
+}
+
+static long run_sim_loop_thread(int inflight, double seconds) {
+    handover.inflight = inflight;
+    handover.to_loop = eventfd(0, EFD_NONBLOCK);
+    handover.to_caller = eventfd(0, EFD_NONBLOCK);
+    pthread_mutex_lock(&handover.lock);
+    for (int i = 0; i < inflight; i++) handover.submitted[i] = i;
+    handover.nsubmitted = inflight;
+    pthread_mutex_unlock(&handover.lock);
+    pthread_t loop;
+    pthread_create(&loop, NULL, sim_loop_thread, NULL);
+    signal_fd(handover.to_loop);
+    long n = 0;
+    double end = now() + seconds;
+    struct pollfd p = {.fd = handover.to_caller, .events = POLLIN};
+    while (now() < end) {
+        int taken[256], k;
+        pthread_mutex_lock(&handover.lock);
+        k = handover.ndone;
+        memcpy(taken, handover.done, sizeof(int) * (size_t)k);
+        handover.ndone = 0;
+        pthread_mutex_unlock(&handover.lock);
+        if (k == 0) {
+            atomic_store(&handover.caller_waiting, 1);
+            /* Looked again after saying so: a completion queued before it is not missed. */
+            pthread_mutex_lock(&handover.lock);
+            int empty = handover.ndone == 0;
+            pthread_mutex_unlock(&handover.lock);
+            if (empty) poll(&p, 1, 100);
+            atomic_store(&handover.caller_waiting, 0);
+            drain_fd(handover.to_caller);
+            continue;
+        }
+        n += k;
+        pthread_mutex_lock(&handover.lock);
+        memcpy(handover.submitted + handover.nsubmitted, taken, sizeof(int) * (size_t)k);
+        handover.nsubmitted += k;
+        pthread_mutex_unlock(&handover.lock);
+        if (atomic_load(&handover.loop_waiting)) signal_fd(handover.to_loop);
+    }
+    atomic_store(&stop, 1);
+    pthread_join(loop, NULL);
+    return n;
+}
+
 /* ---- tcsms ---- */
 
 static void tcsms_once(void) {
@@ -388,7 +518,7 @@ static void *cold_thread(void *arg) {
 
 int main(int argc, char **argv) {
     if (argc != 5) {
-        fprintf(stderr, "usage: bench plain|tcsms|async|cold|sim-threads|sim-loop|callgrind|callgrind-call|callgrind-async THREADS|CALLS SECONDS PORT\n");
+        fprintf(stderr, "usage: bench plain|tcsms|async|cold|sim-threads|sim-loop|sim-loop-thread|callgrind|callgrind-call|callgrind-async THREADS|CALLS SECONDS PORT\n");
         return 2;
     }
     const char *mode = argv[1];
@@ -420,10 +550,12 @@ int main(int argc, char **argv) {
         return 0;
     }
 
-    if (strcmp(mode, "sim-loop") == 0) {
+    if (strncmp(mode, "sim-loop", 8) == 0) {
         sim_options();
+        int inflight = threads < 255 ? threads : 255;
         double c0 = cpu(), t0 = now();
-        long n = run_sim_loop(threads < 256 ? threads : 256, seconds);
+        long n = strcmp(mode, "sim-loop-thread") == 0 ? run_sim_loop_thread(inflight, seconds)
+                                                      : run_sim_loop(inflight, seconds);
         report(n, now() - t0, cpu() - c0);
         return 0;
     }
