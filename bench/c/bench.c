@@ -102,16 +102,27 @@ static void plain_call(int fd) {
     }
 }
 
-static void *plain_thread(void *arg) {
-    (void)arg;
+static void sim_before(int fd);
+static void sim_after(int fd);
+
+/* One connection's calls until told to stop; with `sim`, tcsms's extra syscalls and CPU
+   around each (the sim rows below). */
+static void call_until_stopped(int sim) {
     int fd = plain_connect();
     long n = 0;
     while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+        if (sim) sim_before(fd);
         plain_call(fd);
+        if (sim) sim_after(fd);
         n++;
     }
     close(fd);
     atomic_fetch_add(&total, n);
+}
+
+static void *plain_thread(void *arg) {
+    (void)arg;
+    call_until_stopped(0);
     return NULL;
 }
 
@@ -179,20 +190,47 @@ static void quick_ack(int fd) {
     setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
 }
 
+/* Before a request: the idle check. */
+static void sim_before(int fd) { idle_check(fd); }
+
+/* After its answer: the quick ACK, then tcsms's CPU. */
+static void sim_after(int fd) {
+    quick_ack(fd);
+    spin(work_us);
+}
+
 static void *sim_thread(void *arg) {
     (void)arg;
-    int fd = plain_connect();
-    long n = 0;
-    while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-        idle_check(fd);
-        plain_call(fd);
-        quick_ack(fd);
-        spin(work_us);
-        n++;
-    }
-    close(fd);
-    atomic_fetch_add(&total, n);
+    call_until_stopped(1);
     return NULL;
+}
+
+/* Connections for a loop, each registered with `ep` (its index as the event's data). */
+static void loop_connections(int ep, int *fds, int count, uint32_t flags) {
+    for (int i = 0; i < count; i++) {
+        fds[i] = plain_connect();
+        struct epoll_event e = {.events = EPOLLIN | flags, .data.u32 = (uint32_t)i};
+        epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &e);
+    }
+}
+
+/* Reads what connection `fd` has into `buf` (`*got` bytes so far); true when that made
+   its answer whole, after which it has had sim_after and `*got` starts again. */
+static int answer_in(int fd, char *buf, size_t size, size_t *got) {
+    ssize_t r = read(fd, buf + *got, size - *got);
+    if (r <= 0) die("read");
+    *got += (size_t)r;
+    size_t need = answer_length(buf, *got);
+    if (!need || *got < need) return 0;
+    *got = 0;
+    sim_after(fd);
+    return 1;
+}
+
+/* Sends the request on `fd`, after the idle check. */
+static void send_request(int fd) {
+    sim_before(fd);
+    if (write(fd, request, request_len) != (ssize_t)request_len) die("write");
 }
 
 static long run_sim_loop(int inflight, double seconds) {
@@ -200,13 +238,8 @@ static long run_sim_loop(int inflight, double seconds) {
     int fds[256];
     size_t got[256] = {0};
     static char bufs[256][4096];
-    for (int i = 0; i < inflight; i++) {
-        fds[i] = plain_connect();
-        struct epoll_event e = {.events = EPOLLIN | (register_per_call == 2 ? EPOLLONESHOT : 0), .data.u32 = (uint32_t)i};
-        epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &e);
-        idle_check(fds[i]);
-        if (write(fds[i], request, request_len) != (ssize_t)request_len) die("write");
-    }
+    loop_connections(ep, fds, inflight, register_per_call == 2 ? EPOLLONESHOT : 0);
+    for (int i = 0; i < inflight; i++) send_request(fds[i]);
     long n = 0;
     double end = now() + seconds;
     struct epoll_event ev[64];
@@ -214,18 +247,10 @@ static long run_sim_loop(int inflight, double seconds) {
         int k = epoll_wait(ep, ev, 64, 100);
         for (int j = 0; j < k; j++) {
             int i = (int)ev[j].data.u32;
-            ssize_t r = read(fds[i], bufs[i] + got[i], sizeof bufs[i] - got[i]);
-            if (r <= 0) die("read");
-            got[i] += (size_t)r;
-            size_t need = answer_length(bufs[i], got[i]);
-            if (!need || got[i] < need) continue;
-            got[i] = 0;
+            if (!answer_in(fds[i], bufs[i], sizeof bufs[i], &got[i])) continue;
             if (register_per_call == 1) epoll_ctl(ep, EPOLL_CTL_DEL, fds[i], NULL);
-            quick_ack(fds[i]);
-            spin(work_us);
             n++;
-            idle_check(fds[i]);
-            if (write(fds[i], request, request_len) != (ssize_t)request_len) die("write");
+            send_request(fds[i]);
             if (register_per_call == 1) {
                 struct epoll_event e = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
                 epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &e);
@@ -254,6 +279,17 @@ static struct {
     int inflight;
 } handover = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+/* Moves the entries of one of the hand-over lists into `out`, under the lock; returns
+   how many. */
+static int take_all(int *list, int *count, int *out) {
+    pthread_mutex_lock(&handover.lock);
+    int n = *count;
+    memcpy(out, list, sizeof(int) * (size_t)n);
+    *count = 0;
+    pthread_mutex_unlock(&handover.lock);
+    return n;
+}
+
 static void signal_fd(int fd) {
     uint64_t one = 1;
     if (write(fd, &one, sizeof one) != sizeof one) die("eventfd write");
@@ -272,26 +308,15 @@ static void *sim_loop_thread(void *arg) {
     static char bufs[256][4096];
     struct epoll_event w = {.events = EPOLLIN, .data.u32 = 256};
     epoll_ctl(ep, EPOLL_CTL_ADD, handover.to_loop, &w);
-    for (int i = 0; i < handover.inflight; i++) {
-        fds[i] = plain_connect();
-        struct epoll_event e = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
-        epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &e);
-    }
+    loop_connections(ep, fds, handover.inflight, 0);
     struct epoll_event ev[64];
     while (!atomic_load(&stop)) {
         /* Says it may sleep, then looks: a submission queued before the flag was seen
            is sent now, one after it writes the eventfd. */
         atomic_store(&handover.loop_waiting, 1);
-        int todo[256], n;
-        pthread_mutex_lock(&handover.lock);
-        n = handover.nsubmitted;
-        memcpy(todo, handover.submitted, sizeof(int) * (size_t)n);
-        handover.nsubmitted = 0;
-        pthread_mutex_unlock(&handover.lock);
-        for (int t = 0; t < n; t++) {
-            idle_check(fds[todo[t]]);
-            if (write(fds[todo[t]], request, request_len) != (ssize_t)request_len) die("write");
-        }
+        int todo[256];
+        int n = take_all(handover.submitted, &handover.nsubmitted, todo);
+        for (int t = 0; t < n; t++) send_request(fds[todo[t]]);
         int k = epoll_wait(ep, ev, 64, n ? 0 : 100);
         atomic_store(&handover.loop_waiting, 0);
         int finished = 0;
@@ -301,14 +326,7 @@ static void *sim_loop_thread(void *arg) {
                 drain_fd(handover.to_loop);
                 continue;
             }
-            ssize_t r = read(fds[i], bufs[i] + got[i], sizeof bufs[i] - got[i]);
-            if (r <= 0) die("read");
-            got[i] += (size_t)r;
-            size_t need = answer_length(bufs[i], got[i]);
-            if (!need || got[i] < need) continue;
-            got[i] = 0;
-            quick_ack(fds[i]);
-            spin(work_us);
+            if (!answer_in(fds[i], bufs[i], sizeof bufs[i], &got[i])) continue;
             pthread_mutex_lock(&handover.lock);
             handover.done[handover.ndone++] = i;
             pthread_mutex_unlock(&handover.lock);
@@ -336,12 +354,8 @@ static long run_sim_loop_thread(int inflight, double seconds) {
     double end = now() + seconds;
     struct pollfd p = {.fd = handover.to_caller, .events = POLLIN};
     while (now() < end) {
-        int taken[256], k;
-        pthread_mutex_lock(&handover.lock);
-        k = handover.ndone;
-        memcpy(taken, handover.done, sizeof(int) * (size_t)k);
-        handover.ndone = 0;
-        pthread_mutex_unlock(&handover.lock);
+        int taken[256];
+        int k = take_all(handover.done, &handover.ndone, taken);
         if (k == 0) {
             atomic_store(&handover.caller_waiting, 1);
             /* Looked again after saying so: a completion queued before it is not missed. */
