@@ -266,9 +266,14 @@ impl Connection {
         self.pid == pid && self.idle_since.elapsed() < MAX_IDLE
     }
 
+    /// When its rest after the last exchange is over.
+    fn rested_at(&self) -> Instant {
+        self.idle_since + self.settle
+    }
+
     /// Its rest after the last exchange is over at `now`.
     fn rested(&self, now: Instant) -> bool {
-        now.saturating_duration_since(self.idle_since) >= self.settle
+        now >= self.rested_at()
     }
 }
 
@@ -452,12 +457,11 @@ impl Http {
             // One of another process or idle too long goes; else the one whose rest ends last (often the one
             // just used): the least recently used has rested and is the next one a call
             // can take.
-            let ready_at = |c: &Connection| c.idle_since + c.settle;
             let pid = crate::process::id();
             let stale = idle.iter().position(|c| !c.fresh(pid));
-            let last =
-                stale.unwrap_or_else(|| idle.iter().enumerate().max_by_key(|(_, c)| ready_at(c)).map_or(0, |(i, _)| i));
-            if stale.is_none() && ready_at(&connection) >= ready_at(&idle[last]) {
+            let last = stale
+                .unwrap_or_else(|| idle.iter().enumerate().max_by_key(|(_, c)| c.rested_at()).map_or(0, |(i, _)| i));
+            if stale.is_none() && connection.rested_at() >= idle[last].rested_at() {
                 drop(idle);
                 drop(connection);
                 return;
