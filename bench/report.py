@@ -60,9 +60,7 @@ def peer_of(label: str) -> Optional[str]:
         return IN_PROCESS_LIMITER
     if label.startswith("plain C"):
         return "wrk (event loop)"
-    if label.startswith("what-if"):
-        return "plain C, blocking, prebuilt request"
-    if label.startswith("tcsms C"):
+    if label.startswith(("tcsms C", "what-if")):
         return "plain C, blocking, prebuilt request"
     if label.startswith("tcsms Python"):
         return "official Python SDK"

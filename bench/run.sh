@@ -9,13 +9,14 @@
 # C (blocking and through the completion queue), Python (threads, asyncio) and Go
 # (GOMAXPROCS=1 and = the core count), the official Python and Go SDKs, and the cost of the
 # rate limiter: tcsms C with the in-process limiter and with the limiter shared through a
-# local redis-server (rate_limit_store); three what-if rows that model tcsms's per-call
+# local redis-server (rate_limit_store); four what-if rows that model tcsms's per-call
 # costs on the plain client, to bound what an event-loop completion queue could reach
 # (bench/c/bench.c `sim-threads`, `sim-loop`); then counts the instructions of one tcsms
-# C call under callgrind (typed, generic, and through the completion queue). Prints a table with ratios against
-# the peers of the same run; --write also puts it into bench/README.md. Every peer is
-# measured in R rounds (the peers alternate within a round) and the median counts, so a
-# burst of load on a shared machine does not decide a ratio.
+# C call under callgrind (typed, generic, and through the completion queue). Prints a
+# table with ratios against the peers of the same run; --write also puts it into
+# bench/README.md. Every peer is measured in R rounds (the peers alternate within a
+# round) and the median counts, so a burst of load on a shared machine does not decide
+# a ratio.
 #
 # --only REGEX measures only the peers whose label (as printed in the table, e.g.
 # "tcsms Go, CompletionQueue, GOMAXPROCS=1") matches the extended regular expression,
@@ -34,8 +35,8 @@
 #
 # Needs: nginx, wrk, valgrind, redis-server (apt-get install nginx-light wrk valgrind
 # redis-server), go, python3 with tencentcloud-sdk-python-sms==3.1.153 (pip), cargo build
-# --release; openssl and libssl-dev (the plain TLS peer) for --tls. Without redis-server the shared limiter row is left out,
-# with a warning.
+# --release; openssl and libssl-dev (the plain TLS peer) for --tls. Without redis-server
+# the shared limiter row is left out, with a warning.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
