@@ -51,6 +51,7 @@
 //! first), and the client may send it again whatever the action.
 
 use super::dns::CachingResolver;
+use super::wire::{Pumped, Wire};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use ureq::unversioned::resolver::Resolver;
@@ -249,7 +250,7 @@ impl std::fmt::Debug for Http {
 
 /// One connection and what the pool needs to know about it.
 struct Connection {
-    transport: Box<dyn Transport>,
+    transport: Box<dyn Wire>,
     /// The process that opened it.
     pid: u32,
     idle_since: Instant,
@@ -362,24 +363,74 @@ impl Http {
             self.checkout(deadline, connect_timeout).map_err(|error| Failed { error, written: false })?;
         let mut written = false;
         let started = Instant::now();
-        let result = send(&mut *connection.transport, request, &self.host, &self.user_agent, deadline, &mut written)
-            .and_then(|()| read_response(&mut *connection.transport, deadline, limit));
-        match result {
-            Ok((mut response, reusable)) => {
-                // Twice this exchange, and a floor for the scheduling jitter of a loaded
-                // host, to cover an answer slower than this one; a slower exchange before
-                // counts for half as much after each later one. (The slowest exchange of
-                // the connection's life made every connection rest ever longer on a loaded
-                // host, until the pool was exhausted and each call opened a connection.)
-                let settle = (started.elapsed() * 2).max(connection.settle / 2).max(MIN_SETTLE);
-                connection.settle = settle.min(MAX_SETTLE);
-                if reusable {
-                    response.reuse = Some(Reusable(connection));
-                }
-                Ok(response)
-            }
-            Err(error) => Err(Failed { error, written }),
+        let result = send(&mut connection.transport, request, &self.host, &self.user_agent, deadline, &mut written)
+            .and_then(|()| read_response(&mut connection.transport, deadline, limit));
+        answered(connection, started, result).map_err(|error| Failed { error, written })
+    }
+
+    /// Sends `request` for an event loop: on a pooled connection that has rested and whose
+    /// socket the loop can wait for (never a new one, never through a proxy), or not at
+    /// all (`Ok(None)`: the call goes the blocking way). Then [`Http::poll`] the answer
+    /// when the socket is readable, or [`Http::finish`] it the blocking way.
+    pub fn start(&self, request: &Request<'_>, deadline: Instant, limit: u64) -> Result<Option<Sent>, Failed> {
+        if self.config.proxy().is_some() {
+            return Ok(None);
         }
+        let pid = crate::process::id();
+        let Some(mut connection) = self.pooled(pid) else { return Ok(None) };
+        let Some(fd) = connection.transport.fd() else {
+            self.checkin(connection);
+            return Ok(None);
+        };
+        let mut written = false;
+        let started = Instant::now();
+        send(&mut connection.transport, request, &self.host, &self.user_agent, deadline, &mut written)
+            .map_err(|error| Failed { error, written })?;
+        Ok(Some(Sent { connection: Some(connection), fd, started, deadline, limit, failed: None }))
+    }
+
+    /// Reads what has arrived for `sent`, without waiting: the answer when it is whole
+    /// (`sent` is then spent), else [`Polled::Waiting`] for its socket again or
+    /// [`Polled::Blocking`] ([`Http::finish`] it: chunked or larger than the buffer, the
+    /// connection closed or failed).
+    pub fn poll(&self, sent: &mut Sent) -> Polled {
+        let Some(connection) = sent.connection.as_mut() else { return Polled::Blocking };
+        match connection.transport.pump() {
+            Ok(Pumped::More | Pumped::Nothing) => {}
+            Ok(Pumped::Closed) => return Polled::Blocking,
+            Err(error) => {
+                sent.failed = Some(Box::new(error));
+                return Polled::Blocking;
+            }
+        }
+        let buffers = connection.transport.buffers();
+        match whole(buffers.input(), sent.limit) {
+            Whole::Ready(used, head) => {
+                buffers.input_consume(used);
+                Polled::Answered(self.read(sent, Some(head)))
+            }
+            Whole::Refused => Polled::Answered(self.read(sent, None)),
+            Whole::NotYet if !buffers.input_append_buf().is_empty() => Polled::Waiting,
+            Whole::NotYet | Whole::Unknowable => Polled::Blocking,
+        }
+    }
+
+    /// Reads the rest of the answer to `sent`, waiting for it until its deadline.
+    pub fn finish(&self, mut sent: Sent) -> Result<Response, Failed> {
+        self.read(&mut sent, None)
+    }
+
+    /// Reads the answer to `sent`, or its body when its `head` was read already.
+    fn read(&self, sent: &mut Sent, head: Option<Head>) -> Result<Response, Failed> {
+        let spent = || Failed { error: closed("after its answer was read"), written: true };
+        let mut connection = sent.connection.take().ok_or_else(spent)?;
+        let (deadline, limit) = (sent.deadline, sent.limit);
+        let result = match (sent.failed.take(), head) {
+            (Some(error), _) => Err(*error),
+            (None, Some(head)) => read_body(&mut connection.transport, head, deadline, limit),
+            (None, None) => read_response(&mut connection.transport, deadline, limit),
+        };
+        answered(connection, sent.started, result).map_err(|error| Failed { error, written: true })
     }
 
     /// Puts a connection back into the pool, after its answer was found to fit its
@@ -427,6 +478,15 @@ impl Http {
     /// the server keeps reading the previous request's answer for ever.
     fn checkout(&self, deadline: Instant, connect_timeout: Duration) -> Result<(Connection, bool), ureq::Error> {
         let pid = crate::process::id();
+        match self.pooled(pid) {
+            Some(connection) => Ok((connection, true)),
+            None => Ok((self.connect(pid, deadline, connect_timeout)?, false)),
+        }
+    }
+
+    /// The pooled connection [`Http::checkout`] takes, if there is one: the client's own,
+    /// else one a freed client left.
+    fn pooled(&self, pid: u32) -> Option<Connection> {
         loop {
             let taken = {
                 let mut pool = self.pool();
@@ -438,16 +498,11 @@ impl Http {
             let Some(mut connection) = taken else { break };
             // Checked outside the lock.
             if usable(&mut connection, pid) {
-                return Ok((connection, true));
+                return Some(connection);
             }
             // Dropped: closes this process's descriptor only (no shutdown(2)).
         }
-        if let Some(key) = &self.share {
-            if let Some(connection) = handed_over(key, pid) {
-                return Ok((connection, true));
-            }
-        }
-        Ok((self.connect(pid, deadline, connect_timeout)?, false))
+        handed_over(self.share.as_ref()?, pid)
     }
 
     fn checkin(&self, mut connection: Connection) {
@@ -497,7 +552,8 @@ impl Http {
             timeout: limit(Timeout::Connect),
             current_time: Arc::new(At::now),
             run_connector: Arc::new(move |details| {
-                connector.connect(details, None)?.ok_or(ureq::Error::ConnectionFailed)
+                let wire = connector.connect(details, None)?.ok_or(ureq::Error::ConnectionFailed)?;
+                Ok(Box::new(wire) as Box<dyn Transport>)
             }),
             register_shutdown: Arc::new(|_| Ok(())),
         };
@@ -507,6 +563,98 @@ impl Http {
         }
         Ok(Connection { transport, pid, idle_since: Instant::now(), settle: Duration::ZERO })
     }
+}
+
+/// The response of an exchange on `connection` that started at `started`, with the
+/// connection when it may carry another request. Sets how long the connection rests.
+fn answered(
+    mut connection: Connection,
+    started: Instant,
+    result: Result<(Response, bool), ureq::Error>,
+) -> Result<Response, ureq::Error> {
+    let (mut response, reusable) = result?;
+    // Twice this exchange, and a floor for the scheduling jitter of a loaded host, to
+    // cover an answer slower than this one; a slower exchange before counts for half as
+    // much after each later one. (The slowest exchange of the connection's life made
+    // every connection rest ever longer on a loaded host, until the pool was exhausted
+    // and each call opened a connection.)
+    let settle = (started.elapsed() * 2).max(connection.settle / 2).max(MIN_SETTLE);
+    connection.settle = settle.min(MAX_SETTLE);
+    if reusable {
+        response.reuse = Some(Reusable(connection));
+    }
+    Ok(response)
+}
+
+/// What the input buffer holds of an answer (see [`whole`]).
+enum Whole {
+    /// All of it: the head (after the interim answers), which ends `used` bytes in, and
+    /// its whole body.
+    Ready(usize, Head),
+    /// A head [`read_response`] refuses at once, without reading on.
+    Refused,
+    /// Not all of it yet.
+    NotYet,
+    /// Only reading on can tell where it ends: a chunked body, or one that ends when
+    /// the server closes.
+    Unknowable,
+}
+
+/// What `input` holds of an answer whose body may be at most `limit` bytes: when it is
+/// [`Whole::Ready`], the head is not parsed again.
+fn whole(input: &[u8], limit: u64) -> Whole {
+    let mut at = 0;
+    loop {
+        let (used, head) = match parse_head(&input[at..]) {
+            Err(_) => return Whole::Refused,
+            Ok(None) if input.len() >= MAX_HEAD_BYTES => return Whole::Refused,
+            Ok(None) => return Whole::NotYet,
+            Ok(Some(parsed)) => parsed,
+        };
+        if head.status == 101 {
+            return Whole::Refused;
+        }
+        at += used;
+        if (100..200).contains(&head.status) {
+            continue;
+        }
+        return match head.framing {
+            Framing::Empty => Whole::Ready(at, head),
+            Framing::Length(length) if length > limit => Whole::Refused,
+            Framing::Length(length) if (input.len() - at) as u64 >= length => Whole::Ready(at, head),
+            Framing::Length(_) => Whole::NotYet,
+            Framing::Chunked | Framing::UntilClose => Whole::Unknowable,
+        };
+    }
+}
+
+/// A request [`Http::start`] sent, waiting for its answer.
+pub struct Sent {
+    /// None once the answer was read.
+    connection: Option<Connection>,
+    fd: std::os::fd::RawFd,
+    started: Instant,
+    deadline: Instant,
+    limit: u64,
+    /// What went wrong while polling, for [`Http::finish`] to report.
+    failed: Option<Box<ureq::Error>>,
+}
+
+impl Sent {
+    /// The connection's socket: readable when more of the answer has arrived.
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        self.fd
+    }
+}
+
+/// What [`Http::poll`] found.
+pub enum Polled {
+    /// The answer, read whole (or the error reading it met).
+    Answered(Result<Response, Failed>),
+    /// Not all of it has arrived: wait for the socket again.
+    Waiting,
+    /// Only a blocking read can go on: [`Http::finish`].
+    Blocking,
 }
 
 /// A connection a freed client left that fits `key`, has rested and is still good (the
@@ -537,9 +685,9 @@ fn usable(connection: &mut Connection, pid: u32) -> bool {
 /// The connector chain: an HTTP CONNECT proxy when one is configured, else TCP
 /// ([`super::tcp`]); then TLS for `https` ([`super::tls`]). ureq's default chain differs by
 /// SOCKS (refused when the client is made) and its own TCP connector.
-type Chain = dyn Connector<(), Out = Box<dyn Transport>>;
+type Chain = dyn Connector<(), Out = Box<dyn Wire>>;
 
-fn chain(tls: super::tls::TlsConnector) -> impl Connector<(), Out = Box<dyn Transport>> {
+fn chain(tls: super::tls::TlsConnector) -> impl Connector<(), Out = Box<dyn Wire>> {
     ().chain(ConnectProxyConnector::default()).chain(super::tcp::TcpConnector).chain(tls).chain(Boxed)
 }
 
@@ -547,11 +695,11 @@ fn chain(tls: super::tls::TlsConnector) -> impl Connector<(), Out = Box<dyn Tran
 #[derive(Debug)]
 struct Boxed;
 
-impl<In: Transport> Connector<In> for Boxed {
-    type Out = Box<dyn Transport>;
+impl<In: Wire> Connector<In> for Boxed {
+    type Out = Box<dyn Wire>;
 
     fn connect(&self, _: &ConnectionDetails, chained: Option<In>) -> Result<Option<Self::Out>, ureq::Error> {
-        Ok(chained.map(|transport| Box::new(transport) as Box<dyn Transport>))
+        Ok(chained.map(|transport| Box::new(transport) as Box<dyn Wire>))
     }
 }
 
@@ -693,6 +841,16 @@ fn read_response(
     limit: u64,
 ) -> Result<(Response, bool), ureq::Error> {
     let head = read_head(transport, deadline)?;
+    read_body(transport, head, deadline, limit)
+}
+
+/// Reads the body `head` announces, the head read already; see [`read_response`].
+fn read_body(
+    transport: &mut dyn Transport,
+    head: Head,
+    deadline: Instant,
+    limit: u64,
+) -> Result<(Response, bool), ureq::Error> {
     let body = match head.framing {
         Framing::Empty => Vec::new(),
         Framing::Length(length) => read_length(transport, deadline, length, limit)?,
@@ -993,6 +1151,16 @@ impl Transport for Scripted {
     }
 }
 
+impl Wire for Scripted {
+    fn fd(&self) -> Option<std::os::fd::RawFd> {
+        None
+    }
+
+    fn pump(&mut self) -> Result<Pumped, ureq::Error> {
+        Ok(if self.await_input(NextTimeout::default())? { Pumped::More } else { Pumped::Closed })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1004,6 +1172,43 @@ mod tests {
     /// Reads one answer from `answer` delivered `step` bytes at a time.
     fn read(answer: &[u8], step: usize, limit: u64) -> Result<(Response, bool), ureq::Error> {
         read_response(&mut scripted(answer, step, 256), soon(), limit)
+    }
+
+    #[test]
+    fn an_answer_is_whole_only_once_its_last_byte_arrived() {
+        let limit = 1 << 20;
+        let state = |input: &[u8], limit| match whole(input, limit) {
+            Whole::Ready(..) => "ready",
+            Whole::Refused => "refused",
+            Whole::NotYet => "not yet",
+            Whole::Unknowable => "unknowable",
+        };
+        for (answer, status, body) in [
+            (&b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"[..], 200, &b"hello"[..]),
+            (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 200, b"ok"),
+            (b"HTTP/1.1 204 No Content\r\n\r\n", 204, b""),
+        ] {
+            for cut in 0..answer.len() {
+                assert_eq!(state(&answer[..cut], limit), "not yet", "{cut} bytes of {answer:?}");
+            }
+            let Whole::Ready(used, head) = whole(answer, limit) else { panic!("{answer:?} is whole") };
+            // The body is then read from the buffer alone: the script has nothing more.
+            let mut transport = scripted(b"", 1, MAX_HEAD_BYTES);
+            let input = transport.buffers.input_append_buf();
+            input[..answer.len()].copy_from_slice(answer);
+            transport.buffers.input_appended(answer.len());
+            transport.buffers.input_consume(used);
+            let (response, _) = read_body(&mut transport, head, soon(), limit).unwrap();
+            assert_eq!((response.status, &response.body[..]), (status, body));
+        }
+        // Refused at once, without reading on: too long, or not HTTP.
+        assert_eq!(state(b"HTTP/1.1 200 OK\r\nContent-Length: 9999999\r\n\r\n", 100), "refused");
+        assert_eq!(state(b"SSH-2.0-OpenSSH\r\n\r\n", limit), "refused");
+        assert_eq!(state(b"HTTP/1.1 101 Switching\r\n\r\n", limit), "refused");
+        assert_eq!(state(&vec![b'x'; MAX_HEAD_BYTES], limit), "refused");
+        // Only reading on can tell where these end.
+        assert_eq!(state(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", limit), "unknowable");
+        assert_eq!(state(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall", limit), "unknowable");
     }
 
     #[test]

@@ -17,13 +17,25 @@ pub(crate) mod http;
 pub(crate) mod proxy;
 pub(crate) mod tcp;
 pub(crate) mod tls;
+pub(crate) mod wire;
 
 use crate::error::Error;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-pub use http::{Method, Request, Response, Reusable, MAX_HEADERS};
+pub use http::{Method, Request, Response, Reusable, Sent, MAX_HEADERS};
+
+/// What [`Transport::poll`] found.
+pub enum Polled {
+    /// The answer, read whole, or the error reading it met (the [`Sent`] is spent).
+    Answered(Result<Response, TransportError>),
+    /// Not all of it has arrived: wait for [`Sent::fd`] again.
+    Waiting,
+    /// Only a blocking read can go on (a chunked answer, one larger than the buffer, a
+    /// closed or failed connection): [`Transport::finish`].
+    Blocking,
+}
 
 /// How many times a busy lock on state shared by the process's clients is tried before
 /// it is given up.
@@ -206,13 +218,39 @@ impl Transport {
         connect_timeout: Duration,
         limit: u64,
     ) -> Result<Response, TransportError> {
-        self.http.exchange(request, deadline, connect_timeout, limit).map_err(|failed| {
-            let error = classify(&failed.error, failed.written, self.host());
-            if !error.written && !error.recurs() {
-                self.http.forget_addresses();
-            }
-            error
-        })
+        self.http.exchange(request, deadline, connect_timeout, limit).map_err(|failed| self.failed(failed))
+    }
+
+    /// The error of a failed exchange. After a failure before anything was written, the
+    /// resolved addresses are forgotten (the address may have moved).
+    fn failed(&self, failed: http::Failed) -> TransportError {
+        let error = classify(&failed.error, failed.written, self.host());
+        if !error.written && !error.recurs() {
+            self.http.forget_addresses();
+        }
+        error
+    }
+
+    /// Sends `request` for an event loop, on a pooled connection whose socket it can wait
+    /// for; `Ok(None)` when there is none (nothing was sent: the call goes the blocking
+    /// way, [`Transport::exchange`]). Then [`Transport::poll`] when [`Sent::fd`] is
+    /// readable, or [`Transport::finish`].
+    pub fn start(&self, request: &Request<'_>, deadline: Instant, limit: u64) -> Result<Option<Sent>, TransportError> {
+        self.http.start(request, deadline, limit).map_err(|failed| self.failed(failed))
+    }
+
+    /// Reads what has arrived for `sent`, without waiting (see [`Polled`]).
+    pub fn poll(&self, sent: &mut Sent) -> Polled {
+        match self.http.poll(sent) {
+            http::Polled::Answered(answer) => Polled::Answered(answer.map_err(|failed| self.failed(failed))),
+            http::Polled::Waiting => Polled::Waiting,
+            http::Polled::Blocking => Polled::Blocking,
+        }
+    }
+
+    /// Reads the rest of the answer to `sent`, waiting for it until its deadline.
+    pub fn finish(&self, sent: Sent) -> Result<Response, TransportError> {
+        self.http.finish(sent).map_err(|failed| self.failed(failed))
     }
 
     /// Puts the connection of an answer back into the pool, once the answer is known to

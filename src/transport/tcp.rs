@@ -190,6 +190,45 @@ impl Transport for TcpTransport {
     }
 }
 
+impl super::wire::Wire for TcpTransport {
+    fn fd(&self) -> Option<std::os::fd::RawFd> {
+        Some(self.stream.as_raw_fd())
+    }
+
+    /// One `recv(MSG_DONTWAIT)` into the input buffer, then the quick ACK as after any
+    /// read.
+    #[allow(unsafe_code)] // one recv(2) with MSG_DONTWAIT, which std does not offer
+    fn pump(&mut self) -> Result<super::wire::Pumped, Error> {
+        use super::wire::Pumped;
+        let input = self.buffers.input_append_buf();
+        if input.is_empty() {
+            return Ok(Pumped::Nothing);
+        }
+        let n = loop {
+            // SAFETY: reads at most `input.len()` bytes into the live buffer `input`, from
+            // a socket this value owns.
+            let n = unsafe {
+                libc::recv(self.stream.as_raw_fd(), input.as_mut_ptr().cast(), input.len(), libc::MSG_DONTWAIT)
+            };
+            if n >= 0 {
+                break n as usize;
+            }
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::Interrupted => continue,
+                io::ErrorKind::WouldBlock => return Ok(Pumped::Nothing),
+                _ => return Err(Error::Io(e)),
+            }
+        };
+        if n == 0 {
+            return Ok(Pumped::Closed);
+        }
+        self.buffers.input_appended(n);
+        quick_ack(&self.stream);
+        Ok(Pumped::More)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

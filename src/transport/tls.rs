@@ -18,6 +18,7 @@
 //! while parsing). A lock that cannot be had soon (for example one that another thread
 //! held when the process forked) is given up, and the client builds its own configuration.
 
+use super::wire::{Pumped, Wire};
 use crate::error::Error;
 use rustls::client::Resumption;
 use rustls::pki_types::pem::PemObject;
@@ -25,12 +26,13 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
+use std::os::fd::RawFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use ureq::unversioned::transport::time::{Duration as Remaining, Instant as At};
 use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, Transport, TransportAdapter,
+    Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, Transport,
 };
 use zeroize::Zeroizing;
 
@@ -169,7 +171,7 @@ impl TlsConnector {
     }
 }
 
-impl<In: Transport> Connector<In> for TlsConnector {
+impl<In: Wire> Connector<In> for TlsConnector {
     type Out = Either<In, TlsTransport>;
 
     fn connect(&self, details: &ConnectionDetails, chained: Option<In>) -> Result<Option<Self::Out>, ureq::Error> {
@@ -182,7 +184,7 @@ impl<In: Transport> Connector<In> for TlsConnector {
         let name =
             ServerName::try_from(host).map_err(|_| ureq::Error::Tls("Rustls invalid dns name error"))?.to_owned();
         let mut conn = ClientConnection::new(self.config.clone(), name)?;
-        let mut sock = TransportAdapter::new(transport.boxed(), details.current_time.clone());
+        let mut sock = Socket::new(Box::new(transport));
         // The handshake gets what is left of the connection's time limit.
         sock.set_timeout(left_since(details.timeout, details.now, (details.current_time)()));
         conn.complete_io(&mut sock)?;
@@ -199,10 +201,77 @@ fn left_since(mut timeout: NextTimeout, started: At, now: At) -> NextTimeout {
     timeout
 }
 
+/// The connection under rustls: read and written through the chained transport's
+/// buffers (as ureq's `TransportAdapter` does, within the time set last), or, while the
+/// event loop pumps it ([`Wire::pump`]), read without waiting.
+#[derive(Debug)]
+struct Socket {
+    inner: Box<dyn Wire>,
+    timeout: NextTimeout,
+    set_at: std::time::Instant,
+    /// Reads take only what has arrived: `WouldBlock` when nothing has.
+    now_only: bool,
+}
+
+impl Socket {
+    fn new(inner: Box<dyn Wire>) -> Socket {
+        Socket { inner, timeout: NextTimeout::default(), set_at: std::time::Instant::now(), now_only: false }
+    }
+
+    fn set_timeout(&mut self, timeout: NextTimeout) {
+        self.timeout = timeout;
+        self.set_at = std::time::Instant::now();
+    }
+
+    /// The time limit as it stands now.
+    fn timeout_now(&self) -> NextTimeout {
+        let mut timeout = self.timeout;
+        if let Remaining::Exact(limit) = timeout.after {
+            timeout.after = Remaining::Exact(limit.saturating_sub(self.set_at.elapsed()));
+        }
+        timeout
+    }
+}
+
+impl Read for Socket {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.inner.buffers().input().is_empty() {
+            if self.now_only {
+                match self.inner.pump().map_err(ureq::Error::into_io)? {
+                    Pumped::More => {}
+                    Pumped::Nothing => return Err(std::io::ErrorKind::WouldBlock.into()),
+                    Pumped::Closed => return Ok(0),
+                }
+            } else {
+                self.inner.await_input(self.timeout_now()).map_err(ureq::Error::into_io)?;
+            }
+        }
+        let input = self.inner.buffers().input();
+        let n = buf.len().min(input.len());
+        buf[..n].copy_from_slice(&input[..n]);
+        self.inner.buffers().input_consume(n);
+        Ok(n)
+    }
+}
+
+impl Write for Socket {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let output = self.inner.buffers().output();
+        let n = buf.len().min(output.len());
+        output[..n].copy_from_slice(&buf[..n]);
+        self.inner.transmit_output(n, self.timeout_now()).map_err(ureq::Error::into_io)?;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A connection in TLS.
 pub(crate) struct TlsTransport {
     buffers: LazyBuffers,
-    stream: StreamOwned<ClientConnection, TransportAdapter>,
+    stream: StreamOwned<ClientConnection, Socket>,
 }
 
 impl std::fmt::Debug for TlsTransport {
@@ -234,7 +303,7 @@ impl Transport for TlsTransport {
     /// handshake, and a connection opened ahead reads nothing until its first call.
     fn is_open(&mut self) -> bool {
         for _ in 0..IDLE_READS {
-            if self.stream.get_mut().get_mut().is_open() {
+            if self.stream.get_mut().inner.is_open() {
                 return true;
             }
             if !self.read_idle_records() {
@@ -246,6 +315,77 @@ impl Transport for TlsTransport {
 
     fn is_tls(&self) -> bool {
         true
+    }
+}
+
+impl Wire for TlsTransport {
+    fn fd(&self) -> Option<RawFd> {
+        self.stream.sock.inner.fd()
+    }
+
+    /// Reads the records that have arrived and moves their data into the input buffer,
+    /// without waiting.
+    fn pump(&mut self) -> Result<Pumped, ureq::Error> {
+        let StreamOwned { conn, sock } = &mut self.stream;
+        sock.now_only = true;
+        let pumped = pump_records(conn, sock, &mut self.buffers);
+        sock.now_only = false;
+        pumped
+    }
+}
+
+/// [`Wire::pump`] for TLS: records in, data out, until nothing more has arrived or the
+/// input buffer is full.
+fn pump_records(
+    conn: &mut ClientConnection,
+    sock: &mut Socket,
+    buffers: &mut LazyBuffers,
+) -> Result<Pumped, ureq::Error> {
+    use std::io::ErrorKind;
+    let mut more = false;
+    let mut ended = false;
+    loop {
+        let mut arrived = false;
+        if !ended {
+            match conn.read_tls(sock) {
+                Ok(0) => ended = true,
+                Ok(_) => {
+                    arrived = true;
+                    conn.process_new_packets()
+                        .map_err(|e| ureq::Error::Io(std::io::Error::new(ErrorKind::InvalidData, e)))?;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) => return Err(ureq::Error::Io(e)),
+            }
+        }
+        loop {
+            let space = buffers.input_append_buf();
+            if space.is_empty() {
+                return Ok(if more { Pumped::More } else { Pumped::Nothing });
+            }
+            match conn.reader().read(space) {
+                Ok(0) => return Ok(if more { Pumped::More } else { Pumped::Closed }),
+                Ok(n) => {
+                    buffers.input_appended(n);
+                    more = true;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                // Closed without close_notify: the blocking read reports it.
+                Err(e) if e.kind() == ErrorKind::UnexpectedEof => {
+                    return Ok(if more { Pumped::More } else { Pumped::Closed })
+                }
+                Err(e) => return Err(ureq::Error::Io(e)),
+            }
+        }
+        if !arrived {
+            return Ok(if more {
+                Pumped::More
+            } else if ended {
+                Pumped::Closed
+            } else {
+                Pumped::Nothing
+            });
+        }
     }
 }
 
