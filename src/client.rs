@@ -33,6 +33,9 @@ use crate::transport::{Method, NameResolver, Request, Response, Stage, Transport
 use std::cell::Cell;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+mod pending;
+pub(crate) use pending::{Begun, Parked, Pending, Polled};
+
 /// `X-TC-RequestClient` value.
 pub const REQUEST_CLIENT: &str = concat!("tcsms/", env!("CARGO_PKG_VERSION"));
 /// The largest response body read.
@@ -110,6 +113,30 @@ impl Failure {
             Reach::NotSentWillRecur | Reach::Final | Reach::KeysRefused => false,
         }
     }
+}
+
+/// Where a call stands between its attempts.
+struct Attempts {
+    deadline: Instant,
+    /// Retries made so far.
+    retries: u32,
+    /// Signed again after a clock skew was corrected.
+    resigned: bool,
+    /// Signed again with new temporary keys.
+    rekeyed: bool,
+}
+
+impl Attempts {
+    fn until(deadline: Instant) -> Attempts {
+        Attempts { deadline, retries: 0, resigned: false, rekeyed: false }
+    }
+}
+
+/// What follows an attempt.
+enum Next {
+    Done(Result<String, Error>),
+    /// Another attempt, after this pause.
+    Again(Duration),
 }
 
 impl Reach {
@@ -338,49 +365,76 @@ impl Client {
         trace: &mut CallTrace<'_>,
     ) -> Result<String, Error> {
         let limit = timeout.map_or(self.config.timeout, |t| t.min(self.config.timeout));
-        let deadline = Instant::now() + limit;
-        let mut attempt = 0u32;
-        let mut resigned = false;
-        let mut rekeyed = false;
+        let mut attempts = Attempts::until(Instant::now() + limit);
+        self.attempt_until_done(action, body, &mut attempts, trace)
+    }
+
+    /// Attempts until one ends the call: the blocking loop of every call.
+    fn attempt_until_done(
+        &self,
+        action: &Action,
+        body: &[u8],
+        attempts: &mut Attempts,
+        trace: &mut CallTrace<'_>,
+    ) -> Result<String, Error> {
         loop {
-            let offset = self.clock.offset();
-            let mut info = AttemptInfo::start(offset);
-            let failure = match self.attempt(action, body, deadline, &mut info) {
-                Ok(answer) => {
-                    trace.attempt(&info, Ok(answer.as_str()), None, self.clock.offset());
-                    return Ok(answer);
-                }
-                Err(failure) => failure,
-            };
-            let ends = |trace: &mut CallTrace<'_>, failure: Failure| {
-                trace.attempt(&info, Err(&failure.error), None, self.clock.offset());
-                Err(failure.error)
-            };
-            // Refused for clock skew (before acting): sign with the corrected time once more.
-            if !resigned && failure.error.code() == crate::clock::SIGNATURE_EXPIRE && self.clock.offset() != offset {
-                resigned = true;
-                let reason = Some(("clock skew corrected: signed again with the service's time", Duration::ZERO));
-                trace.attempt(&info, Err(&failure.error), reason, self.clock.offset());
-                continue;
+            let mut info = AttemptInfo::start(self.clock.offset());
+            let outcome = self.attempt(action, body, attempts.deadline, &mut info);
+            match self.after_attempt(action, attempts, trace, &info, outcome) {
+                Next::Done(result) => return result,
+                Next::Again(pause) => std::thread::sleep(pause),
             }
-            // Temporary keys the service refused: signed again once with new ones.
-            if !rekeyed && failure.reach == Reach::KeysRefused {
-                rekeyed = true;
-                let reason = Some(("temporary keys refused: signed again with new ones", Duration::ZERO));
-                trace.attempt(&info, Err(&failure.error), reason, self.clock.offset());
-                continue;
-            }
-            if attempt >= self.config.max_retries || !failure.retryable(action.idempotency) {
-                return ends(trace, failure);
-            }
-            let pause = backoff(attempt);
-            if Instant::now() + pause >= deadline {
-                return ends(trace, failure);
-            }
-            trace.attempt(&info, Err(&failure.error), Some((failure.reach.retry_reason(), pause)), self.clock.offset());
-            std::thread::sleep(pause);
-            attempt += 1;
         }
+    }
+
+    /// Records an attempt's outcome and decides what follows: the call's end, or another
+    /// attempt after a pause.
+    fn after_attempt(
+        &self,
+        action: &Action,
+        attempts: &mut Attempts,
+        trace: &mut CallTrace<'_>,
+        info: &AttemptInfo,
+        outcome: Result<String, Failure>,
+    ) -> Next {
+        let failure = match outcome {
+            Ok(answer) => {
+                trace.attempt(info, Ok(answer.as_str()), None, self.clock.offset());
+                return Next::Done(Ok(answer));
+            }
+            Err(failure) => failure,
+        };
+        let ends = |trace: &mut CallTrace<'_>, failure: Failure| {
+            trace.attempt(info, Err(&failure.error), None, self.clock.offset());
+            Next::Done(Err(failure.error))
+        };
+        // Refused for clock skew (before acting): sign with the corrected time once more.
+        if !attempts.resigned
+            && failure.error.code() == crate::clock::SIGNATURE_EXPIRE
+            && self.clock.offset() != info.clock_offset_before
+        {
+            attempts.resigned = true;
+            let reason = Some(("clock skew corrected: signed again with the service's time", Duration::ZERO));
+            trace.attempt(info, Err(&failure.error), reason, self.clock.offset());
+            return Next::Again(Duration::ZERO);
+        }
+        // Temporary keys the service refused: signed again once with new ones.
+        if !attempts.rekeyed && failure.reach == Reach::KeysRefused {
+            attempts.rekeyed = true;
+            let reason = Some(("temporary keys refused: signed again with new ones", Duration::ZERO));
+            trace.attempt(info, Err(&failure.error), reason, self.clock.offset());
+            return Next::Again(Duration::ZERO);
+        }
+        if attempts.retries >= self.config.max_retries || !failure.retryable(action.idempotency) {
+            return ends(trace, failure);
+        }
+        let pause = backoff(attempts.retries);
+        if Instant::now() + pause >= attempts.deadline {
+            return ends(trace, failure);
+        }
+        trace.attempt(info, Err(&failure.error), Some((failure.reach.retry_reason(), pause)), self.clock.offset());
+        attempts.retries += 1;
+        Next::Again(pause)
     }
 
     /// One try: sign, send, read and judge the answer.
@@ -408,12 +462,26 @@ impl Client {
             Some(refresher) => refresher.signer(deadline).map_err(|e| Failure::new(Reach::Final, e))?,
             None => self.signer.current(),
         };
-        let mut response = self
+        let response = self
             .signed_exchange(action, body, &signer, deadline)
             .map_err(|failed| self.transport_failure(failed, &signer))?;
+        self.conclude(action, body, response, &signer, info)
+    }
+
+    /// Judges the answer to an attempt's request (`body`, signed by `signer`): the
+    /// connection goes back to the pool when the answer fits, the clock is corrected
+    /// and refused keys are noted.
+    fn conclude(
+        &self,
+        action: &Action,
+        body: &[u8],
+        mut response: Response,
+        signer: &std::sync::Arc<Signer>,
+        info: &mut AttemptInfo,
+    ) -> Result<String, Failure> {
         info.bytes_received = response.body.len() as u64;
         let reuse = response.reuse.take();
-        let judged = self.judge(action, body, response.status, response.body, &signer);
+        let judged = self.judge(action, body, response.status, response.body, signer);
         // The connection carries another request only after an answer that fits this
         // one: a success with the action's result fields, or the service's error.
         if let Some(reuse) = reuse {
@@ -427,7 +495,7 @@ impl Client {
             }
             // Temporary keys refused (the action did not run): new keys, one more try.
             if matches!(failure.error.code(), "AuthFailure.TokenFailure" | "AuthFailure.SecretIdNotFound")
-                && self.refresher.as_ref().is_some_and(|r| r.refused(&signer))
+                && self.refresher.as_ref().is_some_and(|r| r.refused(signer))
             {
                 failure.reach = Reach::KeysRefused;
             }
@@ -448,6 +516,13 @@ impl Client {
         signer: &Signer,
         deadline: Instant,
     ) -> Result<Response, TransportError> {
+        self.signed(action, body, signer, |request| {
+            self.transport.exchange(request, deadline, self.config.connect_timeout, MAX_RESPONSE_BYTES)
+        })
+    }
+
+    /// Signs a request for `action` now and hands it to `send`.
+    fn signed<R>(&self, action: &Action, body: &[u8], signer: &Signer, send: impl FnOnce(&Request<'_>) -> R) -> R {
         let timestamp = self.clock.now();
         let (date, key) = signer.signing_key(timestamp);
         let authorization = sign::sign_post(
@@ -474,7 +549,7 @@ impl Client {
         // `sign_post` signs `POST /`.
         let request =
             Request { method: Method::Post, path: "/", content_type: Some(CONTENT_TYPE), headers: &headers, body };
-        self.transport.exchange(&request, deadline, self.config.connect_timeout, MAX_RESPONSE_BYTES)
+        send(&request)
     }
 
     /// The body of a 200 answer that is the service's success envelope and fits the

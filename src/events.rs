@@ -164,6 +164,11 @@ impl Observer {
         self.warnings.lock().unwrap_or_else(|p| p.into_inner()).push(message);
     }
 
+    /// An event callback is installed.
+    pub(crate) fn hooked(&self) -> bool {
+        self.hooked.load(Ordering::Relaxed)
+    }
+
     fn hook(&self) -> Option<Arc<EventFn>> {
         if !self.hooked.load(Ordering::Relaxed) {
             return None;
@@ -175,8 +180,7 @@ impl Observer {
     pub(crate) fn trace<'a>(&'a self, action: &'static Action, body: &[u8]) -> CallTrace<'a> {
         let hook = self.hook();
         let phone_numbers = hook.as_ref().and_then(|_| phone_numbers(body, self.log_phone_numbers));
-        CallTrace {
-            observer: self,
+        let call = Traced {
             action,
             hook,
             phone_numbers,
@@ -187,7 +191,8 @@ impl Observer {
             bytes_received: 0,
             clock_corrected: false,
             last_outcome: String::new(),
-        }
+        };
+        CallTrace { observer: self, call }
     }
 
     /// Delivers an event of no call (a `rate_limit_store` transition, a `credentials`
@@ -259,6 +264,12 @@ impl AttemptInfo {
 /// One call being observed.
 pub(crate) struct CallTrace<'a> {
     observer: &'a Observer,
+    call: Traced,
+}
+
+/// What is known of a call being observed, without its observer: kept apart from it
+/// ([`CallTrace::park`]) while an event loop waits for the call's answer.
+pub(crate) struct Traced {
     action: &'static Action,
     hook: Option<Arc<EventFn>>,
     /// The JSON array of the request's numbers, when hooked and it has some.
@@ -271,6 +282,13 @@ pub(crate) struct CallTrace<'a> {
     clock_corrected: bool,
     /// The last attempt's `"status":..,"code":..,"request_id":..` (hooked only).
     last_outcome: String,
+}
+
+impl Traced {
+    /// Observed again by `observer` (the one it was parked from).
+    pub(crate) fn resume(self, observer: &Observer) -> CallTrace<'_> {
+        CallTrace { observer, call: self }
+    }
 }
 
 /// `"status":N,"code":..,"request_id":..` of an outcome.
@@ -289,6 +307,11 @@ fn outcome_json(outcome: Result<&str, &Error>) -> String {
 }
 
 impl CallTrace<'_> {
+    /// The call's trace without its observer, to [`Traced::resume`] later.
+    pub(crate) fn park(self) -> Traced {
+        self.call
+    }
+
     /// Records an attempt that ended; `retry`: the reason and pause when another follows.
     pub(crate) fn attempt(
         &mut self,
@@ -297,27 +320,27 @@ impl CallTrace<'_> {
         retry: Option<(&str, Duration)>,
         clock_offset: i64,
     ) {
-        self.attempts += 1;
-        self.rate_limit_wait += info.rate_limit_wait;
-        self.bytes_received += info.bytes_received;
+        self.call.attempts += 1;
+        self.call.rate_limit_wait += info.rate_limit_wait;
+        self.call.bytes_received += info.bytes_received;
         let corrected = clock_offset != info.clock_offset_before;
-        self.clock_corrected |= corrected;
-        let Some(hook) = self.hook.clone() else {
+        self.call.clock_corrected |= corrected;
+        let Some(hook) = self.call.hook.clone() else {
             return;
         };
-        self.last_outcome = outcome_json(outcome);
+        self.call.last_outcome = outcome_json(outcome);
         let (reason, delay) = retry.map_or((None, Duration::ZERO), |(r, d)| (Some(r), d));
         let event = format!(
             r#"{{"event":"attempt","action":"{}","attempt":{},{},"latency_us":{},"retry":{},"retry_reason":{},"retry_delay_us":{},"rate_limit_wait_us":{},"clock_offset_s":{clock_offset},"clock_corrected":{corrected},"bytes_sent":{},"bytes_received":{}{}}}"#,
-            self.action.name,
-            self.attempts,
-            self.last_outcome,
+            self.call.action.name,
+            self.call.attempts,
+            self.call.last_outcome,
             micros(info.started.elapsed()),
             retry.is_some(),
             quoted(reason),
             micros(delay),
             micros(info.rate_limit_wait),
-            self.bytes_sent,
+            self.call.bytes_sent,
             info.bytes_received,
             self.numbers_field(),
         );
@@ -325,32 +348,32 @@ impl CallTrace<'_> {
     }
 
     fn numbers_field(&self) -> String {
-        self.phone_numbers.as_ref().map_or_else(String::new, |n| format!(r#","phone_numbers":{n}"#))
+        self.call.phone_numbers.as_ref().map_or_else(String::new, |n| format!(r#","phone_numbers":{n}"#))
     }
 
     /// Records the call's outcome in the statistics and emits the call event.
     pub(crate) fn finish(self, outcome: Result<&str, &Error>, clock_offset: i64) {
-        let latency = self.started.elapsed();
+        let latency = self.call.started.elapsed();
         let code = match outcome {
             Ok(_) => "ok",
             Err(error) => error.code(),
         };
-        self.observer.stats.record(self.action, self.attempts, code, latency, self.rate_limit_wait);
-        let Some(hook) = &self.hook else {
+        self.observer.stats.record(self.call.action, self.call.attempts, code, latency, self.call.rate_limit_wait);
+        let Some(hook) = &self.call.hook else {
             return;
         };
         // The call's outcome is its last attempt's, unless it ended before one.
-        let outcome = if self.attempts == 0 { outcome_json(outcome) } else { self.last_outcome.clone() };
+        let outcome = if self.call.attempts == 0 { outcome_json(outcome) } else { self.call.last_outcome.clone() };
         let event = format!(
             r#"{{"event":"call","action":"{}","attempt":{},"retries":{},{outcome},"latency_us":{},"rate_limit_wait_us":{},"clock_offset_s":{clock_offset},"clock_corrected":{},"bytes_sent":{},"bytes_received":{}{}}}"#,
-            self.action.name,
-            self.attempts,
-            self.attempts.saturating_sub(1),
+            self.call.action.name,
+            self.call.attempts,
+            self.call.attempts.saturating_sub(1),
             micros(latency),
-            micros(self.rate_limit_wait),
-            self.clock_corrected,
-            self.bytes_sent * u64::from(self.attempts),
-            self.bytes_received,
+            micros(self.call.rate_limit_wait),
+            self.call.clock_corrected,
+            self.call.bytes_sent * u64::from(self.call.attempts),
+            self.call.bytes_received,
             self.numbers_field(),
         );
         self.observer.deliver(hook.as_ref(), &event);

@@ -102,6 +102,15 @@ struct Bucket {
     last: Instant,
 }
 
+impl Bucket {
+    /// Adds the tokens earned since the last look, up to the burst.
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        self.last = now;
+    }
+}
+
 /// The token buckets of one client, one per action.
 pub struct Limiter {
     buckets: Vec<Option<Mutex<Bucket>>>,
@@ -127,25 +136,44 @@ impl Limiter {
         Limiter { buckets }
     }
 
+    /// `action`'s bucket; None when it is not limited.
+    fn bucket(&self, action: &Action) -> Option<&Mutex<Bucket>> {
+        ACTIONS.iter().position(|a| a.name == action.name).and_then(|i| self.buckets.get(i)).and_then(Option::as_ref)
+    }
+
+    /// Takes a token of `action`'s bucket if one is free now; false (nothing taken) when
+    /// the call would have to wait for one.
+    pub fn try_acquire(&self, action: &Action) -> bool {
+        let Some(bucket) = self.bucket(action) else { return true };
+        let mut b = bucket.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        b.refill(Instant::now());
+        if b.tokens < 1.0 {
+            return false;
+        }
+        b.tokens -= 1.0;
+        true
+    }
+
+    /// Gives back a token [`Limiter::try_acquire`] took for a call that was not sent.
+    pub fn give_back(&self, action: &Action) {
+        if let Some(bucket) = self.bucket(action) {
+            let mut b = bucket.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            b.tokens = (b.tokens + 1.0).min(b.burst);
+        }
+    }
+
     /// Waits for a token of `action`'s bucket, at most until `send_by` (the last moment
     /// at which the call can still be sent and answered within its time limit). When no
     /// token can be had by then, returns `ClientError.RateLimited` at once, without
     /// waiting. Returns how long it waited.
     pub fn acquire(&self, action: &Action, send_by: Instant) -> Result<Duration, Error> {
-        let Some(bucket) = ACTIONS
-            .iter()
-            .position(|a| a.name == action.name)
-            .and_then(|i| self.buckets.get(i))
-            .and_then(Option::as_ref)
-        else {
+        let Some(bucket) = self.bucket(action) else {
             return Ok(Duration::ZERO);
         };
         let wait = {
             let mut b = bucket.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             let now = Instant::now();
-            let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
-            b.tokens = (b.tokens + elapsed * b.rate).min(b.burst);
-            b.last = now;
+            b.refill(now);
             // Reserve a token now (the balance may go negative: the threads after us
             // wait longer), and give it back if we cannot wait for it.
             b.tokens -= 1.0;
