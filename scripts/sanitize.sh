@@ -7,8 +7,9 @@
 #   c     the C suite (bindings/c/tests/test_tcsms.c) built with
 #         -fsanitize=address,undefined against the release library; any report fails it
 #                                                                   (bindings/c/build)
-#   tsan  the multi-threaded Rust tests under -Zsanitizer=thread, with the standard
-#         library rebuilt instrumented (-Zbuild-std, needs rust-src)   (target/tsan)
+#   tsan  the multi-threaded Rust tests (the pool, the stress test, the completion queue
+#         and its event loop) under -Zsanitizer=thread, with the standard library
+#         rebuilt instrumented (-Zbuild-std, needs rust-src)            (target/tsan)
 # No suppressions. Prints one line per part and a closing "N passed, N failed" line.
 #
 # Usage: scripts/sanitize.sh [asan|c|tsan...]   (default: all three)
@@ -66,7 +67,7 @@ run_tsan() {
         TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
         TCSMS_STRESS_THREADS=8 TCSMS_STRESS_CALLS=100 TCSMS_STRESS_CYCLES=50 \
         cargo +nightly test --locked -Zbuild-std --target "$host" --target-dir target/tsan -p tcsms \
-        --test client_transport --test stress
+        --test client_transport --test stress --test completion --test event_loop
 }
 
 passed=0

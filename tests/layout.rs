@@ -6,9 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Where `unsafe` may appear: the C layer, the socket peek, the queue's wake-up fd and the
-/// page that keeps the process id.
-const UNSAFE_ALLOWED: [&str; 4] = ["src/ffi/", "src/transport/tcp.rs", "src/completion.rs", "src/process.rs"];
+/// Where `unsafe` may appear: the C layer, the socket's peek and non-blocking read, the
+/// queue's wake-up fd, its epoll set and timer, and the page that keeps the process id.
+const UNSAFE_ALLOWED: [&str; 5] =
+    ["src/ffi/", "src/transport/tcp.rs", "src/completion.rs", "src/completion/epoll.rs", "src/process.rs"];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {

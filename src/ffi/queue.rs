@@ -16,10 +16,16 @@ use std::time::Duration;
 /// destroy with `tcsms_queue_free`.
 ///
 /// A call is submitted with `tcsms_submit` and a caller-chosen 64-bit `tag`, and
-/// returns at once; one of the queue's worker threads makes it with the same code as
-/// `tcsms_call_with_timeout`. `tcsms_queue_fd` is readable while finished calls wait;
-/// `tcsms_queue_next` takes them one at a time with their tag, status and answer,
-/// `tcsms_queue_take` many at once.
+/// returns without waiting for the network. On Linux, when the client has a rested
+/// pooled connection, `tcsms_submit` signs the request and writes it there, and the
+/// thread that calls `tcsms_queue_next`/`tcsms_queue_take` reads and judges the answer
+/// when it has arrived (no thread switch); otherwise one of the queue's worker threads
+/// makes the call (opening a connection, waiting for a rate-limit slot, retries, a
+/// client with an event callback). Either way the outcome is what
+/// `tcsms_call_with_timeout` would return. `tcsms_queue_fd` is readable while there is
+/// something to take: finished calls, or answers that arrived; `tcsms_queue_next`
+/// takes them one at a time with their tag, status and answer, `tcsms_queue_take` many
+/// at once (a wake-up may also yield none: an answer still arriving in pieces).
 ///
 /// With epoll: add `tcsms_queue_fd(q)` with EPOLLIN (level- or edge-triggered); on
 /// each wake-up call `tcsms_queue_next` until it returns 0. With libuv:
@@ -79,8 +85,9 @@ pub unsafe extern "C" fn tcsms_queue_new(
     }
 }
 
-/// The queue's file descriptor: readable while finished calls wait to be taken with
-/// `tcsms_queue_next`. -1 if `queue` is NULL.
+/// The queue's file descriptor (on Linux an epoll set, which any loop can poll): readable
+/// while finished calls wait to be taken with `tcsms_queue_next`, or answers have arrived
+/// that it reads. -1 if `queue` is NULL.
 ///
 /// Ownership: the descriptor belongs to the queue and is closed by `tcsms_queue_free`;
 /// never close it yourself (remove it from your event loop before freeing the queue).
@@ -96,7 +103,8 @@ pub unsafe extern "C" fn tcsms_queue_fd(queue: *const tcsms_queue) -> c_int {
 }
 
 /// Submits a call of `action` with `request_json` on `client` (as
-/// `tcsms_call_with_timeout`) and returns at once; its completion is taken later with
+/// `tcsms_call_with_timeout`) and returns without waiting for the network (it may sign
+/// and write the request on a pooled connection first); its completion is taken later with
 /// `tcsms_queue_next`, which hands back `tag` unchanged (use it to match answers to
 /// requests; tcsms does not look at it).
 ///
@@ -252,8 +260,10 @@ pub unsafe extern "C" fn tcsms_queue_take(
 /// Destroys a queue. NULL is a no-op.
 ///
 /// Pending calls: calls no worker has started are dropped (never sent, no completion);
-/// calls already running are waited for, each bounded by its time limit; completions
-/// not yet taken are freed. Then the workers end and the fd is closed. The clients
+/// calls written on a pooled connection whose answers were not read yet have their
+/// connections closed (the service may have acted on them); calls already running on a
+/// worker are waited for, each bounded by its time limit; completions not yet taken are
+/// freed. Then the workers end and the fd is closed. The clients
 /// the calls used are unaffected (and may have been freed already).
 ///
 /// Ownership: takes back the queue; the handle must not be used afterwards.
