@@ -673,9 +673,8 @@ impl Drop for CompletionQueue {
             if let Some(poller) = &self.shared.poller {
                 poller.close();
             }
-            // The calls the parent's loop waits for are the parent's: left as they are.
-            let flight = std::mem::take(&mut *self.shared.flight.lock().unwrap_or_else(|p| p.into_inner()));
-            std::mem::forget(flight);
+            // The calls the parent's loop waits for are left as they are (their lock
+            // may have been held by a parent thread at the fork).
             // Kept (never joined nor detached: their threads do not exist here) where a
             // leak checker still finds them.
             let threads = std::mem::take(self.threads.get_mut().unwrap_or_else(|p| p.into_inner()));
