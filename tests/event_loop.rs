@@ -275,6 +275,48 @@ fn deadlines_hold_in_the_event_loop() {
     }
 }
 
+/// An answer the loop reads that calls for a retry (HTTP 500 to an idempotent action)
+/// is retried by a worker after the backoff, as a blocking call would retry it.
+#[test]
+fn retries_after_an_answer_read_by_the_loop_go_on_in_a_worker() {
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&served);
+    // Every connection's first request is answered (the warm-up); the first later request
+    // of the server gets a 500, the rest are answered.
+    let server = Hostile::start(move |mut stream| {
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+        for n in 0.. {
+            if !read_request_from(&mut stream) {
+                return;
+            }
+            let nth = count.fetch_add(1, Ordering::SeqCst);
+            let ok = if n > 0 && nth == 1 {
+                stream.write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 2\r\n\r\nno").is_ok()
+            } else {
+                deliver(&mut stream, nth, Delivery::Whole)
+            };
+            if !ok {
+                return;
+            }
+        }
+    });
+    let config = format!(
+        r#"{{"secret_id":"AKIDloop","secret_key":"{SECRET_KEY}","endpoint":"http://127.0.0.1:{}","timeout_ms":5000,"max_retries":1,"rate_limits":{{"*":0}}}}"#,
+        server.port
+    );
+    let client = Arc::new(Client::from_json(&config).expect("client"));
+    let started = Instant::now();
+    client.call("ReportConversion", REPORT).expect("the warm-up call");
+    rest(started.elapsed());
+    let queue = one_worker();
+    queue.submit(Arc::clone(&client), "ReportConversion", REPORT, None, 1).unwrap();
+    let answer = completion(&queue, 1, Duration::from_secs(5)).expect("answered on the retry");
+    assert!(answer.contains(r#""RequestId":"loop-2""#), "{answer}");
+    assert_eq!(served.load(Ordering::SeqCst), 3, "the warm-up, the 500 and the retry");
+    // The 500 came on the pooled connection (which it closed); only the retry opened one.
+    assert_eq!(server.connections(), 2);
+}
+
 /// Many calls in flight at once over a few pooled connections, all collected through
 /// the fd: each gets its own answer, and the connections are reused.
 #[test]
