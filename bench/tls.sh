@@ -9,7 +9,8 @@
 # config key, Python keyword, Go Config.CAFile), the official Python SDK through
 # HttpProfile(certification=...), the official Go SDK through SSL_CERT_FILE; wrk does
 # not verify. Rows (label, mode):
-#   ka1, ka8    keep-alive, 1 and 8 callers on one client
+#   ka1, ka8    keep-alive, 1 and 8 callers on one client (for the completion queue: 1 and
+#               8 calls in flight, submitted and collected by one thread)
 #   cold        a new client per call (create, one call, free), 1 caller
 #   reconnect   one client, 1 caller, against the server that closes after each answer
 #   process     a new process per call (bench/spawn.py): what a CLI run or a cron job
@@ -55,6 +56,7 @@ results="$work/results.tsv"
 : > "$results"
 
 selected() { [ -z "$only" ] || grep -qE -- "$only" <<<"$1"; }
+QUEUE_TLS="tcsms C, completion queue"
 
 # tls_measure LABEL MODE SERVER_PORT COMMAND...: runs a peer printing `rate=R cpu_us=U`
 # and records it with the handshakes nginx logged meanwhile on SERVER_PORT.
@@ -98,6 +100,7 @@ for round in $(seq "$rounds"); do
         tls_measure "plain C (OpenSSL), blocking" "ka$n" "$port" \
             "${client_pin[@]}" "$work/tls_plain" "$n" "$seconds" "$port" "$ca"
         tls_measure "tcsms C" "ka$n" "$port" c_peer tcsms "$n" "$port"
+        tls_measure "$QUEUE_TLS" "ka$n" "$port" c_peer async "$n" "$port"
         tls_measure "tcsms Python" "ka$n" "$port" py_peer tcsms "$n" "$port"
         tls_measure "tcsms Go" "ka$n" "$port" go_peer tcsms "$n" "$port"
         tls_measure "official Go SDK" "ka$n" "$port" go_peer official "$n" "$port"
