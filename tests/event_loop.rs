@@ -7,6 +7,8 @@
 
 #[path = "support/hostile.rs"]
 mod hostile;
+#[path = "support/tls.rs"]
+mod tls;
 
 use hostile::{read_request_from, Hostile};
 use std::io::{Read, Write};
@@ -99,19 +101,7 @@ fn plain_server(later: Delivery) -> Hostile {
 }
 
 fn tls_server(later: Delivery) -> Hostile {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("protocol versions")
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![CertificateDer::from_pem_slice(LOCAL_HOST_CERT.as_bytes()).expect("certificate")],
-            PrivateKeyDer::from_pem_slice(LOCAL_HOST_KEY.as_bytes()).expect("key"),
-        )
-        .expect("server config");
-    let config = Arc::new(config);
+    let config = tls::server_config(rustls::DEFAULT_VERSIONS, LOCAL_HOST_CERT, LOCAL_HOST_KEY);
     Hostile::start(move |mut s: TcpStream| {
         let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
         let Ok(mut tls) = rustls::ServerConnection::new(config.clone()) else { return };
@@ -317,6 +307,31 @@ fn retries_after_an_answer_read_by_the_loop_go_on_in_a_worker() {
     assert_eq!(server.connections(), 2);
 }
 
+/// The body of the next request on `stream` (`seen`: what was read past the last one);
+/// None when the client hangs up.
+fn next_body(stream: &mut TcpStream, seen: &mut Vec<u8>) -> Option<String> {
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&seen[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if seen.len() >= end + 4 + length {
+                let body = String::from_utf8_lossy(&seen[end + 4..end + 4 + length]).into_owned();
+                seen.drain(..end + 4 + length);
+                return Some(body);
+            }
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
 /// Many calls in flight at once over a few pooled connections, all collected through
 /// the fd: each gets its own answer, and the connections are reused.
 #[test]
@@ -328,29 +343,7 @@ fn many_calls_in_flight_each_get_their_own_answer() {
     let server = Hostile::start(move |mut stream| {
         let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
         let mut seen = Vec::new();
-        let mut buf = [0u8; 4096];
-        loop {
-            let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") else {
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => seen.extend_from_slice(&buf[..n]),
-                }
-                continue;
-            };
-            let head = String::from_utf8_lossy(&seen[..end]).to_ascii_lowercase();
-            let length: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
-            while seen.len() < end + 4 + length {
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => seen.extend_from_slice(&buf[..n]),
-                }
-            }
-            let body = String::from_utf8_lossy(&seen[end + 4..end + 4 + length]).into_owned();
-            seen.drain(..end + 4 + length);
+        while let Some(body) = next_body(&mut stream, &mut seen) {
             let serial = body.split(r#""SerialNo":""#).nth(1).and_then(|r| r.split('"').next()).unwrap_or("?");
             let envelope = format!(
                 r#"{{"Response":{{"ReportConversionStatus":{{"Code":"OK","Message":"ok"}},"RequestId":"{serial}"}}}}"#

@@ -7,6 +7,8 @@
 
 #[path = "support/hostile.rs"]
 mod hostile;
+#[path = "support/tls.rs"]
+mod tls;
 
 use hostile::{answer_and_close, read_request, read_request_from, until_hangup, Hostile};
 use std::io::Write;
@@ -294,19 +296,7 @@ const LOCAL_HOST_KEY: &str = include_str!("support/certs/local-host.key");
 
 /// A rustls server configuration presenting `cert`.
 fn tls_config(cert: &str, key: &str) -> std::sync::Arc<rustls::ServerConfig> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("protocol versions")
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![CertificateDer::from_pem_slice(cert.as_bytes()).expect("certificate")],
-            PrivateKeyDer::from_pem_slice(key.as_bytes()).expect("key"),
-        )
-        .expect("server config");
-    std::sync::Arc::new(config)
+    tls::server_config(rustls::DEFAULT_VERSIONS, cert, key)
 }
 
 /// A TLS server on 127.0.0.1 presenting `cert`; it counts connections, and answers 200 to a

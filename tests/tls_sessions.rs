@@ -5,6 +5,8 @@
 
 #[path = "support/hostile.rs"]
 mod hostile;
+#[path = "support/tls.rs"]
+mod tls;
 
 use hostile::{read_request_from, Hostile};
 use rustls::HandshakeKind;
@@ -39,19 +41,7 @@ fn serve(
     versions: &[&'static rustls::SupportedProtocolVersion],
     keep_alive: bool,
 ) -> (Hostile, Arc<Mutex<Vec<HandshakeKind>>>) {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(versions)
-        .expect("protocol versions")
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![CertificateDer::from_pem_slice(LOCAL_HOST_CERT.as_bytes()).expect("certificate")],
-            PrivateKeyDer::from_pem_slice(LOCAL_HOST_KEY.as_bytes()).expect("key"),
-        )
-        .expect("server config");
-    let config = Arc::new(config);
+    let config = tls::server_config(versions, LOCAL_HOST_CERT, LOCAL_HOST_KEY);
     let kinds = Arc::new(Mutex::new(Vec::new()));
     let seen = kinds.clone();
     let server = Hostile::start(move |mut s| {
