@@ -607,7 +607,9 @@ fn whole(input: &[u8], limit: u64) -> Whole {
     loop {
         let (used, head) = match parse_head(&input[at..]) {
             Err(_) => return Whole::Refused,
-            Ok(None) if input.len() >= MAX_HEAD_BYTES => return Whole::Refused,
+            // As read_head sees it once the interim answers are consumed (a buffer
+            // full of less than that is NotYet, and goes the blocking way).
+            Ok(None) if input.len() - at >= MAX_HEAD_BYTES => return Whole::Refused,
             Ok(None) => return Whole::NotYet,
             Ok(Some(parsed)) => parsed,
         };
@@ -1206,6 +1208,10 @@ mod tests {
         assert_eq!(state(b"SSH-2.0-OpenSSH\r\n\r\n", limit), "refused");
         assert_eq!(state(b"HTTP/1.1 101 Switching\r\n\r\n", limit), "refused");
         assert_eq!(state(&vec![b'x'; MAX_HEAD_BYTES], limit), "refused");
+        // An interim answer, then a final head cut short: read_head would wait for more.
+        let mut interim = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX: ".to_vec();
+        interim.resize(MAX_HEAD_BYTES, b'x');
+        assert_eq!(state(&interim, limit), "not yet");
         // Only reading on can tell where these end.
         assert_eq!(state(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", limit), "unknowable");
         assert_eq!(state(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall", limit), "unknowable");
