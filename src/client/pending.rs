@@ -94,19 +94,20 @@ impl Client {
         if deadline <= Instant::now() || !self.limiter.try_acquire(action) {
             return Begun::Blocking;
         }
+        // The connection first: without one the call is signed once, on a worker.
+        let Some(lease) = self.transport.lease() else {
+            self.limiter.give_back(action);
+            return Begun::Blocking;
+        };
         let trace = self.observer.trace(action, body.as_bytes()).park();
         let call = Parked { action, body: range, attempts: Attempts::until(deadline), trace, pause: Duration::ZERO };
         let signer = self.signer.current();
         let mut info = AttemptInfo::start(self.clock.offset());
         let started = self.signed(action, body.as_bytes(), &signer, |request| {
-            self.transport.start(request, deadline, MAX_RESPONSE_BYTES)
+            self.transport.start(lease, request, deadline, MAX_RESPONSE_BYTES)
         });
         let sent = match started {
-            Ok(Some(sent)) => sent,
-            Ok(None) => {
-                self.limiter.give_back(action);
-                return Begun::Blocking;
-            }
+            Ok(sent) => sent,
             Err(failed) => {
                 let failure = self.transport_failure(failed, &signer);
                 return match self.after(call, &mut info, Err(failure)) {

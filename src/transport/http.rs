@@ -368,25 +368,32 @@ impl Http {
         answered(connection, started, result).map_err(|error| Failed { error, written })
     }
 
-    /// Sends `request` for an event loop: on a pooled connection that has rested and whose
-    /// socket the loop can wait for (never a new one, never through a proxy), or not at
-    /// all (`Ok(None)`: the call goes the blocking way). Then [`Http::poll`] the answer
-    /// when the socket is readable, or [`Http::finish`] it the blocking way.
-    pub fn start(&self, request: &Request<'_>, deadline: Instant, limit: u64) -> Result<Option<Sent>, Failed> {
+    /// A pooled connection for an event loop: one that has rested and whose socket the
+    /// loop can wait for (never a new one, never through a proxy); None when there is
+    /// none (the call then goes the blocking way). Send on it with [`Http::start`].
+    pub fn lease(&self) -> Option<Lease> {
         if self.config.proxy().is_some() {
-            return Ok(None);
+            return None;
         }
-        let pid = crate::process::id();
-        let Some(mut connection) = self.pooled(pid) else { return Ok(None) };
-        let Some(fd) = connection.transport.fd() else {
-            self.checkin(connection);
-            return Ok(None);
-        };
+        let connection = self.pooled(crate::process::id())?;
+        match connection.transport.fd() {
+            Some(fd) => Some(Lease { connection, fd }),
+            None => {
+                self.checkin(connection);
+                None
+            }
+        }
+    }
+
+    /// Sends `request` on `lease`; then [`Http::poll`] the answer when the socket is
+    /// readable, or [`Http::finish`] it the blocking way.
+    pub fn start(&self, lease: Lease, request: &Request<'_>, deadline: Instant, limit: u64) -> Result<Sent, Failed> {
+        let Lease { mut connection, fd } = lease;
         let mut written = false;
         let started = Instant::now();
         send(&mut connection.transport, request, &self.host, &self.user_agent, deadline, &mut written)
             .map_err(|error| Failed { error, written })?;
-        Ok(Some(Sent { connection: Some(connection), fd, started, deadline, limit, failed: None }))
+        Ok(Sent { connection: Some(connection), fd, started, deadline, limit, failed: None })
     }
 
     /// Reads what has arrived for `sent`, without waiting: the answer when it is whole
@@ -628,6 +635,12 @@ fn whole(input: &[u8], limit: u64) -> Whole {
             Framing::Chunked | Framing::UntilClose => Whole::Unknowable,
         };
     }
+}
+
+/// A pooled connection taken for an event loop ([`Http::lease`]); dropping it closes it.
+pub struct Lease {
+    connection: Connection,
+    fd: std::os::fd::RawFd,
 }
 
 /// A request [`Http::start`] sent, waiting for its answer.

@@ -24,7 +24,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-pub use http::{Method, Request, Response, Reusable, Sent, MAX_HEADERS};
+pub use http::{Lease, Method, Request, Response, Reusable, Sent, MAX_HEADERS};
 
 /// What [`Transport::poll`] found.
 pub enum Polled {
@@ -231,12 +231,22 @@ impl Transport {
         error
     }
 
-    /// Sends `request` for an event loop, on a pooled connection whose socket it can wait
-    /// for; `Ok(None)` when there is none (nothing was sent: the call goes the blocking
-    /// way, [`Transport::exchange`]). Then [`Transport::poll`] when [`Sent::fd`] is
-    /// readable, or [`Transport::finish`].
-    pub fn start(&self, request: &Request<'_>, deadline: Instant, limit: u64) -> Result<Option<Sent>, TransportError> {
-        self.http.start(request, deadline, limit).map_err(|failed| self.failed(failed))
+    /// A pooled connection for an event loop, one whose socket it can wait for; None
+    /// when there is none (the call goes the blocking way, [`Transport::exchange`]).
+    pub fn lease(&self) -> Option<Lease> {
+        self.http.lease()
+    }
+
+    /// Sends `request` on `lease`. Then [`Transport::poll`] when [`Sent::fd`] is readable,
+    /// or [`Transport::finish`].
+    pub fn start(
+        &self,
+        lease: Lease,
+        request: &Request<'_>,
+        deadline: Instant,
+        limit: u64,
+    ) -> Result<Sent, TransportError> {
+        self.http.start(lease, request, deadline, limit).map_err(|failed| self.failed(failed))
     }
 
     /// Reads what has arrived for `sent`, without waiting (see [`Polled`]).
