@@ -64,9 +64,11 @@ import (
 )
 
 // queueOptions: worker threads start on demand (only while calls wait for one),
-// so 64 costs nothing until that many calls are on the network at once; the
-// count bounds a client's queued calls in flight, which matters against a
-// distant service (64 workers at 50 ms a round trip: 1,280 calls/s). Beyond the
+// so 64 costs nothing until that many calls need one at once (calls on kept-alive
+// connections are written by the submitting goroutine and read by the queue's
+// reader, without a worker); the count bounds the queued calls that open
+// connections, wait or retry, which matters against a distant service (64
+// workers at 50 ms a round trip: 1,280 such calls a second). Beyond the
 // capacity, calls fall back to a blocking cgo call. sched_batch: a worker woken
 // by a submission does not preempt the Go thread, which goes on running
 // goroutines and submitting (fewer context switches; bench/README.md).

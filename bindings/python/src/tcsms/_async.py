@@ -75,18 +75,20 @@ class AsyncClient(ClientCore, AsyncActionsMixin):
     ``set_credentials``, ``clock_offset``, ``set_event_callback`` and ``stats`` are the
     same plain methods.  Results and errors are those of :class:`tcsms.Client`.
 
-    Calls are submitted to the library's completion queue and made by its worker
-    threads; the event loop waits for the queue's file descriptor
-    (``loop.add_reader``), so no Python thread blocks per call.  The ``*_results``
+    Calls are submitted to the library's completion queue; the event loop waits for
+    the queue's file descriptor (``loop.add_reader``), so no Python thread blocks per
+    call.  A call on a kept-alive connection is written when it is made and its answer
+    read on the event loop's thread; the others (new connections, retries, a client
+    with an event callback) are made by the queue's worker threads.  The ``*_results``
     methods (batching, per-number results) run the library's blocking send in the
     loop's default executor.
 
     Arguments: those of :class:`tcsms.Client`, plus (keyword-only)
-        workers: worker threads making calls (1-256, default 16, started only while
-            calls wait for one); at most this many calls are on the network at once,
-            the others wait in the queue (their time limit runs while they wait).
-            Against a distant service it bounds the rate: 16 workers at 50 ms a
-            round trip make at most 320 calls/s.
+        workers: worker threads for the calls that need one (1-256, default 16,
+            started only while calls wait for one): those that open a connection,
+            wait for a rate-limit slot or retry.  At most this many of those are on
+            the network at once, the others wait in the queue (their time limit runs
+            while they wait); calls on kept-alive connections need no worker.
         queue_capacity: calls pending at once (default 1024); one more raises
             :class:`tcsms.InvalidArgument` with code ``ClientError.QueueFull``.
 
