@@ -335,7 +335,7 @@ impl Client {
     }
 
     /// Opens and handshakes connections before the first calls, so that up to `count`
-    /// (at most 64, the size of the pool) idle connections wait; returns how many wait.
+    /// (at most 64) idle connections wait; returns how many wait.
     /// Nothing is sent on them. Takes at most `timeout` (and the client's `timeout_ms`).
     /// When the endpoint cannot be reached, the error says so and the client is as
     /// before (the connections opened so far stay in the pool).

@@ -138,9 +138,10 @@ fn usage() -> Usage {
 
 /// Asserts that `after` stays within the tolerances of `before`, allowing on top
 /// `connections` more open connections (a descriptor and 256 KiB each) that a pool
-/// may still open without leaking.
-fn assert_flat(what: &str, before: Usage, after: Usage, connections: u64) {
-    let rss_mib = env_number("TCSMS_STRESS_RSS_MIB", 4) + connections.div_ceil(4);
+/// may still open without leaking, and `turnover_mib` for the buffers of connections
+/// the pool replaces (see the call).
+fn assert_flat(what: &str, before: Usage, after: Usage, connections: u64, turnover_mib: u64) {
+    let rss_mib = env_number("TCSMS_STRESS_RSS_MIB", 4) + connections.div_ceil(4) + turnover_mib;
     let fds = env_number("TCSMS_STRESS_FDS", 4) + connections;
     eprintln!(
         "{what}: RSS {:.1} -> {:.1} MiB, fds {} -> {}",
@@ -187,10 +188,10 @@ fn stress_threads_then_create_free_cycles_stay_flat() {
     let base = usage();
     let client = new_client(&emulator.url);
     let serial = serial_no(client);
-    // Warm up until the pool holds a connection per thread (at most 64, http.rs
-    // MAX_IDLE_CONNECTIONS): on a loaded machine one round may not have had every
-    // thread in flight at once.
-    let pooled = base.fds + threads.min(64);
+    // Warm up until the pool holds a connection per thread: on a loaded machine one
+    // round may not have had every thread in flight at once.
+    let pool = 128; // http.rs MAX_IDLE_CONNECTIONS
+    let pooled = base.fds + threads.min(pool);
     for _ in 0..5 {
         let warm = round(client, threads, calls.min(50), &serial);
         assert!(warm.is_empty(), "{} warm-up calls failed, first: {:?}", warm.len(), warm.first());
@@ -198,6 +199,14 @@ fn stress_threads_then_create_free_cycles_stay_flat() {
             break;
         }
     }
+    // Then one round of the measured size: the pool's turnover reaches its steady state
+    // (a connection rests after each answer, so 64 threads against the emulator need
+    // more connections than the pool keeps, and it replaces some; their buffers may come
+    // from another malloc arena). RSS then stays within a few MiB however long the
+    // measured round is (5 MiB both after 64,000 and after 192,000 calls, measured), and a
+    // leak still grows with the calls.
+    let settle = round(client, threads, calls, &serial);
+    assert!(settle.is_empty(), "{} calls failed before measuring, first: {:?}", settle.len(), settle.first());
     let before = usage();
     let started = Instant::now();
     let failures = round(client, threads, calls, &serial);
@@ -211,10 +220,16 @@ fn stress_threads_then_create_free_cycles_stay_flat() {
         failures.len()
     );
     assert!(failures.is_empty(), "{} of {total} calls failed, first: {:?}", failures.len(), failures.first());
-    // If even five warm-up rounds left some threads' connections unopened, the main
-    // round may open them: those are allowed (a descriptor and its buffers each),
-    // and nothing beyond them.
-    assert_flat("threads", before, after, pooled.saturating_sub(before.fds));
+    // The main round may open what the pool can still hold (a descriptor and its
+    // buffers each): threads' connections that the warm-up left unopened, and more
+    // than one per thread, since a connection rests after each answer. And the pool
+    // keeps replacing connections at this load: a new one's 128 KiB of buffers may come
+    // from another thread's malloc arena than the one it replaced freed to, so a
+    // quarter of the pool's buffers (4 MiB) is allowed on top (up to 4.6 MiB of growth
+    // measured with a CPU hog beside, none of it growing with the number of calls).
+    // A leak of more than 130 bytes per call still fails.
+    let unopened = (base.fds + pool).saturating_sub(before.fds);
+    assert_flat("threads", before, after, unopened, (pool / 4) * 128 / 1024);
     unsafe { tcsms_client_free(client.0) };
 
     // 2. Create, call once, free: each cycle opens a connection and must close it.
@@ -230,5 +245,5 @@ fn stress_threads_then_create_free_cycles_stay_flat() {
     (0..cycles).for_each(|_| cycle());
     let after = usage();
     eprintln!("{cycles} create/call/free cycles in {:.1} s", started.elapsed().as_secs_f64());
-    assert_flat("create/free", before, after, 0);
+    assert_flat("create/free", before, after, 0, 0);
 }

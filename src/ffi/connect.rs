@@ -8,8 +8,8 @@ use std::time::Duration;
 
 /// Opens connections to the endpoint before the first calls (TCP, the proxy's tunnel,
 /// the TLS handshake), so that the first calls find them warm: afterwards up to `count`
-/// (at most 64, the size of the client's pool) idle connections wait in the client's
-/// pool, each closed after 15 s unused. Nothing is sent on them. `*out_ready` is set to
+/// (at most 64) idle connections wait in the client's pool, each closed after 15 s
+/// unused. Nothing is sent on them. `*out_ready` is set to
 /// how many wait (connections already idle count), 0 on failure (the connections opened
 /// before the failure stay in the pool).
 ///
