@@ -10,7 +10,7 @@ mod hostile;
 #[path = "support/tls.rs"]
 mod tls;
 
-use hostile::{read_request_from, Hostile};
+use hostile::{next_request_body, read_request_from, Hostile};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -307,31 +307,6 @@ fn retries_after_an_answer_read_by_the_loop_go_on_in_a_worker() {
     assert_eq!(server.connections(), 2);
 }
 
-/// The body of the next request on `stream` (`seen`: what was read past the last one);
-/// None when the client hangs up.
-fn next_body(stream: &mut TcpStream, seen: &mut Vec<u8>) -> Option<String> {
-    let mut buf = [0u8; 4096];
-    loop {
-        if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&seen[..end]).to_ascii_lowercase();
-            let length: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
-            if seen.len() >= end + 4 + length {
-                let body = String::from_utf8_lossy(&seen[end + 4..end + 4 + length]).into_owned();
-                seen.drain(..end + 4 + length);
-                return Some(body);
-            }
-        }
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => seen.extend_from_slice(&buf[..n]),
-        }
-    }
-}
-
 /// Many calls in flight at once over a few pooled connections, all collected through
 /// the fd: each gets its own answer, and the connections are reused.
 #[test]
@@ -343,7 +318,7 @@ fn many_calls_in_flight_each_get_their_own_answer() {
     let server = Hostile::start(move |mut stream| {
         let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
         let mut seen = Vec::new();
-        while let Some(body) = next_body(&mut stream, &mut seen) {
+        while let Some(body) = next_request_body(&mut stream, &mut seen) {
             let serial = body.split(r#""SerialNo":""#).nth(1).and_then(|r| r.split('"').next()).unwrap_or("?");
             let envelope = format!(
                 r#"{{"Response":{{"ReportConversionStatus":{{"Code":"OK","Message":"ok"}},"RequestId":"{serial}"}}}}"#

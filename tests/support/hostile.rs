@@ -53,22 +53,31 @@ pub fn read_request(stream: &mut TcpStream) -> bool {
 
 /// [`read_request`] from any stream (a TLS stream, say), which sets its own time limit.
 pub fn read_request_from(stream: &mut impl Read) -> bool {
-    let mut seen = Vec::new();
+    next_request_body(stream, &mut Vec::new()).is_some()
+}
+
+/// The body of the next request on `stream`, read as [`read_request`] reads one; `seen`
+/// holds what was read past the previous request (a client that sends before its last
+/// answer) and keeps what is read past this one. None when the client hung up first.
+pub fn next_request_body(stream: &mut impl Read, seen: &mut Vec<u8>) -> Option<String> {
     let mut buf = [0u8; 4096];
     loop {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return false,
-            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&seen[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if seen.len() >= end + 4 + length {
+                let body = String::from_utf8_lossy(&seen[end + 4..end + 4 + length]).into_owned();
+                seen.drain(..end + 4 + length);
+                return Some(body);
+            }
         }
-        let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
-        let head = String::from_utf8_lossy(&seen[..end]).to_ascii_lowercase();
-        let length = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length:"))
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .unwrap_or(0);
-        if seen.len() >= end + 4 + length {
-            return true;
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
         }
     }
 }
