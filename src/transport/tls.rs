@@ -211,11 +211,21 @@ struct Socket {
     set_at: std::time::Instant,
     /// Reads take only what has arrived: `WouldBlock` when nothing has.
     now_only: bool,
+    /// While reads take only what has arrived: a read from the socket left room in the
+    /// buffer, so the socket had nothing more then. Later reads report `WouldBlock`
+    /// without asking the socket again: what arrives after that, epoll reports.
+    drained: bool,
 }
 
 impl Socket {
     fn new(inner: Box<dyn Wire>) -> Socket {
-        Socket { inner, timeout: NextTimeout::default(), set_at: std::time::Instant::now(), now_only: false }
+        Socket {
+            inner,
+            timeout: NextTimeout::default(),
+            set_at: std::time::Instant::now(),
+            now_only: false,
+            drained: false,
+        }
     }
 
     fn set_timeout(&mut self, timeout: NextTimeout) {
@@ -237,8 +247,11 @@ impl Read for Socket {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.inner.buffers().input().is_empty() {
             if self.now_only {
+                if self.drained {
+                    return Err(std::io::ErrorKind::WouldBlock.into());
+                }
                 match self.inner.pump().map_err(ureq::Error::into_io)? {
-                    Pumped::More => {}
+                    Pumped::More => self.drained = !self.inner.buffers().input_append_buf().is_empty(),
                     Pumped::Nothing => return Err(std::io::ErrorKind::WouldBlock.into()),
                     Pumped::Closed => return Ok(0),
                 }
@@ -328,6 +341,7 @@ impl Wire for TlsTransport {
     fn pump(&mut self) -> Result<Pumped, ureq::Error> {
         let StreamOwned { conn, sock } = &mut self.stream;
         sock.now_only = true;
+        sock.drained = false;
         let pumped = pump_records(conn, sock, &mut self.buffers);
         sock.now_only = false;
         pumped
@@ -493,6 +507,117 @@ mod tests {
             let error = client_config(Some(&path)).unwrap_err();
             assert!(error.to_string().contains("holds no certificate"), "{error}");
         }
+        let _ = std::fs::remove_file(&path);
+    }
+
+    /// The socket under a [`TlsTransport`] in memory: what has "arrived" is read by
+    /// `pump`, which counts the reads.
+    #[derive(Debug, Default)]
+    struct Arrivals {
+        bytes: Vec<u8>,
+        reads: usize,
+    }
+
+    #[derive(Debug)]
+    struct InMemory {
+        buffers: LazyBuffers,
+        arrivals: Arc<Mutex<Arrivals>>,
+    }
+
+    impl Transport for InMemory {
+        fn buffers(&mut self) -> &mut dyn Buffers {
+            &mut self.buffers
+        }
+        fn transmit_output(&mut self, _: usize, _: NextTimeout) -> Result<(), ureq::Error> {
+            Ok(())
+        }
+        fn await_input(&mut self, _: NextTimeout) -> Result<bool, ureq::Error> {
+            Ok(self.pump()? == Pumped::More)
+        }
+        fn is_open(&mut self) -> bool {
+            true
+        }
+    }
+
+    impl Wire for InMemory {
+        fn fd(&self) -> Option<RawFd> {
+            None
+        }
+        fn pump(&mut self) -> Result<Pumped, ureq::Error> {
+            let mut arrivals = self.arrivals.lock().unwrap();
+            arrivals.reads += 1;
+            let space = self.buffers.input_append_buf();
+            let n = space.len().min(arrivals.bytes.len());
+            if n == 0 {
+                return Ok(Pumped::Nothing);
+            }
+            space[..n].copy_from_slice(&arrivals.bytes[..n]);
+            arrivals.bytes.drain(..n);
+            self.buffers.input_appended(n);
+            Ok(Pumped::More)
+        }
+    }
+
+    /// The event loop's read of a TLS answer asks the socket once per readiness: a read
+    /// that left room in the buffer found the socket empty, and epoll reports what comes
+    /// next (reading on until the socket said "would block" cost a `recv` per answer).
+    #[test]
+    fn a_pump_reads_the_socket_once_when_it_had_less_than_a_buffer() {
+        const KEY: &str = include_str!("../../tests/support/certs/local-host.key");
+        const CERT: &str = include_str!("../../tests/support/certs/local-host.pem");
+        let path = ca_file("pump");
+        let server_config =
+            rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(
+                    vec![CertificateDer::from_pem_slice(CERT.as_bytes()).unwrap()],
+                    rustls::pki_types::PrivateKeyDer::from_pem_slice(KEY.as_bytes()).unwrap(),
+                )
+                .unwrap();
+        let mut server = rustls::ServerConnection::new(Arc::new(server_config)).unwrap();
+        let name = ServerName::try_from("127.0.0.1").unwrap();
+        let mut client = ClientConnection::new(client_config(Some(&path)).unwrap(), name).unwrap();
+        // The handshake, in memory.
+        while client.is_handshaking() || server.is_handshaking() {
+            let mut wire = Vec::new();
+            client.write_tls(&mut wire).unwrap();
+            server.read_tls(&mut wire.as_slice()).unwrap();
+            server.process_new_packets().unwrap();
+            wire.clear();
+            server.write_tls(&mut wire).unwrap();
+            client.read_tls(&mut wire.as_slice()).unwrap();
+            client.process_new_packets().unwrap();
+        }
+        let arrivals = Arc::new(Mutex::new(Arrivals::default()));
+        let arrive = |server: &mut rustls::ServerConnection, data: &[u8]| {
+            server.writer().write_all(data).unwrap();
+            let mut wire = Vec::new();
+            while server.wants_write() {
+                server.write_tls(&mut wire).unwrap();
+            }
+            arrivals.lock().unwrap().bytes.extend_from_slice(&wire);
+        };
+        // The session tickets, then the first part of an answer.
+        arrive(&mut server, b"HTTP/1.1 200 OK\r\n");
+        let socket = InMemory { buffers: LazyBuffers::new(1 << 16, 1024), arrivals: Arc::clone(&arrivals) };
+        let mut transport = TlsTransport {
+            buffers: LazyBuffers::new(1 << 16, 1024),
+            stream: StreamOwned { conn: client, sock: Socket::new(Box::new(socket)) },
+        };
+        let reads = || arrivals.lock().unwrap().reads;
+        assert_eq!(transport.pump().unwrap(), Pumped::More);
+        assert_eq!(transport.buffers.input(), b"HTTP/1.1 200 OK\r\n");
+        assert_eq!(reads(), 1, "the socket was read again after a read that left room");
+        // Readable again (epoll said so): the rest.
+        arrive(&mut server, b"Content-Length: 0\r\n\r\n");
+        assert_eq!(transport.pump().unwrap(), Pumped::More);
+        assert_eq!(transport.buffers.input(), b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(reads(), 2);
+        // Nothing new: one read, which finds nothing.
+        assert_eq!(transport.pump().unwrap(), Pumped::Nothing);
+        assert_eq!(reads(), 3);
         let _ = std::fs::remove_file(&path);
     }
 }
