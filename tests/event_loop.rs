@@ -307,6 +307,56 @@ fn retries_after_an_answer_read_by_the_loop_go_on_in_a_worker() {
     assert_eq!(server.connections(), 2);
 }
 
+/// Answers each request on `stream` with its SerialNo as the RequestId (one longer than
+/// 64 bytes as its first character and length), counting them; `padding` bytes of
+/// padding make the answer larger.
+fn answer_with_serials(stream: &mut (impl Read + Write), count: &AtomicUsize, padding: usize) {
+    let mut seen = Vec::new();
+    let padding = "p".repeat(padding);
+    while let Some(body) = next_request_body(stream, &mut seen) {
+        let serial = body.split(r#""SerialNo":""#).nth(1).and_then(|r| r.split('"').next()).unwrap_or("?");
+        let id = if serial.len() <= 64 { serial.to_owned() } else { format!("{}-{}", &serial[..1], serial.len()) };
+        let envelope = format!(
+            r#"{{"Response":{{"ReportConversionStatus":{{"Code":"OK","Message":"ok"}},"Padding":"{padding}","RequestId":"{id}"}}}}"#
+        );
+        count.fetch_add(1, Ordering::SeqCst);
+        let answer = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{envelope}", envelope.len());
+        if stream.write_all(answer.as_bytes()).and_then(|()| stream.flush()).is_err() {
+            return;
+        }
+    }
+}
+
+/// Over TLS, a request and an answer of several TLS records each (more than the
+/// buffers that carry records between the socket and TLS) pass whole, on a blocking
+/// call and in the event loop.
+#[test]
+fn requests_and_answers_of_many_tls_records_pass_whole() {
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&served);
+    let config = tls::server_config(rustls::DEFAULT_VERSIONS, LOCAL_HOST_CERT, LOCAL_HOST_KEY);
+    let server = Hostile::start(move |mut s: TcpStream| {
+        let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
+        let Ok(mut tls) = rustls::ServerConnection::new(config.clone()) else { return };
+        answer_with_serials(&mut rustls::Stream::new(&mut tls, &mut s), &count, 48 << 10);
+    });
+    let client = client(&format!("https://127.0.0.1:{}", server.port), 5000);
+    // 48 KiB each way: three records, against buffers of one.
+    let serial = |c: char| c.to_string().repeat(48 << 10);
+    let request = |serial: &str| format!(r#"{{"SmsSdkAppId":"1400000001","SerialNo":"{serial}"}}"#);
+    let started = Instant::now();
+    let answer = client.call("ReportConversion", &request(&serial('b'))).expect("the blocking call");
+    assert!(answer.contains(r#""RequestId":"b-49152""#) && answer.len() > 48 << 10, "{answer:.300}");
+    rest(started.elapsed());
+    let queue = one_worker();
+    let _busy = occupy_the_worker(&queue, Duration::from_secs(3));
+    queue.submit(Arc::clone(&client), "ReportConversion", &request(&serial('q')), None, 7).unwrap();
+    let answer = completion(&queue, 7, Duration::from_secs(2)).expect("answered in the event loop");
+    assert!(answer.contains(r#""RequestId":"q-49152""#) && answer.len() > 48 << 10, "{answer:.300}");
+    assert_eq!(served.load(Ordering::SeqCst), 2);
+    assert_eq!(server.connections(), 1, "the event loop's call went on the pooled connection");
+}
+
 /// Many calls in flight at once over a few pooled connections, all collected through
 /// the fd: each gets its own answer, and the connections are reused.
 #[test]
@@ -317,18 +367,7 @@ fn many_calls_in_flight_each_get_their_own_answer() {
     // calls would show.
     let server = Hostile::start(move |mut stream| {
         let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-        let mut seen = Vec::new();
-        while let Some(body) = next_request_body(&mut stream, &mut seen) {
-            let serial = body.split(r#""SerialNo":""#).nth(1).and_then(|r| r.split('"').next()).unwrap_or("?");
-            let envelope = format!(
-                r#"{{"Response":{{"ReportConversionStatus":{{"Code":"OK","Message":"ok"}},"RequestId":"{serial}"}}}}"#
-            );
-            count.fetch_add(1, Ordering::SeqCst);
-            let answer = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{envelope}", envelope.len());
-            if stream.write_all(answer.as_bytes()).is_err() {
-                return;
-            }
-        }
+        answer_with_serials(&mut stream, &count, 0);
     });
     let client = client(&format!("http://127.0.0.1:{}", server.port), 5000);
     let queue = CompletionQueue::new(QueueOptions { workers: 2, capacity: 64, ..Default::default() }).unwrap();

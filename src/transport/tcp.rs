@@ -21,6 +21,10 @@ use ureq::unversioned::transport::{
 };
 use ureq::{Error, Timeout};
 
+/// The buffers of a TCP connection that carries TLS directly: a whole TLS record (16 KiB
+/// of data and at most 256 bytes of header and tag) fits, so a record leaves in one write.
+const TLS_RECORD_BUFFER_BYTES: usize = 17 << 10;
+
 /// The least time given to one address when several are tried.
 const MIN_PER_ADDRESS: Duration = Duration::from_millis(10);
 
@@ -39,7 +43,14 @@ impl<In: Transport> Connector<In> for TcpConnector {
         if details.config.no_delay() {
             stream.set_nodelay(true)?;
         }
-        let buffers = LazyBuffers::new(details.config.input_buffer_size(), details.config.output_buffer_size());
+        let buffers = if details.needs_tls() && details.config.proxy().is_none() {
+            // Under TLS these buffers only pass records through (the TLS layer has the
+            // connection's own), so one record's room is enough and a new connection
+            // zeroes 34 KiB here, not 128.
+            LazyBuffers::new(TLS_RECORD_BUFFER_BYTES, TLS_RECORD_BUFFER_BYTES)
+        } else {
+            LazyBuffers::new(details.config.input_buffer_size(), details.config.output_buffer_size())
+        };
         Ok(Some(Either::B(TcpTransport { stream, buffers, read_timeout: None, write_timeout: None })))
     }
 }
