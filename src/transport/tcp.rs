@@ -43,14 +43,15 @@ impl<In: Transport> Connector<In> for TcpConnector {
         if details.config.no_delay() {
             stream.set_nodelay(true)?;
         }
-        let buffers = if details.needs_tls() && details.config.proxy().is_none() {
+        let (mut input, mut output) = (details.config.input_buffer_size(), details.config.output_buffer_size());
+        if details.needs_tls() && details.config.proxy().is_none() {
             // Under TLS these buffers only pass records through (the TLS layer has the
-            // connection's own), so one record's room is enough and a new connection
+            // connection's own), so one record's room is enough: a new connection
             // zeroes 34 KiB here, not 128.
-            LazyBuffers::new(TLS_RECORD_BUFFER_BYTES, TLS_RECORD_BUFFER_BYTES)
-        } else {
-            LazyBuffers::new(details.config.input_buffer_size(), details.config.output_buffer_size())
-        };
+            input = input.min(TLS_RECORD_BUFFER_BYTES);
+            output = output.min(TLS_RECORD_BUFFER_BYTES);
+        }
+        let buffers = LazyBuffers::new(input, output);
         Ok(Some(Either::B(TcpTransport { stream, buffers, read_timeout: None, write_timeout: None })))
     }
 }
