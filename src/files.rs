@@ -79,8 +79,7 @@ pub(crate) fn read_bounded(path: &Path, max: u64) -> Result<Bounded, Refusal> {
     if metadata.len() > max {
         return Err(Refusal::TooLarge(max));
     }
-    let mut bytes = Zeroizing::new(Vec::with_capacity(metadata.len() as usize));
-    file.take(max + 1).read_to_end(&mut bytes).map_err(Refusal::Read)?;
+    let bytes = read_up_to(file, metadata.len() as usize, max + 1).map_err(Refusal::Read)?;
     if bytes.len() as u64 > max {
         return Err(Refusal::TooLarge(max));
     }
@@ -89,6 +88,33 @@ pub(crate) fn read_bounded(path: &Path, max: u64) -> Result<Bounded, Refusal> {
     #[cfg(not(unix))]
     let mode = 0;
     Ok(Bounded { bytes, mode })
+}
+
+/// Reads at most `limit` bytes of `file`, whose size was `size`. The buffer never grows in
+/// place: when the file turns out larger than its size said (it grew, or it is one of
+/// /proc's files of size 0), what was read moves to a buffer twice as large and the old
+/// one is zeroed as it is freed, so no copy of a profile or token file (secrets) is
+/// left in freed memory, as `read_to_end`'s reallocation would leave one.
+fn read_up_to(file: std::fs::File, size: usize, limit: u64) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let mut file = file.take(limit);
+    // One byte more than the size, so that the read that finds the end needs no more room.
+    let mut bytes = Zeroizing::new(vec![0u8; size.saturating_add(1).min(limit as usize)]);
+    let mut filled = 0;
+    loop {
+        if filled == bytes.len() {
+            let mut larger = Zeroizing::new(vec![0u8; (bytes.len() * 2).max(64).min(limit as usize + 1)]);
+            larger[..filled].copy_from_slice(&bytes[..filled]);
+            bytes = larger;
+        }
+        match file.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    bytes.truncate(filled);
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -109,6 +135,23 @@ mod tests {
         assert_eq!(&read.bytes[..], b"hello");
         assert_eq!(read.text().unwrap(), "hello");
         std::fs::remove_file(&path).unwrap();
+    }
+
+    /// /proc's files say they are empty and are not: they are read whole all the same,
+    /// and refused when larger than the limit.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_file_larger_than_its_size_says_is_read_whole_or_refused() {
+        let status = Path::new("/proc/self/status");
+        assert_eq!(std::fs::metadata(status).unwrap().len(), 0);
+        let read = read_bounded(status, 64 << 10).unwrap();
+        let text = read.text().unwrap();
+        assert!(text.starts_with("Name:") && text.contains("\nPid:") && text.ends_with('\n'), "{text}");
+        assert!(text.len() > 256, "{} bytes", text.len());
+        for max in [5, 100] {
+            let refusal = read_bounded(status, max).err().unwrap();
+            assert!(matches!(refusal, Refusal::TooLarge(m) if m == max), "{refusal:?}");
+        }
     }
 
     #[test]

@@ -73,8 +73,14 @@ fn serve(listener: TcpListener, requests: usize) {
     }
 }
 
+/// Set for the child process of the test (see its end).
+const CHILD: &str = "TCSMS_RESIDUE_CHILD";
+
 #[test]
 fn no_copy_of_the_token_or_key_is_freed_without_being_zeroed() {
+    if std::env::var_os(CHILD).is_some() {
+        return profile_larger_than_its_size();
+    }
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = std::thread::spawn(move || serve(listener, 3));
@@ -99,7 +105,65 @@ fn no_copy_of_the_token_or_key_is_freed_without_being_zeroed() {
     drop(config);
     server.join().unwrap();
 
+    // The same secrets from a profile file (read, parsed into its lines, then kept): with
+    // nothing else configured, the client has them from there or fails to build.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || serve(listener, 1));
+    let path = std::env::temp_dir().join(format!("tcsms-residue-{}.ini", std::process::id()));
+    let mut profile = Zeroizing::new(String::with_capacity(512));
+    profile.push_str("[other]\nsecret_id = AKIDother\n\n[default]\nsecret_id = AKIDresidue\nsecret_key = ");
+    profile.push_str(std::str::from_utf8(SECRET_KEY).unwrap());
+    profile.push_str("\ntoken = ");
+    profile.push_str(std::str::from_utf8(TOKEN).unwrap());
+    profile.push('\n');
+    std::fs::write(&path, profile.as_bytes()).unwrap();
+    drop(profile);
+    std::env::set_var("TENCENTCLOUD_CREDENTIALS_FILE", &path);
+    let client =
+        tcsms::Client::from_json(&format!(r#"{{"max_retries":0,"endpoint":"http://127.0.0.1:{port}"}}"#)).unwrap();
+    client.call("ReportConversion", r#"{"SmsSdkAppId":"1400000001","SerialNo":"2433:1"}"#).unwrap();
+    drop(client);
+    server.join().unwrap();
+    let _ = std::fs::remove_file(&path);
+
     let (token, key) = (FREED_WITH_TOKEN.load(Ordering::SeqCst), FREED_WITH_KEY.load(Ordering::SeqCst));
     assert_eq!(token, 0, "blocks freed with the token still in them");
     assert_eq!(key, 0, "blocks freed with the secret key still in them");
+
+    // A profile file larger than its size says, so that reading it must grow the
+    // buffer: /proc/self/environ of a child whose environment holds a [default] section
+    // (then 16 KiB more, read after the secrets). Spawned last: the copies of the
+    // secrets this process makes for the child's environment are not the client's.
+    let mut profile = String::from("\n[default]\nsecret_id = AKIDresidue\nsecret_key = ");
+    profile.push_str(std::str::from_utf8(SECRET_KEY).unwrap());
+    profile.push_str("\ntoken = ");
+    profile.push_str(std::str::from_utf8(TOKEN).unwrap());
+    profile.push('\n');
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "no_copy_of_the_token_or_key_is_freed_without_being_zeroed", "--nocapture"])
+        .env(CHILD, "1")
+        .env("TCSMS_RESIDUE_A_PROFILE", &profile)
+        .env("TCSMS_RESIDUE_B_PADDING", "p".repeat(16 << 10))
+        .env("TENCENTCLOUD_CREDENTIALS_FILE", "/proc/self/environ")
+        .output()
+        .unwrap();
+    assert!(
+        child.status.success(),
+        "the child reading its profile from /proc/self/environ: {}{}",
+        String::from_utf8_lossy(&child.stdout),
+        String::from_utf8_lossy(&child.stderr)
+    );
+}
+
+/// The child's part: a client whose credentials come from a profile file of size 0 that
+/// is not empty.
+fn profile_larger_than_its_size() {
+    assert_eq!(std::fs::metadata("/proc/self/environ").unwrap().len(), 0);
+    let client = tcsms::Client::from_json(r#"{"max_retries":0,"endpoint":"http://127.0.0.1:9"}"#)
+        .expect("credentials from the profile in /proc/self/environ");
+    drop(client);
+    let (token, key) = (FREED_WITH_TOKEN.load(Ordering::SeqCst), FREED_WITH_KEY.load(Ordering::SeqCst));
+    assert_eq!(token, 0, "blocks freed with the token still in them (profile of size 0)");
+    assert_eq!(key, 0, "blocks freed with the secret key still in them (profile of size 0)");
 }
