@@ -90,31 +90,29 @@ pub(crate) fn read_bounded(path: &Path, max: u64) -> Result<Bounded, Refusal> {
     Ok(Bounded { bytes, mode })
 }
 
-/// Reads at most `limit` bytes of `file`, whose size was `size`. The buffer never grows in
-/// place: when the file turns out larger than its size said (it grew, or it is one of
-/// /proc's files of size 0), what was read moves to a buffer twice as large and the old
-/// one is zeroed as it is freed, so no copy of a profile or token file (secrets) is
-/// left in freed memory, as `read_to_end`'s reallocation would leave one.
+/// Reads at most `limit` bytes of `file`, whose size was `size`. When the file turns out
+/// larger than its size said (it grew, or it is one of /proc's files of size 0), the
+/// buffer grows through [`crate::wipe::reserve`], so no copy of a profile or token file
+/// (secrets) is left in freed memory, as `read_to_end`'s reallocation would leave one.
 fn read_up_to(file: std::fs::File, size: usize, limit: u64) -> std::io::Result<Zeroizing<Vec<u8>>> {
     let mut file = file.take(limit);
     // One byte more than the size, so that the read that finds the end needs no more room.
-    let mut bytes = Zeroizing::new(vec![0u8; size.saturating_add(1).min(limit as usize)]);
-    let mut filled = 0;
+    let mut bytes = Zeroizing::new(Vec::with_capacity(size.saturating_add(1).min(limit as usize)));
     loop {
-        if filled == bytes.len() {
-            let mut larger = Zeroizing::new(vec![0u8; (bytes.len() * 2).max(64).min(limit as usize + 1)]);
-            larger[..filled].copy_from_slice(&bytes[..filled]);
-            bytes = larger;
-        }
+        crate::wipe::reserve(&mut bytes, 1);
+        let filled = bytes.len();
+        let room = bytes.capacity();
+        bytes.resize(room, 0);
         match file.read(&mut bytes[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Ok(0) => {
+                bytes.truncate(filled);
+                return Ok(bytes);
+            }
+            Ok(n) => bytes.truncate(filled + n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => bytes.truncate(filled),
             Err(e) => return Err(e),
         }
     }
-    bytes.truncate(filled);
-    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@
 //! Rust library. Internal to it: `transport` (one write per request, fork safety, knowing
 //! whether a request was written), `dns` (a caching resolver), `clock` (the skew learned
 //! from `AuthFailure.SignatureExpire`), `signer` (credentials replaceable while calls are
-//! in flight), `files` (bounded, non-blocking reads of the files a configuration names)
-//! and `ffi`, the thin C
+//! in flight), `files` (bounded, non-blocking reads of the files a configuration names),
+//! `wipe` (buffers that grow without leaving copies of secrets behind) and `ffi`, the thin C
 //! layer whose `tcsms_*` functions are exported from the cdylib and staticlib and
 //! described in the generated `include/tcsms.h`.
 
@@ -38,6 +38,7 @@ pub mod sign;
 mod signer;
 pub mod status;
 mod transport;
+mod wipe;
 
 /// Entry points for the fuzzers; not part of the stable interface.
 #[doc(hidden)]

@@ -12,6 +12,10 @@ use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use zeroize::Zeroizing;
 
+#[path = "support/hostile.rs"]
+mod hostile;
+use hostile::next_request;
+
 const TOKEN: &[u8] = b"residue-token-5b1f0c7e93";
 const SECRET_KEY: &[u8] = b"residue-secret-key-8e2d41";
 
@@ -73,6 +77,43 @@ fn serve(listener: TcpListener, requests: usize) {
     }
 }
 
+/// Serves the instance metadata service of a CVM role `r` whose temporary keys are the
+/// test's secrets (chunked in pieces of 7 bytes when `chunked`, so that the body grows as
+/// it is read), and answers anything else as the SMS API, on each connection accepted.
+fn serve_role(listener: TcpListener, chunked: bool) {
+    NOT_COUNTED.with(|c| c.set(true));
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { return };
+        std::thread::spawn(move || {
+            NOT_COUNTED.with(|c| c.set(true));
+            let mut seen = Vec::new();
+            while let Some((head, _)) = next_request(&mut stream, &mut seen) {
+                if !head.starts_with("GET /latest/meta-data/cam/security-credentials/r ") {
+                    stream.write_all(ANSWER).unwrap();
+                    continue;
+                }
+                let expires =
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 3600;
+                let body = format!(
+                    r#"{{"TmpSecretId":"AKIDtmp","TmpSecretKey":"{}","ExpiredTime":{expires},"Token":"{}","Code":"Success"}}"#,
+                    std::str::from_utf8(SECRET_KEY).unwrap(),
+                    std::str::from_utf8(TOKEN).unwrap()
+                );
+                let answer = if chunked {
+                    let mut answer = String::from("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+                    for piece in body.as_bytes().chunks(7) {
+                        answer.push_str(&format!("{:x}\r\n{}\r\n", piece.len(), std::str::from_utf8(piece).unwrap()));
+                    }
+                    answer + "0\r\n\r\n"
+                } else {
+                    format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+                };
+                stream.write_all(answer.as_bytes()).unwrap();
+            }
+        });
+    }
+}
+
 /// Set for the child process of the test (see its end).
 const CHILD: &str = "TCSMS_RESIDUE_CHILD";
 
@@ -126,6 +167,21 @@ fn no_copy_of_the_token_or_key_is_freed_without_being_zeroed() {
     drop(client);
     server.join().unwrap();
     let _ = std::fs::remove_file(&path);
+
+    // The same secrets as a CVM role's temporary keys, answered by the metadata service
+    // with a length and chunked: the answer passes through the connection's input buffer
+    // and, chunked, a body that grows as it is read.
+    for chunked in [false, true] {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        std::thread::spawn(move || serve_role(listener, chunked));
+        let client = tcsms::Client::from_json(&format!(
+            r#"{{"max_retries":0,"endpoint":"{url}","metadata_endpoint":"{url}","credential_source":"cvm_role","cvm_role_name":"r"}}"#
+        ))
+        .unwrap();
+        client.call("ReportConversion", r#"{"SmsSdkAppId":"1400000001","SerialNo":"2433:1"}"#).unwrap();
+        drop(client);
+    }
 
     let (token, key) = (FREED_WITH_TOKEN.load(Ordering::SeqCst), FREED_WITH_KEY.load(Ordering::SeqCst));
     assert_eq!(token, 0, "blocks freed with the token still in them");

@@ -285,10 +285,16 @@ impl Connection {
 }
 
 impl Drop for Connection {
-    /// Zeroes the output buffer, which held request heads (with their `X-TC-Token`),
-    /// before the connection's memory is freed.
+    /// Zeroes the buffers before the connection's memory is freed: the output buffer held
+    /// request heads (with their `X-TC-Token`), the input buffer answers (the temporary
+    /// keys of a CVM role or STS, in plain text there over TLS too).
     fn drop(&mut self) {
-        self.transport.buffers().output().zeroize();
+        let buffers = self.transport.buffers();
+        buffers.output().zeroize();
+        // Consumed to the end, the input buffer then offers all of itself to append to.
+        let unread = buffers.input().len();
+        buffers.input_consume(unread);
+        buffers.input_append_buf().zeroize();
     }
 }
 
@@ -1005,11 +1011,14 @@ fn too_large(limit: u64) -> ureq::Error {
     ureq::Error::BodyExceedsLimit(limit)
 }
 
-/// Moves up to `wanted` input bytes into `body`; how many were moved.
+/// Moves up to `wanted` input bytes into `body`; how many were moved. A body that must
+/// grow (chunked or delimited by the close; a `Content-Length` body is sized at once)
+/// leaves no copy behind: it may hold temporary keys (`crate::provider`).
 fn take(transport: &mut dyn Transport, body: &mut Vec<u8>, wanted: u64) -> usize {
     let buffers = transport.buffers();
     let input = buffers.input();
     let n = input.len().min(usize::try_from(wanted).unwrap_or(usize::MAX));
+    crate::wipe::reserve(body, n);
     body.extend_from_slice(&input[..n]);
     buffers.input_consume(n);
     n

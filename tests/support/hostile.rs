@@ -60,11 +60,17 @@ pub fn read_request_from(stream: &mut impl Read) -> bool {
 /// holds what was read past the previous request (a client that sends before its last
 /// answer) and keeps what is read past this one. None when the client hung up first.
 pub fn next_request_body(stream: &mut impl Read, seen: &mut Vec<u8>) -> Option<String> {
+    next_request(stream, seen).map(|(_, body)| body)
+}
+
+/// The head and the body of the next request on `stream`, as [`next_request_body`].
+pub fn next_request(stream: &mut impl Read, seen: &mut Vec<u8>) -> Option<(String, String)> {
     let mut buf = [0u8; 4096];
     loop {
         if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&seen[..end]).to_ascii_lowercase();
+            let head = String::from_utf8_lossy(&seen[..end]).into_owned();
             let length = head
+                .to_ascii_lowercase()
                 .lines()
                 .find_map(|l| l.strip_prefix("content-length:"))
                 .and_then(|v| v.trim().parse::<usize>().ok())
@@ -72,7 +78,7 @@ pub fn next_request_body(stream: &mut impl Read, seen: &mut Vec<u8>) -> Option<S
             if seen.len() >= end + 4 + length {
                 let body = String::from_utf8_lossy(&seen[end + 4..end + 4 + length]).into_owned();
                 seen.drain(..end + 4 + length);
-                return Some(body);
+                return Some((head, body));
             }
         }
         match stream.read(&mut buf) {
