@@ -439,6 +439,11 @@ fn read_ca_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
         .map_err(|why| Error::invalid_config(format!("ca_file {} {why}", path.display())))
 }
 
+/// The tests' one rustls server configuration.
+#[cfg(test)]
+#[path = "../../tests/support/tls.rs"]
+mod support_tls;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -566,17 +571,8 @@ mod tests {
         const KEY: &str = include_str!("../../tests/support/certs/local-host.key");
         const CERT: &str = include_str!("../../tests/support/certs/local-host.pem");
         let path = ca_file("pump");
-        let server_config =
-            rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_no_client_auth()
-                .with_single_cert(
-                    vec![CertificateDer::from_pem_slice(CERT.as_bytes()).unwrap()],
-                    rustls::pki_types::PrivateKeyDer::from_pem_slice(KEY.as_bytes()).unwrap(),
-                )
-                .unwrap();
-        let mut server = rustls::ServerConnection::new(Arc::new(server_config)).unwrap();
+        let server_config = support_tls::server_config(rustls::DEFAULT_VERSIONS, CERT, KEY);
+        let mut server = rustls::ServerConnection::new(server_config).unwrap();
         let name = ServerName::try_from("127.0.0.1").unwrap();
         let mut client = ClientConnection::new(client_config(Some(&path)).unwrap(), name).unwrap();
         // The handshake, in memory.
