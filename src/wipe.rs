@@ -4,11 +4,22 @@
 
 use zeroize::Zeroize;
 
-/// Makes room for `additional` more bytes in `bytes`. When it must grow, what it holds
-/// moves to a new block (twice as large, or as large as needed) and the old block is
-/// zeroed before it is freed.
+/// The largest block [`reserve`] zeroes as it leaves it: the files that hold secrets
+/// are at most 64 KiB (`MAX_PROFILE_FILE_BYTES`, `MAX_TOKEN_FILE_BYTES`) and answers
+/// with temporary keys a few hundred bytes. Larger blocks grow in place: a copy beside
+/// each would hold a 16 MiB body three times over (old, new and the new one's room), and
+/// the allocator keeps the freed blocks resident.
+pub(crate) const WIPED_UP_TO: usize = 64 << 10;
+
+/// Makes room for `additional` more bytes in `bytes`. When it must grow from a block of
+/// at most [`WIPED_UP_TO`] bytes, what it holds moves to a new block (twice as large, or
+/// as large as needed) and the old block is zeroed before it is freed.
 pub(crate) fn reserve(bytes: &mut Vec<u8>, additional: usize) {
     if bytes.capacity() - bytes.len() >= additional {
+        return;
+    }
+    if bytes.capacity() > WIPED_UP_TO {
+        bytes.reserve(additional);
         return;
     }
     let needed = bytes.len().saturating_add(additional);
@@ -34,5 +45,10 @@ mod tests {
         reserve(&mut bytes, 100);
         assert_eq!(&bytes[..], b"abc");
         assert!(bytes.capacity() >= 103);
+        // Past the largest block wiped, on as Vec grows.
+        bytes.resize(WIPED_UP_TO + 1, 1);
+        reserve(&mut bytes, 1 << 20);
+        assert!(bytes.capacity() >= WIPED_UP_TO + 1 + (1 << 20));
+        assert!(bytes.starts_with(b"abc") && bytes[3..].iter().all(|&b| b == 1));
     }
 }
